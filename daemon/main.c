@@ -1,0 +1,165 @@
+/*
+ * mtalertd - recognise known mail errors in Postfix, Exim and Sendmail logs
+ * and say what to do about them.
+ *
+ * `mtalertd` alone will run the tailing daemon (not built yet); the
+ * subcommands are the tools an admin runs by hand.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "log.h"
+#include "mt_config.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: mtalertd [-s DIR] [--locale en|zh] COMMAND [ARGS]\n"
+	        "\n"
+	        "commands:\n"
+	        "  scan [--format json|text] [--summary] [FILE ...|-]\n"
+	        "                  report every known error in logs (plain or .gz)\n"
+	        "  test LINE ...   explain what a line matches: signatures, captures, fields\n"
+	        "  check           validate the signature catalog and its examples\n"
+	        "  list            list signatures by category\n"
+	        "  show ID         render one signature as Markdown\n"
+	        "  version         print the version\n"
+	        "\n"
+	        "options (before or after the command):\n"
+	        "  -s, --signatures DIR|FILE   signature files to load (repeatable;\n"
+	        "                              default %s,\n"
+	        "                              else %s)\n"
+	        "  --locale en|zh              language of root causes and workarounds\n"
+	        "  -v, --verbose               say more\n",
+	        MT_SIGNATURES_DIR, MT_SOURCE_SIGNATURES_DIR);
+}
+
+int
+cli_common_option(struct cli *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "-s") || !strcmp(a, "--signatures")) {
+		if (*i + 1 >= argc) {
+			log_error("%s needs a directory or file", a);
+			return -1;
+		}
+		if (o->nsig_paths == CLI_MAX_SIG_PATHS) {
+			log_error("too many %s options (at most %d)", a, CLI_MAX_SIG_PATHS);
+			return -1;
+		}
+		o->sig_paths[o->nsig_paths++] = argv[++*i];
+		return 1;
+	}
+	if (!strcmp(a, "--locale")) {
+		if (*i + 1 >= argc || mt_locale_parse(argv[*i + 1], &o->locale) < 0) {
+			log_error("--locale takes en or zh");
+			return -1;
+		}
+		++*i;
+		return 1;
+	}
+	if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+		o->verbose = true;
+		return 1;
+	}
+	return 0;
+}
+
+struct mt_catalog *
+cli_load_catalog(const struct cli *o, size_t *ret_errors)
+{
+	const char *def[1];
+	const char *const *paths = o->sig_paths;
+	size_t npaths = o->nsig_paths;
+	struct mt_catalog *c;
+	struct mt_diag d;
+	struct stat st;
+
+	if (npaths == 0) {
+		/* Installed signatures first; a build tree falls back to its source. */
+		def[0] = stat(MT_SIGNATURES_DIR, &st) == 0 ? MT_SIGNATURES_DIR
+		                                            : MT_SOURCE_SIGNATURES_DIR;
+		paths = def;
+		npaths = 1;
+	}
+	mt_diag_init(&d);
+	c = mt_catalog_load(paths, npaths, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		char line[1400];
+
+		mt_diag_format(&d, i, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+	if (d.dropped)
+		fprintf(stderr, "mtalertd: %zu more diagnostics not shown\n", d.dropped);
+	if (ret_errors)
+		*ret_errors = d.errors;
+	mt_diag_fini(&d);
+	if (mt_catalog_count(c) == 0) {
+		log_error("no usable signature in %s%s", paths[0], npaths > 1 ? " and others" : "");
+		mt_catalog_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli o = { 0 };
+	int i = 1;
+
+	/* Options may come before the command too. */
+	while (i < argc && argv[i][0] == '-') {
+		int r = cli_common_option(&o, argc, argv, &i);
+
+		if (r < 0)
+			return EX_USAGE;
+		if (r == 0) {
+			if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+				usage(stdout);
+				return 0;
+			}
+			log_error("unknown option '%s'", argv[i]);
+			usage(stderr);
+			return EX_USAGE;
+		}
+		i++;
+	}
+	if (i >= argc) {
+		log_error("the tailing daemon is not built yet; run a command such as "
+		          "'mtalertd scan /var/log/mail.log'");
+		usage(stderr);
+		return EX_UNAVAILABLE;
+	}
+	argc -= i;
+	argv += i;
+	if (!strcmp(argv[0], "scan"))
+		return cmd_scan(&o, argc, argv);
+	if (!strcmp(argv[0], "test"))
+		return cmd_test(&o, argc, argv);
+	if (!strcmp(argv[0], "check"))
+		return cmd_check(&o, argc, argv);
+	if (!strcmp(argv[0], "list"))
+		return cmd_list(&o, argc, argv);
+	if (!strcmp(argv[0], "show"))
+		return cmd_show(&o, argc, argv);
+	if (!strcmp(argv[0], "version") || !strcmp(argv[0], "--version")) {
+		printf("mtalertd %s\n", MT_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[0], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	log_error("unknown command '%.100s'", argv[0]);
+	usage(stderr);
+	return EX_USAGE;
+}

@@ -1,0 +1,34 @@
+/*
+ * literal - required literal strings of a PCRE2 pattern, for the prefilter.
+ *
+ * mt_literal_extract() reads a pattern conservatively and returns a set of
+ * literals such that every string the pattern matches contains at least one
+ * of them (one per top-level alternative).  Anything it does not fully
+ * understand (groups, classes, escapes other than escaped punctuation,
+ * extended mode) ends a literal run rather than being guessed at, so the
+ * promise holds for every pattern; a pattern for which no literal of at
+ * least MT_LITERAL_MIN bytes can be promised gets count 0 and must be tried
+ * on every line ("costly").
+ *
+ * The literals are lower-cased ASCII (the prefilter matches without case,
+ * which is a superset of what the regex accepts with or without (?i)).
+ * Pure: no allocation, no I/O.
+ */
+#ifndef MT_LITERAL_H
+#define MT_LITERAL_H
+
+#include <stddef.h>
+
+#define MT_LITERAL_MIN  3  /* shorter literals select too many lines to help */
+#define MT_LITERAL_MAX  64 /* longer runs are cut: 64 bytes select well enough */
+#define MT_LITERAL_ALTS 8  /* top-level alternatives with one literal each */
+
+struct mt_literals {
+	size_t count; /* 0: no usable literal */
+	size_t len[MT_LITERAL_ALTS];
+	char lit[MT_LITERAL_ALTS][MT_LITERAL_MAX];
+};
+
+void mt_literal_extract(const char *pattern, size_t len, struct mt_literals *ret);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * Unit tests for matcher.c.  argv[1]: the signatures directory, argv[2]: the
+ * public corpus directory.  The prefilter must change nothing but speed:
+ * over every corpus line, prefiltered and naive runs give the same matches.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "logline.h"
+#include "matcher.h"
+#include "tap.h"
+
+static char dir[64];
+
+static void
+write_sig(const char *name, const char *id, const char *regex, const char *extra)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		exit(2);
+	fprintf(f,
+	        "id: %s\nsignature: sig %s\nregex: '%s'\ndomain: d\ncategory: c\n"
+	        "root_cause: r\nworkarounds: [{action: a, success_rate: 0.5}]\n%s",
+	        id, id, regex, extra);
+	if (fclose(f) != 0)
+		exit(2);
+}
+
+static size_t
+run(struct mt_matcher *m, const char *line, const struct mt_match **res)
+{
+	struct mt_logrec rec;
+
+	mt_logline_parse(line, strlen(line), &rec);
+	return mt_matcher_run(m, line, strlen(line), rec.mta, res);
+}
+
+static void
+unit_cases(void)
+{
+	const char *paths[1] = { dir };
+	const struct mt_match *res;
+	struct mt_catalog *c;
+	struct mt_matcher *m;
+	struct mt_diag d;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "/tmp/mt-test-matcher-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		exit(2);
+	write_sig("1.yaml", "generic-421", "said: 421[ -](?<text>.*)", "specificity: 20\n");
+	write_sig("2.yaml", "gmail-421-4728", "said: 421[ -]4\\.7\\.28 .*(?<relay>google\\.com)",
+	          "specificity: 80\nmta: [postfix]\n");
+	write_sig("3.yaml", "exim-only", "said: 421", "mta: exim\n");
+	write_sig("4.yaml", "costly", "^\\S+ \\d+ \\S+ \\S+ \\S+: [A-F0-9]{10}:\\sc", "");
+	write_sig("5.yaml", "pathological", "xyz(a+)+$", "");
+	write_sig("6.yaml", "alternatives", "Connection timed out|Connection refused", "");
+	mt_diag_init(&d);
+	c = mt_catalog_load(paths, 1, &d);
+	ok(d.errors == 0 && mt_catalog_count(c) == 6, "test catalog loads");
+	m = mt_matcher_new(c);
+
+	n = run(m, "Jan 02 07:31:13 h postfix/smtp[1]: 251A3372458: to=<a@b>, relay=x, "
+	           "status=deferred (host mx.google.com[1.2.3.4] said: 421-4.7.28 rate limited by "
+	           "google.com)", &res);
+	ok(n == 2, "two signatures match (got %zu)", n);
+	ok(n >= 2 && strcmp(res[0].sig->id, "gmail-421-4728") == 0 &&
+	           strcmp(res[1].sig->id, "generic-421") == 0,
+	   "most specific first");
+	ok(n >= 1 && res[0].ncaptures == 1 && strcmp(res[0].captures[0].name, "relay") == 0 &&
+	           res[0].captures[0].v.len == 10 && !memcmp(res[0].captures[0].v.p, "google.com", 10),
+	   "named capture view");
+	ok(mt_matcher_is_costly(m, 3) && !mt_matcher_is_costly(m, 0), "costly signature detected");
+
+	n = run(m, "2023-03-24 10:02:24 1pfdJV-004eVE-9X == a@b R=dnslookup T=remote_smtp "
+	           "defer (-44): SMTP error from remote mail server after RCPT: host h [1.2.3.4] said: 421 no", &res);
+	ok(n == 2 && strcmp(res[0].sig->id, "exim-only") == 0 && strcmp(res[1].sig->id, "generic-421") == 0,
+	   "mta filter: exim line gets exim-only, not the postfix one (got %zu)", n);
+
+	n = run(m, "Feb 11 16:49:24 letterman postfix/smtp[8204]: AAB4D259B1: connect to x", &res);
+	ok(n == 1 && strcmp(res[0].sig->id, "costly") == 0, "costly signature still matches");
+
+	n = run(m, "postfix/smtp[1]: connect to x[1.2.3.4]:25: CONNECTION REFUSED", &res);
+	ok(n == 0, "case matters to the regex even though the prefilter folds case");
+	n = run(m, "postfix/smtp[1]: connect to x[1.2.3.4]:25: Connection refused", &res);
+	ok(n == 1 && strcmp(res[0].sig->id, "alternatives") == 0, "second alternative's literal");
+
+	{
+		char line[200];
+		uint64_t before = mt_matcher_stats(m)->limit_hits;
+
+		snprintf(line, sizeof(line), "xyz%s", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab");
+		n = run(m, line, &res);
+		ok(n == 0 && mt_matcher_stats(m)->limit_hits == before + 1 &&
+		           mt_matcher_limit_hits(m, 4) == 1,
+		   "catastrophic backtracking stops at the limit and is counted");
+	}
+	mt_matcher_free(m);
+	mt_catalog_free(c);
+	mt_diag_fini(&d);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		(void)system(cmd);
+	}
+}
+
+/* Prefilter and naive agree on every line of every corpus file. */
+static void
+corpus_agreement(const char *sigdir, const char *corpus)
+{
+	const char *paths[1] = { sigdir };
+	struct mt_diag d;
+	struct mt_catalog *c;
+	struct mt_matcher *fast, *slow;
+	size_t lines = 0, disagree = 0, matched = 0, files = 0;
+	char cmd[600];
+	FILE *list;
+	char path[1024];
+
+	mt_diag_init(&d);
+	c = mt_catalog_load(paths, 1, &d);
+	ok(d.errors == 0 && mt_catalog_count(c) > 0, "shipped catalog loads (%zu signatures)",
+	   mt_catalog_count(c));
+	fast = mt_matcher_new(c);
+	slow = mt_matcher_new(c);
+	mt_matcher_set_naive(slow, true);
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '*.log' | sort", corpus);
+	list = popen(cmd, "r");
+	while (list && fgets(path, sizeof(path), list)) {
+		FILE *f;
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t len;
+
+		path[strcspn(path, "\n")] = '\0';
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		files++;
+		while ((len = getline(&line, &cap, f)) > 0) {
+			const struct mt_match *a, *b;
+			struct mt_logrec rec;
+			size_t na, nb;
+
+			if (line[len - 1] == '\n')
+				len--;
+			mt_logline_parse(line, (size_t)len, &rec);
+			na = mt_matcher_run(fast, line, (size_t)len, rec.mta, &a);
+			nb = mt_matcher_run(slow, line, (size_t)len, rec.mta, &b);
+			lines++;
+			matched += na > 0;
+			if (na != nb) {
+				disagree++;
+				continue;
+			}
+			for (size_t i = 0; i < na; i++)
+				if (a[i].sig != b[i].sig)
+					disagree++;
+		}
+		free(line);
+		fclose(f);
+	}
+	if (list)
+		pclose(list);
+	ok(files > 20 && lines > 10000, "corpus read (%zu files, %zu lines)", files, lines);
+	ok(disagree == 0, "prefilter agrees with naive on every line (%zu disagreements, %zu matched)",
+	   disagree, matched);
+	ok(mt_matcher_stats(fast)->regex_runs * 10 < mt_matcher_stats(slow)->regex_runs,
+	   "prefilter runs far fewer regexes (%llu vs %llu)",
+	   (unsigned long long)mt_matcher_stats(fast)->regex_runs,
+	   (unsigned long long)mt_matcher_stats(slow)->regex_runs);
+	mt_matcher_free(fast);
+	mt_matcher_free(slow);
+	mt_catalog_free(c);
+	mt_diag_fini(&d);
+}
+
+int
+main(int argc, char **argv)
+{
+	unit_cases();
+	if (argc > 2)
+		corpus_agreement(argv[1], argv[2]);
+	return tap_done();
+}
