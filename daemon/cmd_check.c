@@ -44,7 +44,7 @@ report(size_t *count, const char *level, const struct mt_signature *s, const str
 	if (line)
 		(void)mt_text_clean(&b, line, strlen(line), 200);
 	fprintf(stderr, "%s:%u:%u: %s: %s: %s%s%s\n", s->file, n ? n->line : s->line,
-	        n ? n->col : 1, level, s->id, msg, line ? ": " : "", line ? b.data : "");
+		n ? n->col : 1, level, s->id, msg, line ? ": " : "", line ? b.data : "");
 	mt_buf_fini(&b);
 	(*count)++;
 }
@@ -83,12 +83,12 @@ cmd_check(struct cli *o, int argc, char **argv)
 			const struct mt_literals *l = mt_matcher_literals(m, i);
 
 			for (size_t k = 0; k < l->count; k++)
-				fprintf(stderr, "%s: prefilter literal '%.*s'\n", s->id, (int)l->len[k],
-				        l->lit[k]);
+				fprintf(stderr, "%s: prefilter literal '%.*s'\n", s->id,
+					(int)l->len[k], l->lit[k]);
 		}
 		if (s->nex_match == 0)
-			report(&warnings, "warning", s, NULL, "no example line under examples.match",
-			       NULL);
+			report(&warnings, "warning", s, NULL,
+			       "no example line under examples.match", NULL);
 		for (size_t k = 0; k < s->nex_match + s->nex_no_match; k++) {
 			bool want = k < s->nex_match;
 			size_t j = want ? k : k - s->nex_match;

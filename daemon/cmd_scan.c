@@ -72,7 +72,7 @@ seen_at(const struct mt_logrec *rec, const char *file, uint64_t lineno)
 
 static void
 note_summary(struct scan *s, const struct mt_match *m, const struct mt_logrec *rec,
-             const struct line *l, const char *file)
+	     const struct line *l, const char *file)
 {
 	struct sig_summary *ss = &s->sums[m->sig->index];
 
@@ -92,8 +92,8 @@ warn_limits(struct scan *s, const char *file, const struct line *l)
 			continue;
 		s->limit_warned[i] = true;
 		log_warnx("%s:%llu: signature %s hit the regex work limit; counted as no match "
-		          "(warned once per signature)",
-		          file, (unsigned long long)l->lineno, mt_catalog_get(s->catalog, i)->id);
+			  "(warned once per signature)",
+			  file, (unsigned long long)l->lineno, mt_catalog_get(s->catalog, i)->id);
 	}
 }
 
@@ -147,12 +147,12 @@ scan_line(struct scan *s, const struct line *l, const char *file)
 		int r;
 
 		mt_buf_reset(&s->out);
-		r = s->format == FORMAT_JSON ? mt_alert_json(&s->out, &a)
-		                             : mt_alert_text(&s->out, &a);
+		r = s->format == FORMAT_JSON ? mt_alert_json(&s->out, &a) :
+					       mt_alert_text(&s->out, &a);
 		if (r < 0) {
 			/* Cannot happen with the caps in alert.h; never drop silently. */
 			log_warnx("%s:%llu: alert for %s too large to render, skipping", file,
-			          (unsigned long long)l->lineno, res[0].sig->id);
+				  (unsigned long long)l->lineno, res[0].sig->id);
 			return;
 		}
 		(void)mt_buf_putc(&s->out, '\n');
@@ -178,8 +178,8 @@ scan_file(struct scan *s, const char *path)
 		scan_line(s, &l, path);
 	if (rc < 0) {
 		log_warnx("%s: %s after %llu lines, skipping the rest", path,
-		          rc == -EBADMSG ? "corrupt gzip data" : strerror(-rc),
-		          (unsigned long long)l.lineno);
+			  rc == -EBADMSG ? "corrupt gzip data" : strerror(-rc),
+			  (unsigned long long)l.lineno);
 		s->status = EX_DATAERR;
 	}
 	linereader_free(r);
@@ -209,8 +209,8 @@ print_summary(struct scan *s)
 	qsort_r(order, nsig, sizeof(*order), by_count, s->sums);
 
 	printf("mtalertd scan: %llu file%s, %llu lines, %llu alerts from %zu of %zu signatures\n",
-	       (unsigned long long)s->files, s->files == 1 ? "" : "s",
-	       (unsigned long long)s->lines, (unsigned long long)s->alerts, nsig, n);
+	       (unsigned long long)s->files, s->files == 1 ? "" : "s", (unsigned long long)s->lines,
+	       (unsigned long long)s->alerts, nsig, n);
 	printf("  lines without a recognised header: %llu; lines cut at %d bytes: %llu; "
 	       "regex limit hits: %llu\n\n",
 	       (unsigned long long)s->unparsed, MT_LINE_MAX, (unsigned long long)s->truncated,

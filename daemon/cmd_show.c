@@ -87,8 +87,8 @@ cmd_test(struct cli *o, int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			const struct mt_signature *s = res[i].sig;
 
-			printf("%s %s (specificity %d, %s)\n  %s\n", i == 0 ? "MATCH" : "also ", s->id,
-			       s->specificity, mt_severity_name(s->severity),
+			printf("%s %s (specificity %d, %s)\n  %s\n", i == 0 ? "MATCH" : "also ",
+			       s->id, s->specificity, mt_severity_name(s->severity),
 			       mt_sig_title(s, o->locale));
 			for (size_t j = 0; j < res[i].ncaptures; j++) {
 				printf("  capture %-12s ", res[i].captures[j].name);

@@ -1,3 +1,5 @@
+#include "linereader.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -7,7 +9,6 @@
 #include <zlib.h>
 
 #include "buf.h"
-#include "linereader.h"
 #include "xalloc.h"
 
 #define CHUNK (128 * 1024)
@@ -17,12 +18,12 @@ struct linereader {
 	bool own_fd;
 	bool gz, eof, skipping;
 	z_stream zs;
-	unsigned char *raw;  /* compressed input chunk */
-	char *chunk;         /* decompressed / read bytes */
+	unsigned char *raw; /* compressed input chunk */
+	char *chunk;	    /* decompressed / read bytes */
 	size_t chunk_len, chunk_pos;
-	struct mt_buf line;  /* the line being assembled, capped */
+	struct mt_buf line; /* the line being assembled, capped */
 	bool line_cut;
-	uint64_t offset;     /* stream offset of chunk[chunk_pos] */
+	uint64_t offset; /* stream offset of chunk[chunk_pos] */
 	uint64_t line_start, lineno, truncated;
 };
 

@@ -1,10 +1,10 @@
+#include "log.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "log.h"
 
 static enum log_level log_level = LOG_LEVEL_INFO;
 
@@ -44,22 +44,22 @@ vlog(enum log_level level, const char *fmt, va_list ap, int err)
 		return;
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (err)
-		(void)fprintf(stderr, "%smtalertd: %s: %s\n", getenv("JOURNAL_STREAM") ? prefix[level] : "",
-		              msg, strerror(err));
+		(void)fprintf(stderr, "%smtalertd: %s: %s\n",
+			      getenv("JOURNAL_STREAM") ? prefix[level] : "", msg, strerror(err));
 	else
-		(void)fprintf(stderr, "%smtalertd: %s\n", getenv("JOURNAL_STREAM") ? prefix[level] : "",
-		              msg);
+		(void)fprintf(stderr, "%smtalertd: %s\n",
+			      getenv("JOURNAL_STREAM") ? prefix[level] : "", msg);
 }
 
-#define DEFINE_LOG(name, level, with_errno)            \
-	void name(const char *fmt, ...)                \
-	{                                              \
-		int saved = errno;                     \
-		va_list ap;                            \
-		va_start(ap, fmt);                     \
+#define DEFINE_LOG(name, level, with_errno)                   \
+	void name(const char *fmt, ...)                       \
+	{                                                     \
+		int saved = errno;                            \
+		va_list ap;                                   \
+		va_start(ap, fmt);                            \
 		vlog(level, fmt, ap, with_errno ? saved : 0); \
-		va_end(ap);                            \
-		errno = saved;                         \
+		va_end(ap);                                   \
+		errno = saved;                                \
 	}
 
 DEFINE_LOG(log_warn, LOG_LEVEL_WARNING, 1)

@@ -20,24 +20,24 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: mtalertd [-s DIR] [--locale en|zh] COMMAND [ARGS]\n"
-	        "\n"
-	        "commands:\n"
-	        "  scan [--format json|text] [--summary] [FILE ...|-]\n"
-	        "                  report every known error in logs (plain or .gz)\n"
-	        "  test LINE ...   explain what a line matches: signatures, captures, fields\n"
-	        "  check           validate the signature catalog and its examples\n"
-	        "  list            list signatures by category\n"
-	        "  show ID         render one signature as Markdown\n"
-	        "  version         print the version\n"
-	        "\n"
-	        "options (before or after the command):\n"
-	        "  -s, --signatures DIR|FILE   signature files to load (repeatable;\n"
-	        "                              default %s,\n"
-	        "                              else %s)\n"
-	        "  --locale en|zh              language of root causes and workarounds\n"
-	        "  -v, --verbose               say more\n",
-	        MT_SIGNATURES_DIR, MT_SOURCE_SIGNATURES_DIR);
+		"usage: mtalertd [-s DIR] [--locale en|zh] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  scan [--format json|text] [--summary] [FILE ...|-]\n"
+		"                  report every known error in logs (plain or .gz)\n"
+		"  test LINE ...   explain what a line matches: signatures, captures, fields\n"
+		"  check           validate the signature catalog and its examples\n"
+		"  list            list signatures by category\n"
+		"  show ID         render one signature as Markdown\n"
+		"  version         print the version\n"
+		"\n"
+		"options (before or after the command):\n"
+		"  -s, --signatures DIR|FILE   signature files to load (repeatable;\n"
+		"                              default %s,\n"
+		"                              else %s)\n"
+		"  --locale en|zh              language of root causes and workarounds\n"
+		"  -v, --verbose               say more\n",
+		MT_SIGNATURES_DIR, MT_SOURCE_SIGNATURES_DIR);
 }
 
 int
@@ -84,8 +84,8 @@ cli_load_catalog(const struct cli *o, size_t *ret_errors)
 
 	if (npaths == 0) {
 		/* Installed signatures first; a build tree falls back to its source. */
-		def[0] = stat(MT_SIGNATURES_DIR, &st) == 0 ? MT_SIGNATURES_DIR
-		                                            : MT_SOURCE_SIGNATURES_DIR;
+		def[0] = stat(MT_SIGNATURES_DIR, &st) == 0 ? MT_SIGNATURES_DIR :
+							     MT_SOURCE_SIGNATURES_DIR;
 		paths = def;
 		npaths = 1;
 	}
@@ -135,7 +135,7 @@ main(int argc, char **argv)
 	}
 	if (i >= argc) {
 		log_error("the tailing daemon is not built yet; run a command such as "
-		          "'mtalertd scan /var/log/mail.log'");
+			  "'mtalertd scan /var/log/mail.log'");
 		usage(stderr);
 		return EX_UNAVAILABLE;
 	}

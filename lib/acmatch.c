@@ -1,8 +1,9 @@
+#include "acmatch.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "acmatch.h"
 #include "xalloc.h"
 
 /* The builder is a plain trie with per-node sparse edges. */
@@ -118,7 +119,7 @@ mt_ac_build(struct mt_ac_builder *b)
 			if (nx == UINT32_MAX) {
 				nx = (uint32_t)nt++;
 				t[s].edges = mt_xreallocarray(t[s].edges, t[s].nedges + 1,
-				                              sizeof(*t[s].edges));
+							      sizeof(*t[s].edges));
 				t[s].edges[t[s].nedges++] = (struct edge){ c, nx };
 			}
 			s = nx;
@@ -146,7 +147,7 @@ mt_ac_build(struct mt_ac_builder *b)
 			       ac->nclasses * sizeof(*row));
 			if (f->nids) {
 				t[s].ids = mt_xreallocarray(t[s].ids, t[s].nids + f->nids,
-				                            sizeof(*t[s].ids));
+							    sizeof(*t[s].ids));
 				memcpy(t[s].ids + t[s].nids, f->ids, f->nids * sizeof(*f->ids));
 				t[s].nids += f->nids;
 			}
@@ -155,8 +156,9 @@ mt_ac_build(struct mt_ac_builder *b)
 			uint32_t child = t[s].edges[e].to;
 
 			/* The failure of a child is where the parent's failure goes on c. */
-			t[child].fail = s == 0 ? 0 : dfa[(size_t)t[s].fail * ac->nclasses +
-			                                 t[s].edges[e].cls];
+			t[child].fail =
+				s == 0 ? 0 :
+					 dfa[(size_t)t[s].fail * ac->nclasses + t[s].edges[e].cls];
 			row[t[s].edges[e].cls] = child;
 			queue[qt++] = child;
 		}

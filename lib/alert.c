@@ -1,7 +1,8 @@
+#include "alert.h"
+
 #include <errno.h>
 #include <string.h>
 
-#include "alert.h"
 #include "json.h"
 
 const char *
@@ -79,10 +80,10 @@ mt_alert_json(struct mt_buf *b, const struct mt_alert *a)
 	bool first = true, f2;
 	int r = 0;
 
-#define TRY(x)                         \
-	do {                           \
-		if ((r = (x)) < 0)     \
-			return r;      \
+#define TRY(x)                     \
+	do {                       \
+		if ((r = (x)) < 0) \
+			return r;  \
 	} while (0)
 
 	TRY(mt_buf_putc(b, '{'));
@@ -200,16 +201,16 @@ mt_alert_text(struct mt_buf *b, const struct mt_alert *a)
 	const struct mt_signature *s = a->match->sig;
 	int r;
 
-#define TRY(x)                         \
-	do {                           \
-		if ((r = (x)) < 0)     \
-			return r;      \
+#define TRY(x)                     \
+	do {                       \
+		if ((r = (x)) < 0) \
+			return r;  \
 	} while (0)
 
 	TRY(mt_buf_printf(b, "[%s] %s (%s)\n", mt_severity_name(s->severity),
-	                  mt_sig_title(s, a->locale), s->id));
+			  mt_sig_title(s, a->locale), s->id));
 	TRY(mt_buf_printf(b, "  at %s:%llu", a->file ? a->file : "-",
-	                  (unsigned long long)a->lineno));
+			  (unsigned long long)a->lineno));
 	if (a->rec) {
 		TRY(text_field(b, "time", &a->rec->f[MT_F_TIME]));
 		TRY(text_field(b, "queue", &a->rec->f[MT_F_QUEUE_ID]));
@@ -226,11 +227,11 @@ mt_alert_text(struct mt_buf *b, const struct mt_alert *a)
 	TRY(mt_buf_printf(b, "\n  cause: %s\n", mt_sig_root_cause(s, a->locale)));
 	for (size_t i = 0; i < s->nworkarounds && i < 3; i++)
 		TRY(mt_buf_printf(b, "  %s %zu. (%.0f%%) %s\n", i ? "    " : "fix:", i + 1,
-		                  s->workarounds[i].success_rate * 100,
-		                  mt_workaround_action(&s->workarounds[i], a->locale)));
+				  s->workarounds[i].success_rate * 100,
+				  mt_workaround_action(&s->workarounds[i], a->locale)));
 	for (size_t i = 0; i < s->ndead_ends && i < 2; i++)
 		TRY(mt_buf_printf(b, "  %s %s (fails %.0f%%)\n", i ? "      " : "avoid:",
-		                  s->dead_ends[i].action, s->dead_ends[i].fail_rate * 100));
+				  s->dead_ends[i].action, s->dead_ends[i].fail_rate * 100));
 	if (s->official_doc_url)
 		TRY(mt_buf_printf(b, "  doc: %s\n", s->official_doc_url));
 #undef TRY

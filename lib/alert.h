@@ -34,16 +34,16 @@ enum mt_locale {
 };
 
 struct mt_alert {
-	const struct mt_match *match;      /* the winner: signature and captures */
-	const struct mt_match *others;     /* other signatures that matched */
+	const struct mt_match *match;  /* the winner: signature and captures */
+	const struct mt_match *others; /* other signatures that matched */
 	size_t nothers;
-	const struct mt_logrec *rec;       /* parsed fields */
-	const char *line;                  /* the raw line (no newline) */
+	const struct mt_logrec *rec; /* parsed fields */
+	const char *line;	     /* the raw line (no newline) */
 	size_t len;
-	bool truncated;                    /* the reader cut the line at its cap */
-	const char *file;                  /* where it was read; "-" for stdin */
-	uint64_t offset;                   /* byte offset of the line's start */
-	uint64_t lineno;                   /* 1-based */
+	bool truncated;	  /* the reader cut the line at its cap */
+	const char *file; /* where it was read; "-" for stdin */
+	uint64_t offset;  /* byte offset of the line's start */
+	uint64_t lineno;  /* 1-based */
 	enum mt_locale locale;
 };
 

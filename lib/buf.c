@@ -1,10 +1,11 @@
+#include "buf.h"
+
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "xalloc.h"
 
 void

@@ -31,7 +31,7 @@ int mt_buf_putc(struct mt_buf *b, char c);
 int mt_buf_puts(struct mt_buf *b, const char *s);
 __attribute__((format(printf, 2, 3))) int mt_buf_printf(struct mt_buf *b, const char *fmt, ...);
 __attribute__((format(printf, 2, 0))) int mt_buf_vprintf(struct mt_buf *b, const char *fmt,
-                                                      va_list ap);
+							 va_list ap);
 
 /* Append as much of p as fits under the cap; returns the bytes appended. */
 size_t mt_buf_append_trunc(struct mt_buf *b, const void *p, size_t len);

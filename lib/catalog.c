@@ -28,8 +28,7 @@ struct check {
 	bool bad;
 };
 
-static void
-error_at(struct check *k, const struct mt_ynode *n, const char *fmt, ...)
+static void error_at(struct check *k, const struct mt_ynode *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
@@ -75,7 +74,7 @@ get_str(struct check *k, const struct mt_ynode *map, const char *key, bool requi
 /* A number in [lo, hi]; *ret unchanged when absent (unless required). */
 static void
 get_num(struct check *k, const struct mt_ynode *map, const char *key, double lo, double hi,
-        bool required, double *ret)
+	bool required, double *ret)
 {
 	const struct mt_ynode *n = mt_ynode_get(map, key);
 	double v;
@@ -107,7 +106,7 @@ get_strlist(struct check *k, const struct mt_ynode *map, const char *key, size_t
 		return NULL;
 	if (n->type != MT_Y_SEQ) {
 		error_at(k, n, "field '%s' must be a list of strings, not a %s", key,
-		         mt_ynode_type_name(n));
+			 mt_ynode_type_name(n));
 		return NULL;
 	}
 	v = mt_xcalloc(n->n + 1, sizeof(*v));
@@ -116,7 +115,7 @@ get_strlist(struct check *k, const struct mt_ynode *map, const char *key, size_t
 
 		if (it->type != MT_Y_SCALAR || mt_ynode_is_null(it)) {
 			error_at(k, it, "'%s' item %zu must be a string, not a %s", key, i + 1,
-			         mt_ynode_type_name(it));
+				 mt_ynode_type_name(it));
 			continue;
 		}
 		v[(*ret_n)++] = mt_xstrndup(it->str, it->len);
@@ -140,7 +139,8 @@ get_map(struct check *k, const struct mt_ynode *map, const char *key)
 	if (n == NULL || mt_ynode_is_null(n))
 		return NULL;
 	if (n->type != MT_Y_MAP) {
-		error_at(k, n, "field '%s' must be a mapping, not a %s", key, mt_ynode_type_name(n));
+		error_at(k, n, "field '%s' must be a mapping, not a %s", key,
+			 mt_ynode_type_name(n));
 		return NULL;
 	}
 	return n;
@@ -164,7 +164,7 @@ get_maplist(struct check *k, const struct mt_ynode *map, const char *key, bool r
 	for (size_t i = 0; i < n->n; i++)
 		if (n->items[i]->type != MT_Y_MAP) {
 			error_at(k, n->items[i], "'%s' item %zu must be a mapping, not a %s", key,
-			         i + 1, mt_ynode_type_name(n->items[i]));
+				 i + 1, mt_ynode_type_name(n->items[i]));
 			return NULL;
 		}
 	return n;
@@ -174,14 +174,43 @@ get_maplist(struct check *k, const struct mt_ynode *map, const char *key, bool r
 
 static const char *const known_keys[] = {
 	/* the knowledge base's schema */
-	"id", "signature", "signature_zh", "regex", "domain", "category", "subcategory",
-	"root_cause", "root_cause_type", "root_cause_zh", "versions", "os_specific", "dead_ends",
-	"workarounds", "workarounds_zh", "transition_graph", "official_doc_url",
-	"official_doc_section", "error_code", "verification_tier", "confidence",
-	"fix_success_rate", "resolvable", "first_seen", "last_confirmed", "last_updated",
-	"evidence_count", "tags", "locale", "aliases",
+	"id",
+	"signature",
+	"signature_zh",
+	"regex",
+	"domain",
+	"category",
+	"subcategory",
+	"root_cause",
+	"root_cause_type",
+	"root_cause_zh",
+	"versions",
+	"os_specific",
+	"dead_ends",
+	"workarounds",
+	"workarounds_zh",
+	"transition_graph",
+	"official_doc_url",
+	"official_doc_section",
+	"error_code",
+	"verification_tier",
+	"confidence",
+	"fix_success_rate",
+	"resolvable",
+	"first_seen",
+	"last_confirmed",
+	"last_updated",
+	"evidence_count",
+	"tags",
+	"locale",
+	"aliases",
 	/* mtalert's own */
-	"mta", "severity", "title", "specificity", "source_url", "examples",
+	"mta",
+	"severity",
+	"title",
+	"specificity",
+	"source_url",
+	"examples",
 };
 
 static void
@@ -189,12 +218,28 @@ signature_free(struct mt_signature *s)
 {
 	if (s == NULL)
 		return;
-	char **strs[] = { &s->id, &s->signature, &s->signature_zh, &s->regex, &s->domain,
-		          &s->category, &s->subcategory, &s->root_cause, &s->root_cause_type,
-		          &s->root_cause_zh, &s->official_doc_url, &s->official_doc_section,
-		          &s->error_code, &s->verification_tier, &s->resolvable, &s->first_seen,
-		          &s->last_confirmed, &s->last_updated, &s->locale, &s->title,
-		          &s->source_url, &s->file };
+	char **strs[] = { &s->id,
+			  &s->signature,
+			  &s->signature_zh,
+			  &s->regex,
+			  &s->domain,
+			  &s->category,
+			  &s->subcategory,
+			  &s->root_cause,
+			  &s->root_cause_type,
+			  &s->root_cause_zh,
+			  &s->official_doc_url,
+			  &s->official_doc_section,
+			  &s->error_code,
+			  &s->verification_tier,
+			  &s->resolvable,
+			  &s->first_seen,
+			  &s->last_confirmed,
+			  &s->last_updated,
+			  &s->locale,
+			  &s->title,
+			  &s->source_url,
+			  &s->file };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	for (size_t i = 0; i < s->nversions; i++) {
@@ -283,8 +328,9 @@ load_workarounds(struct check *k, const struct mt_ynode *root, struct mt_signatu
 		if (zh->type != MT_Y_SEQ)
 			error_at(k, zh, "field 'workarounds_zh' must be a list of strings");
 		else if (zh->n != l->n)
-			error_at(k, zh, "field 'workarounds_zh' has %zu items, 'workarounds' has %zu",
-			         zh->n, l->n);
+			error_at(k, zh,
+				 "field 'workarounds_zh' has %zu items, 'workarounds' has %zu",
+				 zh->n, l->n);
 	}
 	s->workarounds = mt_xcalloc(l->n ? l->n : 1, sizeof(*s->workarounds));
 	for (size_t i = 0; i < l->n; i++) {
@@ -377,7 +423,7 @@ load_mta(struct check *k, const struct mt_ynode *root, struct mt_signature *s)
 				break;
 		if (m == MT_MTA__COUNT) {
 			error_at(k, it, "unknown MTA '%.50s' in 'mta' (postfix, exim, sendmail)",
-			         it->type == MT_Y_SCALAR ? it->str : "?");
+				 it->type == MT_Y_SCALAR ? it->str : "?");
 			continue;
 		}
 		s->mta_mask |= 1u << m;
@@ -393,8 +439,9 @@ load_examples(struct check *k, const struct mt_ynode *root, struct mt_signature 
 		return;
 	for (size_t i = 0; i + 1 < ex->n; i += 2)
 		if (strcmp(ex->items[i]->str, "match") && strcmp(ex->items[i]->str, "no_match"))
-			error_at(k, ex->items[i], "unknown key '%.50s' in 'examples' (match, no_match)",
-			         ex->items[i]->str);
+			error_at(k, ex->items[i],
+				 "unknown key '%.50s' in 'examples' (match, no_match)",
+				 ex->items[i]->str);
 	s->ex_match = get_strlist(k, ex, "match", &s->nex_match);
 	s->ex_no_match = get_strlist(k, ex, "no_match", &s->nex_no_match);
 }
@@ -412,13 +459,13 @@ compile_regex(struct check *k, const struct mt_ynode *root, struct mt_signature 
 	if (s->regex == NULL)
 		return;
 	code = pcre2_compile((PCRE2_SPTR)s->regex, PCRE2_ZERO_TERMINATED,
-	                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errcode, &erroff, NULL);
+			     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errcode, &erroff, NULL);
 	if (code == NULL) {
 		PCRE2_UCHAR msg[256];
 
 		(void)pcre2_get_error_message(errcode, msg, sizeof(msg));
 		error_at(k, n, "regex does not compile: at offset %zu: %s", (size_t)erroff,
-		         (const char *)msg);
+			 (const char *)msg);
 		return;
 	}
 	s->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
@@ -432,7 +479,7 @@ compile_regex(struct check *k, const struct mt_ynode *root, struct mt_signature 
 
 		if (group > MT_CAPTURES_MAX) {
 			error_at(k, n, "regex: named group '%s' is group %u; at most %d groups",
-			         (const char *)(e + 2), group, MT_CAPTURES_MAX);
+				 (const char *)(e + 2), group, MT_CAPTURES_MAX);
 			continue;
 		}
 		s->capture_name[group] = mt_xstrdup((const char *)(e + 2));
@@ -450,7 +497,7 @@ load_record(struct check *k, struct mt_ydoc *doc)
 
 	if (root->type != MT_Y_MAP) {
 		error_at(k, root, "a signature file must hold one mapping, not a %s",
-		         mt_ynode_type_name(root));
+			 mt_ynode_type_name(root));
 		return NULL;
 	}
 	s = mt_xcalloc(1, sizeof(*s));
@@ -471,13 +518,13 @@ load_record(struct check *k, struct mt_ydoc *doc)
 				break;
 		if (j == sizeof(known_keys) / sizeof(known_keys[0]))
 			mt_diag_addc(k->d, MT_DIAG_WARNING, k->file, key->line, key->col,
-			             "unknown field '%.60s' (kept, not used)", key->str);
+				     "unknown field '%.60s' (kept, not used)", key->str);
 	}
 
 	s->id = get_str(k, root, "id", true);
 	if (s->id != NULL && !valid_id(s->id))
 		error_at(k, mt_ynode_get(root, "id"),
-		         "id '%.100s' may hold only a-z, 0-9, '-', '_', '.' and '/'", s->id);
+			 "id '%.100s' may hold only a-z, 0-9, '-', '_', '.' and '/'", s->id);
 	s->signature = get_str(k, root, "signature", true);
 	s->signature_zh = get_str(k, root, "signature_zh", false);
 	s->regex = get_str(k, root, "regex", true);
@@ -567,8 +614,8 @@ collect(const char *path, int depth, struct pathlist *out, struct mt_diag *d)
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		if (out->n >= MAX_FILES) {
-			mt_diag_add(d, MT_DIAG_ERROR, path, 0, "more than %d signature files, skipping",
-			            MAX_FILES);
+			mt_diag_add(d, MT_DIAG_ERROR, path, 0,
+				    "more than %d signature files, skipping", MAX_FILES);
 			return;
 		}
 		out->v = mt_xreallocarray(out->v, out->n + 1, sizeof(*out->v));
@@ -581,7 +628,8 @@ collect(const char *path, int depth, struct pathlist *out, struct mt_diag *d)
 	}
 	dir = opendir(path);
 	if (dir == NULL) {
-		mt_diag_add(d, MT_DIAG_ERROR, path, 0, "cannot open directory: %s", strerror(errno));
+		mt_diag_add(d, MT_DIAG_ERROR, path, 0, "cannot open directory: %s",
+			    strerror(errno));
 		return;
 	}
 	while ((de = readdir(dir)) != NULL) {
@@ -638,8 +686,8 @@ mt_catalog_load(const char *const *paths, size_t npaths, struct mt_diag *d)
 			const struct mt_ynode *idn = mt_ynode_get(mt_ydoc_root(doc), "id");
 
 			mt_diag_addc(d, MT_DIAG_ERROR, k.file, idn->line, idn->col,
-			             "duplicate id '%s' (first in %s:%u), skipping", s->id, dup->file,
-			             dup->line);
+				     "duplicate id '%s' (first in %s:%u), skipping", s->id,
+				     dup->file, dup->line);
 			signature_free(s);
 			continue;
 		}

@@ -26,8 +26,8 @@
 #include "diag.h"
 #include "ydoc.h"
 
-#define MT_CATALOG_MAX     10000 /* signatures */
-#define MT_CAPTURES_MAX    16    /* named captures per signature that become fields */
+#define MT_CATALOG_MAX	   10000 /* signatures */
+#define MT_CAPTURES_MAX	   16	 /* named captures per signature that become fields */
 #define MT_SPECIFICITY_DEF 50
 
 enum mt_severity {
@@ -39,8 +39,8 @@ enum mt_severity {
 
 struct mt_workaround {
 	char *action, *how, *condition; /* how, condition may be NULL */
-	char *action_zh;                /* from workarounds_zh, may be NULL */
-	double success_rate;            /* 0..1 */
+	char *action_zh;		/* from workarounds_zh, may be NULL */
+	double success_rate;		/* 0..1 */
 	char **sources;
 	size_t nsources;
 };
@@ -65,7 +65,7 @@ struct mt_signature {
 	char *verification_tier, *resolvable, *first_seen, *last_confirmed, *last_updated;
 	char *locale;
 	double confidence, fix_success_rate; /* -1 when absent */
-	long long evidence_count;            /* -1 when absent */
+	long long evidence_count;	     /* -1 when absent */
 	struct mt_version *versions;
 	size_t nversions;
 	struct mt_dead_end *dead_ends;
@@ -74,12 +74,12 @@ struct mt_signature {
 	size_t nworkarounds;
 	char **tags, **aliases;
 	size_t ntags, naliases;
-	const struct mt_ynode *os_specific;      /* mapping, kept as read */
+	const struct mt_ynode *os_specific;	 /* mapping, kept as read */
 	const struct mt_ynode *transition_graph; /* mapping, kept as read */
 
 	/* mtalert's own fields. */
-	char *title;      /* defaults to signature */
-	char *source_url; /* may be NULL */
+	char *title;	   /* defaults to signature */
+	char *source_url;  /* may be NULL */
 	unsigned mta_mask; /* bit (1 << enum mt_mta); 0: every MTA */
 	enum mt_severity severity;
 	int specificity; /* 0..100: the higher wins an overlap */
@@ -110,7 +110,7 @@ struct mt_catalog;
 struct mt_catalog *mt_catalog_load(const char *const *paths, size_t npaths, struct mt_diag *d);
 /* One record from memory (fuzzing, tests); name stands for the file name. */
 struct mt_catalog *mt_catalog_load_buffer(const char *name, const char *p, size_t len,
-                                          struct mt_diag *d);
+					  struct mt_diag *d);
 struct mt_catalog *mt_catalog_free(struct mt_catalog *c);
 
 size_t mt_catalog_count(const struct mt_catalog *c);

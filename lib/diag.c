@@ -1,8 +1,9 @@
+#include "diag.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "diag.h"
 #include "xalloc.h"
 
 void
@@ -53,7 +54,7 @@ vadd(struct mt_diag *d, enum mt_diag_level level, const char *file, unsigned lin
 
 void
 mt_diag_add(struct mt_diag *d, enum mt_diag_level level, const char *file, unsigned line,
-            const char *fmt, ...)
+	    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -64,7 +65,7 @@ mt_diag_add(struct mt_diag *d, enum mt_diag_level level, const char *file, unsig
 
 void
 mt_diag_addc(struct mt_diag *d, enum mt_diag_level level, const char *file, unsigned line,
-             unsigned col, const char *fmt, ...)
+	     unsigned col, const char *fmt, ...)
 {
 	va_list ap;
 

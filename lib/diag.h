@@ -38,12 +38,12 @@ void mt_diag_init(struct mt_diag *d);
 void mt_diag_fini(struct mt_diag *d);
 
 __attribute__((format(printf, 5, 6))) void mt_diag_add(struct mt_diag *d, enum mt_diag_level level,
-                                                       const char *file, unsigned line,
-                                                       const char *fmt, ...);
+						       const char *file, unsigned line,
+						       const char *fmt, ...);
 /* Same, with a column. */
-__attribute__((format(printf, 6, 7))) void
-mt_diag_addc(struct mt_diag *d, enum mt_diag_level level, const char *file, unsigned line,
-             unsigned col, const char *fmt, ...);
+__attribute__((format(printf, 6, 7))) void mt_diag_addc(struct mt_diag *d, enum mt_diag_level level,
+							const char *file, unsigned line,
+							unsigned col, const char *fmt, ...);
 
 /* Render record i as "file:line:col: error: msg" into dst (always NUL-terminated). */
 void mt_diag_format(const struct mt_diag *d, size_t i, char *dst, size_t size);

@@ -1,9 +1,9 @@
+#include "json.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-#include "json.h"
 
 size_t
 mt_utf8_seq(const unsigned char *p, size_t len)
@@ -24,9 +24,9 @@ mt_utf8_seq(const unsigned char *p, size_t len)
 		unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
 
 		return len >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-		               (p[3] & 0xc0) == 0x80 ?
-		       4 :
-		       0;
+				       (p[3] & 0xc0) == 0x80 ?
+			       4 :
+			       0;
 	}
 	return 0;
 }
@@ -66,11 +66,21 @@ mt_json_str(struct mt_buf *b, const char *s, size_t len)
 			p++;
 		} else {
 			switch (*p) {
-			case '"': r = mt_buf_puts(b, "\\\""); break;
-			case '\\': r = mt_buf_puts(b, "\\\\"); break;
-			case '\n': r = mt_buf_puts(b, "\\n"); break;
-			case '\r': r = mt_buf_puts(b, "\\r"); break;
-			case '\t': r = mt_buf_puts(b, "\\t"); break;
+			case '"':
+				r = mt_buf_puts(b, "\\\"");
+				break;
+			case '\\':
+				r = mt_buf_puts(b, "\\\\");
+				break;
+			case '\n':
+				r = mt_buf_puts(b, "\\n");
+				break;
+			case '\r':
+				r = mt_buf_puts(b, "\\r");
+				break;
+			case '\t':
+				r = mt_buf_puts(b, "\\t");
+				break;
 			default:
 				esc[0] = '\\', esc[1] = 'u', esc[2] = '0', esc[3] = '0';
 				esc[4] = hexdig[*p >> 4], esc[5] = hexdig[*p & 15];
@@ -127,18 +137,26 @@ mt_text_clean(struct mt_buf *b, const char *s, size_t len, size_t max)
 		if (*p >= 0x20 && *p < 0x7f) {
 			w = 1;
 		} else if (*p >= 0x80 && (n = mt_utf8_seq(p, (size_t)(end - p))) > 0 &&
-		           !(n == 3 && p[0] == 0xe2 && p[1] == 0x80 &&
-		             (p[2] == 0xa8 || p[2] == 0xa9))) {
+			   !(n == 3 && p[0] == 0xe2 && p[1] == 0x80 &&
+			     (p[2] == 0xa8 || p[2] == 0xa9))) {
 			w = n;
 		} else {
 			n = 1;
 			src = esc;
 			esc[0] = '\\';
 			switch (*p) {
-			case '\n': esc[1] = 'n', w = 2; break;
-			case '\r': esc[1] = 'r', w = 2; break;
-			case '\t': esc[1] = 't', w = 2; break;
-			case 033: esc[1] = 'e', w = 2; break;
+			case '\n':
+				esc[1] = 'n', w = 2;
+				break;
+			case '\r':
+				esc[1] = 'r', w = 2;
+				break;
+			case '\t':
+				esc[1] = 't', w = 2;
+				break;
+			case 033:
+				esc[1] = 'e', w = 2;
+				break;
 			default:
 				esc[1] = 'x', esc[2] = hexdig[*p >> 4], esc[3] = hexdig[*p & 15];
 				w = 4;

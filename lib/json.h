@@ -24,8 +24,8 @@
 #include "buf.h"
 
 int mt_json_str(struct mt_buf *b, const char *p, size_t len);
-int mt_json_cstr(struct mt_buf *b, const char *s); /* NULL is written as null */
-int mt_json_num(struct mt_buf *b, double v);        /* up to 3 decimals */
+int mt_json_cstr(struct mt_buf *b, const char *s);		 /* NULL is written as null */
+int mt_json_num(struct mt_buf *b, double v);			 /* up to 3 decimals */
 int mt_json_key(struct mt_buf *b, bool *first, const char *key); /* [,]"key": */
 
 /*

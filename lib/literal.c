@@ -1,7 +1,7 @@
+#include "literal.h"
+
 #include <stdbool.h>
 #include <string.h>
-
-#include "literal.h"
 
 /* The best literal of one alternative, built as we go. */
 struct branch {
@@ -151,7 +151,8 @@ mt_literal_extract(const char *p, size_t len, struct mt_literals *ret)
 		case '(':
 			/* Extended mode changes what whitespace means: give up. */
 			if (i + 2 < len && p[i + 1] == '?' && p[i + 2] != ':' && p[i + 2] != '<' &&
-			    p[i + 2] != '=' && p[i + 2] != '!' && p[i + 2] != '>' && p[i + 2] != '#') {
+			    p[i + 2] != '=' && p[i + 2] != '!' && p[i + 2] != '>' &&
+			    p[i + 2] != '#') {
 				size_t e = skip_group(p, len, i);
 
 				if (memchr(p + i, 'x', e - i) != NULL &&

@@ -19,8 +19,8 @@
 
 #include <stddef.h>
 
-#define MT_LITERAL_MIN  3  /* shorter literals select too many lines to help */
-#define MT_LITERAL_MAX  64 /* longer runs are cut: 64 bytes select well enough */
+#define MT_LITERAL_MIN	3  /* shorter literals select too many lines to help */
+#define MT_LITERAL_MAX	64 /* longer runs are cut: 64 bytes select well enough */
 #define MT_LITERAL_ALTS 8  /* top-level alternatives with one literal each */
 
 struct mt_literals {

@@ -35,13 +35,13 @@ enum mt_mta {
 
 /* How the line was framed; for tests and `mtalertd test`. */
 enum mt_logfmt {
-	MT_FMT_NONE = 0,  /* no header recognised: the whole line is the message */
-	MT_FMT_RFC3164,   /* "Feb 21 09:21:54 host prog[pid]: msg" (also "Jan 1", journalctl short) */
-	MT_FMT_ISO8601,   /* "2023-03-14T00:00:31.185246+01:00 host prog[pid]: msg" */
-	MT_FMT_RFC5424,   /* "<PRI>1 2023-03-14T00:00:31Z host prog pid msgid [sd] msg" */
-	MT_FMT_MAILLOG,   /* Postfix maillog_file: "Mar 14 00:00:31 prog[pid]: msg" or ISO ts, no host */
-	MT_FMT_EXIM,      /* "2020-06-19 04:51:49[.123] [+0200] [[pid]] msg" */
-	MT_FMT_PROGRAM,   /* headerless "postfix/smtp[123]: msg" or "sm-mta[5]: msg" */
+	MT_FMT_NONE = 0, /* no header recognised: the whole line is the message */
+	MT_FMT_RFC3164, /* "Feb 21 09:21:54 host prog[pid]: msg" (also "Jan 1", journalctl short) */
+	MT_FMT_ISO8601, /* "2023-03-14T00:00:31.185246+01:00 host prog[pid]: msg" */
+	MT_FMT_RFC5424, /* "<PRI>1 2023-03-14T00:00:31Z host prog pid msgid [sd] msg" */
+	MT_FMT_MAILLOG, /* Postfix maillog_file: "Mar 14 00:00:31 prog[pid]: msg" or ISO ts, no host */
+	MT_FMT_EXIM,	/* "2020-06-19 04:51:49[.123] [+0200] [[pid]] msg" */
+	MT_FMT_PROGRAM, /* headerless "postfix/smtp[123]: msg" or "sm-mta[5]: msg" */
 	MT_FMT__COUNT
 };
 
@@ -87,7 +87,7 @@ void mt_logline_parse(const char *p, size_t len, struct mt_logrec *ret);
 
 /* Stable lower-case names: "time", "host", ..., "relay_ip", "reply". */
 const char *mt_field_name(enum mt_field f);
-const char *mt_mta_name(enum mt_mta m);   /* "unknown", "postfix", "exim", "sendmail" */
+const char *mt_mta_name(enum mt_mta m); /* "unknown", "postfix", "exim", "sendmail" */
 const char *mt_logfmt_name(enum mt_logfmt f);
 
 #endif

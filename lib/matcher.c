@@ -14,7 +14,7 @@ struct mt_matcher {
 	size_t nsigs;
 	struct mt_ac *ac;
 	struct mt_literals *lits; /* per signature */
-	uint32_t *costly;         /* indexes of signatures without a literal */
+	uint32_t *costly;	  /* indexes of signatures without a literal */
 	size_t ncostly;
 
 	/* Per-run scratch: candidates are deduplicated with a generation stamp. */
@@ -112,7 +112,7 @@ cmp_u32(const void *a, const void *b)
 /* Confirm signature i; fill the next result on a match. */
 static void
 confirm(struct mt_matcher *m, uint32_t i, const char *line, size_t len, enum mt_mta mta,
-        size_t *nres)
+	size_t *nres)
 {
 	const struct mt_signature *s = mt_catalog_get(m->catalog, i);
 	struct mt_match *r;
@@ -158,7 +158,7 @@ confirm(struct mt_matcher *m, uint32_t i, const char *line, size_t len, enum mt_
 
 size_t
 mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta mta,
-               const struct mt_match **ret)
+	       const struct mt_match **ret)
 {
 	size_t nres = 0;
 

@@ -27,11 +27,11 @@
 #include "catalog.h"
 #include "logline.h"
 
-#define MT_MATCHES_MAX     16      /* signatures reported for one line */
-#define MT_MATCH_LIMIT     200000  /* pcre2_set_match_limit */
-#define MT_DEPTH_LIMIT     5000    /* pcre2_set_depth_limit (interpreter only) */
-#define MT_HEAP_LIMIT_KIB  4096    /* pcre2_set_heap_limit */
-#define MT_JIT_STACK_MAX   (512 * 1024)
+#define MT_MATCHES_MAX	  16	 /* signatures reported for one line */
+#define MT_MATCH_LIMIT	  200000 /* pcre2_set_match_limit */
+#define MT_DEPTH_LIMIT	  5000	 /* pcre2_set_depth_limit (interpreter only) */
+#define MT_HEAP_LIMIT_KIB 4096	 /* pcre2_set_heap_limit */
+#define MT_JIT_STACK_MAX  (512 * 1024)
 
 struct mt_capture {
 	const char *name; /* the group's name, owned by the catalog */
@@ -45,7 +45,7 @@ struct mt_match {
 };
 
 struct mt_matcher_stats {
-	uint64_t lines;      /* lines run */
+	uint64_t lines;	     /* lines run */
 	uint64_t candidates; /* signatures the prefilter let through */
 	uint64_t regex_runs; /* PCRE2 runs */
 	uint64_t matches;    /* signatures matched */
@@ -65,7 +65,7 @@ struct mt_matcher *mt_matcher_free(struct mt_matcher *m);
  * then catalog order).
  */
 size_t mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta mta,
-                      const struct mt_match **ret);
+		      const struct mt_match **ret);
 
 /* Limit hits of signature i so far (to warn once per signature). */
 uint64_t mt_matcher_limit_hits(const struct mt_matcher *m, size_t i);

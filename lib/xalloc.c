@@ -1,10 +1,10 @@
+#include "xalloc.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "xalloc.h"
 
 static void
 default_oom(size_t size)

@@ -26,7 +26,7 @@ size_t mt_strlcpy(char *dst, const char *src, size_t size);
 void mt_xalloc_set_oom_hook(void (*hook)(size_t size));
 
 __attribute__((noreturn, format(printf, 2, 3))) void mt_panic_at(const char *func, const char *fmt,
-                                                                 ...);
+								 ...);
 #define mt_panic(...) mt_panic_at(__func__, __VA_ARGS__)
 
 #endif

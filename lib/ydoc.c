@@ -1,3 +1,5 @@
+#include "ydoc.h"
+
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -10,7 +12,6 @@
 #include <yaml.h>
 
 #include "xalloc.h"
-#include "ydoc.h"
 
 struct mt_ydoc {
 	char *file;
@@ -43,7 +44,7 @@ static void
 err_at(struct reader *r, const yaml_mark_t *m, const char *msg)
 {
 	mt_diag_addc(r->d, MT_DIAG_ERROR, r->file, (unsigned)m->line + 1, (unsigned)m->column + 1,
-	             "%s", msg);
+		     "%s", msg);
 }
 
 static void
@@ -52,7 +53,7 @@ push_item(struct mt_ynode *parent, struct mt_ynode *child)
 	/* Grow by doubling; n is bounded by MT_YDOC_MAX_NODES. */
 	if ((parent->n & (parent->n - 1)) == 0)
 		parent->items = mt_xreallocarray(parent->items, parent->n ? parent->n * 2 : 1,
-		                                 sizeof(*parent->items));
+						 sizeof(*parent->items));
 	parent->items[parent->n++] = child;
 }
 
@@ -66,7 +67,7 @@ same_key(const struct mt_ynode *a, const struct mt_ynode *b)
 /* Reject what would make a file mean more than it shows. */
 static bool
 check_event(struct reader *r, const yaml_event_t *ev, const yaml_char_t *anchor,
-            const yaml_char_t *tag)
+	    const yaml_char_t *tag)
 {
 	if (anchor != NULL) {
 		err_at(r, &ev->start_mark, "YAML anchors are not allowed");
@@ -77,7 +78,8 @@ check_event(struct reader *r, const yaml_event_t *ev, const yaml_char_t *anchor,
 	    strcmp((const char *)tag, YAML_FLOAT_TAG) != 0 &&
 	    strcmp((const char *)tag, YAML_BOOL_TAG) != 0 &&
 	    strcmp((const char *)tag, YAML_NULL_TAG) != 0 &&
-	    strcmp((const char *)tag, YAML_SEQ_TAG) != 0 && strcmp((const char *)tag, YAML_MAP_TAG) != 0) {
+	    strcmp((const char *)tag, YAML_SEQ_TAG) != 0 &&
+	    strcmp((const char *)tag, YAML_MAP_TAG) != 0) {
 		err_at(r, &ev->start_mark, "YAML tags are not allowed");
 		return false;
 	}
@@ -97,11 +99,11 @@ next_event(struct reader *r, yaml_event_t *ev)
 
 		if (r->parser.context)
 			(void)snprintf(msg, sizeof(msg), "YAML syntax error: %s %s",
-			               r->parser.problem ? r->parser.problem : "error",
-			               r->parser.context);
+				       r->parser.problem ? r->parser.problem : "error",
+				       r->parser.context);
 		else
 			(void)snprintf(msg, sizeof(msg), "YAML syntax error: %s",
-			               r->parser.problem ? r->parser.problem : "error");
+				       r->parser.problem ? r->parser.problem : "error");
 		err_at(r, &m, msg);
 	}
 	return false;
@@ -128,16 +130,16 @@ parse_children(struct reader *r, struct mt_ynode *n, yaml_event_type_t end)
 		if (n->type == MT_Y_MAP && (n->n % 2) == 0) {
 			if (child->type != MT_Y_SCALAR) {
 				mt_diag_addc(r->d, MT_DIAG_ERROR, r->file, child->line, child->col,
-				             "mapping keys must be plain strings");
+					     "mapping keys must be plain strings");
 				node_free(child);
 				return false;
 			}
 			for (size_t i = 0; i < n->n; i += 2) {
 				if (same_key(n->items[i], child)) {
 					mt_diag_addc(r->d, MT_DIAG_ERROR, r->file, child->line,
-					             child->col,
-					             "duplicate key '%.100s' (first at line %u)",
-					             child->str, n->items[i]->line);
+						     child->col,
+						     "duplicate key '%.100s' (first at line %u)",
+						     child->str, n->items[i]->line);
 					node_free(child);
 					return false;
 				}
@@ -179,8 +181,9 @@ parse_node(struct reader *r, yaml_event_t *ev)
 		bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
 
 		if (!check_event(r, ev,
-		                 seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor,
-		                 seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag))
+				 seq ? ev->data.sequence_start.anchor :
+				       ev->data.mapping_start.anchor,
+				 seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag))
 			return NULL;
 		if (r->depth >= MT_YDOC_MAX_DEPTH) {
 			err_at(r, &ev->start_mark, "document is nested too deeply");
@@ -208,8 +211,7 @@ parse_node(struct reader *r, yaml_event_t *ev)
 }
 
 int
-mt_ydoc_parse(const char *file, const char *p, size_t len, struct mt_diag *d,
-              struct mt_ydoc **ret)
+mt_ydoc_parse(const char *file, const char *p, size_t len, struct mt_diag *d, struct mt_ydoc **ret)
 {
 	struct reader r = { .file = file, .d = d };
 	struct mt_ynode *root = NULL;
@@ -218,7 +220,7 @@ mt_ydoc_parse(const char *file, const char *p, size_t len, struct mt_diag *d,
 
 	if (len > MT_YDOC_MAX_BYTES) {
 		mt_diag_add(d, MT_DIAG_ERROR, file, 0, "file is larger than %d bytes",
-		            MT_YDOC_MAX_BYTES);
+			    MT_YDOC_MAX_BYTES);
 		return -EFBIG;
 	}
 	if (!yaml_parser_initialize(&r.parser))
@@ -288,7 +290,7 @@ mt_ydoc_load(const char *path, struct mt_diag *d, struct mt_ydoc **ret)
 	}
 	if (st.st_size > MT_YDOC_MAX_BYTES) {
 		mt_diag_add(d, MT_DIAG_ERROR, path, 0, "file is larger than %d bytes",
-		            MT_YDOC_MAX_BYTES);
+			    MT_YDOC_MAX_BYTES);
 		(void)close(fd);
 		return -EFBIG;
 	}

@@ -36,7 +36,7 @@ struct mt_ynode {
 	enum mt_ynode_type type;
 	unsigned line, col; /* 1-based */
 	/* scalars */
-	char *str;   /* NUL-terminated; may contain NULs from \0 escapes, see len */
+	char *str; /* NUL-terminated; may contain NULs from \0 escapes, see len */
 	size_t len;
 	bool quoted; /* written in quotes: never null, never a number */
 	/* sequences: items[0..n); mappings: keys items[2i], values items[2i+1] */
@@ -48,7 +48,7 @@ struct mt_ydoc;
 
 /* Parse; on error add diagnostics and return -EINVAL (nothing in *ret). */
 int mt_ydoc_parse(const char *file, const char *p, size_t len, struct mt_diag *d,
-                  struct mt_ydoc **ret);
+		  struct mt_ydoc **ret);
 /* Read and parse a file (-errno and a diagnostic if it cannot be read). */
 int mt_ydoc_load(const char *path, struct mt_diag *d, struct mt_ydoc **ret);
 struct mt_ydoc *mt_ydoc_free(struct mt_ydoc *doc);
@@ -65,6 +65,7 @@ int mt_ynode_int(const struct mt_ynode *n, long long *ret);
 int mt_ynode_double(const struct mt_ynode *n, double *ret);
 /* A plain true/false (also True, TRUE, False, FALSE). */
 int mt_ynode_bool(const struct mt_ynode *n, bool *ret);
-const char *mt_ynode_type_name(const struct mt_ynode *n); /* "string", "list", "mapping", "null", "number", "boolean" */
+const char *mt_ynode_type_name(
+	const struct mt_ynode *n); /* "string", "list", "mapping", "null", "number", "boolean" */
 
 #endif

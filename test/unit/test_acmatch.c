@@ -31,8 +31,9 @@ naive_has(const char *text, size_t tlen, const char *pat)
 int
 main(void)
 {
-	static const char *const fixed[] = { "he", "she", "his", "hers", "Relay access denied",
-		                             "status=deferred", "said: 421" };
+	static const char *const fixed[] = {
+		"he", "she", "his", "hers", "Relay access denied", "status=deferred", "said: 421"
+	};
 	char pats[NPAT][12];
 	struct mt_ac_builder *b = mt_ac_builder_new();
 	struct mt_ac *ac;

@@ -14,7 +14,8 @@ main(void)
 	memset(big, 'x', sizeof(big));
 	mt_buf_init(&b, 10);
 	ok(mt_buf_append(&b, "hello", 5) == 0 && b.len == 5, "append within cap");
-	ok(mt_buf_append(&b, "world!", 6) == -ENOBUFS && b.len == 5, "append past cap refused whole");
+	ok(mt_buf_append(&b, "world!", 6) == -ENOBUFS && b.len == 5,
+	   "append past cap refused whole");
 	ok(mt_buf_append_trunc(&b, "world!", 6) == 5 && b.len == 10, "append_trunc fills to cap");
 	ok(strcmp(b.data, "helloworld") == 0, "data NUL-terminated");
 	ok(mt_buf_putc(&b, 'z') == -ENOBUFS, "putc at cap refused");
@@ -29,8 +30,7 @@ main(void)
 	mt_buf_init(&b, 100000);
 	for (int i = 0; i < 20; i++)
 		(void)mt_buf_append(&b, big, sizeof(big));
-	ok(b.len == 100000 - 100000 % sizeof(big), "growth up to cap, got %zu",
-	   b.len);
+	ok(b.len == 100000 - 100000 % sizeof(big), "growth up to cap, got %zu", b.len);
 	ok(b.size <= 100001, "never allocates past cap+1 (size %zu)", b.size);
 	mt_buf_fini(&b);
 	return tap_done();

@@ -17,24 +17,23 @@
 static char dir[64];
 
 /* A valid record with one line replaced (or appended) to break it. */
-static const char good[] =
-	"id: test/good-%s\n"                              /* 1 */
-	"signature: \"550 5.1.1 User unknown\"\n"         /* 2 */
-	"regex: 'said: 550[ -]5\\.1\\.1 (?<text>.*)'\n"   /* 3 */
-	"domain: communication\n"                         /* 4 */
-	"category: recipient_error\n"                     /* 5 */
-	"root_cause: The mailbox does not exist.\n"       /* 6 */
-	"workarounds:\n"                                  /* 7 */
-	"  - action: Fix the address\n"                   /* 8 */
-	"    success_rate: 0.6\n"                         /* 9 */
-	"  - action: Ask the recipient\n"                 /* 10 */
-	"    success_rate: 0.9\n"                         /* 11 */
-	"workarounds_zh: [修正地址, 询问收件人]\n"        /* 12 */
-	"dead_ends:\n"                                    /* 13 */
-	"  - action: Retry\n"                             /* 14 */
-	"    fail_rate: 0.99\n"                           /* 15 */
-	"mta: [postfix, exim]\n"                          /* 16 */
-	"severity: warning\n";                            /* 17 */
+static const char good[] = "id: test/good-%s\n"				   /* 1 */
+			   "signature: \"550 5.1.1 User unknown\"\n"	   /* 2 */
+			   "regex: 'said: 550[ -]5\\.1\\.1 (?<text>.*)'\n" /* 3 */
+			   "domain: communication\n"			   /* 4 */
+			   "category: recipient_error\n"		   /* 5 */
+			   "root_cause: The mailbox does not exist.\n"	   /* 6 */
+			   "workarounds:\n"				   /* 7 */
+			   "  - action: Fix the address\n"		   /* 8 */
+			   "    success_rate: 0.6\n"			   /* 9 */
+			   "  - action: Ask the recipient\n"		   /* 10 */
+			   "    success_rate: 0.9\n"			   /* 11 */
+			   "workarounds_zh: [修正地址, 询问收件人]\n"	   /* 12 */
+			   "dead_ends:\n"				   /* 13 */
+			   "  - action: Retry\n"			   /* 14 */
+			   "    fail_rate: 0.99\n"			   /* 15 */
+			   "mta: [postfix, exim]\n"			   /* 16 */
+			   "severity: warning\n";			   /* 17 */
 
 static void
 write_file(const char *name, const char *text)
@@ -78,32 +77,50 @@ write_variant(const char *name, const char *idtag, int line, const char *repl)
 
 struct bad_case {
 	const char *file;
-	int line;         /* line to replace; 0 appends */
+	int line; /* line to replace; 0 appends */
 	const char *repl;
 	const char *want; /* "file:LINE:COL: error: ...text" fragment */
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "b01-syntax.yaml", 2, "signature: \"unclosed", "b01-syntax.yaml:3:23: error: YAML syntax error: found unknown escape character" },
-	{ "b02-missing.yaml", 3, "# no regex", "b02-missing.yaml:1:1: error: missing required field 'regex'" },
-	{ "b03-type.yaml", 6, "root_cause: [a, b]", "b03-type.yaml:6:13: error: field 'root_cause' must be a string, not a list" },
-	{ "b04-rate.yaml", 9, "    success_rate: 1.5", "b04-rate.yaml:9:19: error: field 'success_rate' is 1.5, must be between 0 and 1" },
-	{ "b05-failrate.yaml", 15, "    fail_rate: -0.1", "b05-failrate.yaml:15:16: error: field 'fail_rate' is -0.1" },
-	{ "b06-regex.yaml", 3, "regex: 'said: (550'", "b06-regex.yaml:3:8: error: regex does not compile: at offset 10: missing closing parenthesis" },
-	{ "b07-anchor.yaml", 5, "category: &c recipient_error", "b07-anchor.yaml:5:11: error: YAML anchors are not allowed" },
-	{ "b08-dupkey.yaml", 5, "domain: again", "b08-dupkey.yaml:5:1: error: duplicate key 'domain' (first at line 4)" },
-	{ "b09-severity.yaml", 17, "severity: fatal", "b09-severity.yaml:17:11: error: field 'severity' must be info, warning, error or critical" },
-	{ "b10-mta.yaml", 16, "mta: [postfix, qmail]", "b10-mta.yaml:16:16: error: unknown MTA 'qmail'" },
-	{ "b11-notnum.yaml", 11, "    success_rate: high", "b11-notnum.yaml:11:19: error: field 'success_rate' must be a number, not a string" },
-	{ "b12-zhcount.yaml", 12, "workarounds_zh: [只有一个]", "b12-zhcount.yaml:12:17: error: field 'workarounds_zh' has 1 items, 'workarounds' has 2" },
-	{ "b13-notmap.yaml", 15, "  - just text", "b13-notmap.yaml:15:5: error: 'dead_ends' item 2 must be a mapping, not a string" },
-	{ "b14-badid.yaml", 1, "id: Bad Id!", "b14-badid.yaml:1:5: error: id 'Bad Id!' may hold only" },
-	{ "b15-emptywa.yaml", 7, "workarounds: []\nx1: |", "b15-emptywa.yaml:7:14: error: field 'workarounds' must list at least one workaround" },
+	{ "b01-syntax.yaml", 2, "signature: \"unclosed",
+	  "b01-syntax.yaml:3:23: error: YAML syntax error: found unknown escape character" },
+	{ "b02-missing.yaml", 3, "# no regex",
+	  "b02-missing.yaml:1:1: error: missing required field 'regex'" },
+	{ "b03-type.yaml", 6, "root_cause: [a, b]",
+	  "b03-type.yaml:6:13: error: field 'root_cause' must be a string, not a list" },
+	{ "b04-rate.yaml", 9, "    success_rate: 1.5",
+	  "b04-rate.yaml:9:19: error: field 'success_rate' is 1.5, must be between 0 and 1" },
+	{ "b05-failrate.yaml", 15, "    fail_rate: -0.1",
+	  "b05-failrate.yaml:15:16: error: field 'fail_rate' is -0.1" },
+	{ "b06-regex.yaml", 3, "regex: 'said: (550'",
+	  "b06-regex.yaml:3:8: error: regex does not compile: at offset 10: missing closing parenthesis" },
+	{ "b07-anchor.yaml", 5, "category: &c recipient_error",
+	  "b07-anchor.yaml:5:11: error: YAML anchors are not allowed" },
+	{ "b08-dupkey.yaml", 5, "domain: again",
+	  "b08-dupkey.yaml:5:1: error: duplicate key 'domain' (first at line 4)" },
+	{ "b09-severity.yaml", 17, "severity: fatal",
+	  "b09-severity.yaml:17:11: error: field 'severity' must be info, warning, error or critical" },
+	{ "b10-mta.yaml", 16, "mta: [postfix, qmail]",
+	  "b10-mta.yaml:16:16: error: unknown MTA 'qmail'" },
+	{ "b11-notnum.yaml", 11, "    success_rate: high",
+	  "b11-notnum.yaml:11:19: error: field 'success_rate' must be a number, not a string" },
+	{ "b12-zhcount.yaml", 12, "workarounds_zh: [只有一个]",
+	  "b12-zhcount.yaml:12:17: error: field 'workarounds_zh' has 1 items, 'workarounds' has 2" },
+	{ "b13-notmap.yaml", 15, "  - just text",
+	  "b13-notmap.yaml:15:5: error: 'dead_ends' item 2 must be a mapping, not a string" },
+	{ "b14-badid.yaml", 1, "id: Bad Id!",
+	  "b14-badid.yaml:1:5: error: id 'Bad Id!' may hold only" },
+	{ "b15-emptywa.yaml", 7, "workarounds: []\nx1: |",
+	  "b15-emptywa.yaml:7:14: error: field 'workarounds' must list at least one workaround" },
 	{ "b16-list.yaml", 0, "", NULL }, /* replaced below: a file that is a list */
 	{ "b17-json.json", 0, "", NULL }, /* replaced below: broken JSON */
-	{ "b18-alias.yaml", 0, "x_extra: *foo\n", "b18-alias.yaml:18:10: error: YAML aliases are not allowed" },
-	{ "b19-tag.yaml", 4, "domain: !!python/object foo", "b19-tag.yaml:4:9: error: YAML tags are not allowed" },
-	{ "b20-twodocs.yaml", 0, "---\nid: second\n", "b20-twodocs.yaml:18:1: error: only one YAML document per file is allowed" },
+	{ "b18-alias.yaml", 0, "x_extra: *foo\n",
+	  "b18-alias.yaml:18:10: error: YAML aliases are not allowed" },
+	{ "b19-tag.yaml", 4, "domain: !!python/object foo",
+	  "b19-tag.yaml:4:9: error: YAML tags are not allowed" },
+	{ "b20-twodocs.yaml", 0, "---\nid: second\n",
+	  "b20-twodocs.yaml:18:1: error: only one YAML document per file is allowed" },
 };
 
 static bool
@@ -142,7 +159,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < nbad; i++)
 		if (bad_cases[i].want != NULL)
 			write_variant(bad_cases[i].file, bad_cases[i].file, bad_cases[i].line,
-			              bad_cases[i].repl);
+				      bad_cases[i].repl);
 	write_file("b16-list.yaml", "- a\n- b\n");
 	write_file("b17-json.json", "{\"id\": \"x\",\n \"regex\": \"a\",,\n}\n");
 
@@ -160,10 +177,17 @@ main(int argc, char **argv)
 		if (!ok(diag_has(&d, want, first, sizeof(first)), "%s reported", bad_cases[i].file))
 			diag("want '%s'", want);
 	}
-	ok(diag_has(&d, "b16-list.yaml:1:1: error: a signature file must hold one mapping, not a list", first, sizeof(first)), "list file reported");
-	ok(diag_has(&d, "b17-json.json:2:15: error: YAML syntax error", first, sizeof(first)), "bad JSON reported with position");
-	ok(diag_has(&d, "zz-dup.yaml:1:5: error: duplicate id 'test/good-a'", first, sizeof(first)), "duplicate id reported");
-	ok(diag_has(&d, "z-unknown-field.yaml:18:1: warning: unknown field 'flavour'", first, sizeof(first)), "unknown field is a warning");
+	ok(diag_has(&d,
+		    "b16-list.yaml:1:1: error: a signature file must hold one mapping, not a list",
+		    first, sizeof(first)),
+	   "list file reported");
+	ok(diag_has(&d, "b17-json.json:2:15: error: YAML syntax error", first, sizeof(first)),
+	   "bad JSON reported with position");
+	ok(diag_has(&d, "zz-dup.yaml:1:5: error: duplicate id 'test/good-a'", first, sizeof(first)),
+	   "duplicate id reported");
+	ok(diag_has(&d, "z-unknown-field.yaml:18:1: warning: unknown field 'flavour'", first,
+		    sizeof(first)),
+	   "unknown field is a warning");
 	ok(!diag_has(&d, "notes.txt", first, sizeof(first)), "non-signature files ignored");
 	if (d.errors < nbad + 1) {
 		for (size_t i = 0; i < d.n; i++) {
@@ -181,11 +205,13 @@ main(int argc, char **argv)
 		if (s != NULL) {
 			ok(s->nworkarounds == 2 && s->workarounds[0].success_rate > 0.8,
 			   "workarounds in rank order");
-			ok(s->workarounds[0].action_zh && strcmp(s->workarounds[0].action_zh, "询问收件人") == 0,
+			ok(s->workarounds[0].action_zh &&
+				   strcmp(s->workarounds[0].action_zh, "询问收件人") == 0,
 			   "translation follows its workaround when sorted");
 			ok(s->severity == MT_SEV_WARNING && s->mta_mask == 6, "severity and mta");
 			ok(s->specificity == MT_SPECIFICITY_DEF, "default specificity");
-			ok(s->capture_name[1] && strcmp(s->capture_name[1], "text") == 0, "named capture");
+			ok(s->capture_name[1] && strcmp(s->capture_name[1], "text") == 0,
+			   "named capture");
 			ok(strcmp(s->title, s->signature) == 0, "title defaults to signature");
 			ok(s->line == 1 && strstr(s->file, "a-good.yaml"), "origin kept");
 		}
@@ -204,11 +230,14 @@ main(int argc, char **argv)
 		   d.errors);
 		s = mt_catalog_get(c, 0);
 		if (s) {
-			ok(strcmp(s->id, "communication/smtp-421-service-not-available") == 0, "id");
+			ok(strcmp(s->id, "communication/smtp-421-service-not-available") == 0,
+			   "id");
 			ok(s->nversions == 5 && strcmp(s->versions[2].version, "Exim 4.96") == 0,
 			   "versions");
-			ok(s->ndead_ends == 3 && s->dead_ends[0].fail_rate > 0.9, "dead ends by rate");
-			ok(s->nworkarounds == 3 && s->workarounds[0].success_rate >= s->workarounds[1].success_rate,
+			ok(s->ndead_ends == 3 && s->dead_ends[0].fail_rate > 0.9,
+			   "dead ends by rate");
+			ok(s->nworkarounds == 3 &&
+				   s->workarounds[0].success_rate >= s->workarounds[1].success_rate,
 			   "workarounds");
 			ok(s->confidence > 0.85 && s->confidence < 0.87, "confidence");
 			ok(s->root_cause_zh != NULL && s->signature_zh != NULL, "translations");
@@ -224,7 +253,8 @@ main(int argc, char **argv)
 	{
 		char cmd[128];
 
-		if (getenv("KEEP")) return tap_done();
+		if (getenv("KEEP"))
+			return tap_done();
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		(void)system(cmd);
 	}

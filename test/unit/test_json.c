@@ -12,7 +12,10 @@ struct json_case {
 	const char *want;
 };
 
-#define C(name, lit, want) { name, lit, sizeof(lit) - 1, want }
+#define C(name, lit, want)                       \
+	{                                        \
+		name, lit, sizeof(lit) - 1, want \
+	}
 
 static const struct json_case json_cases[] = {
 	C("plain", "hello", "\"hello\""),

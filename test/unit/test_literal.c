@@ -27,7 +27,8 @@ static const struct lit_case cases[] = {
 	{ "(?x) spaced  out ", { NULL } }, /* extended mode: give up */
 	{ "status=deferred \\(host (?<relay>[^ ]+) said", { "status=deferred (host ", NULL } },
 	{ "\\Qa.b\\Ecdef", { "cdef", NULL } },
-	{ "Host or domain name not found\\. Name service error", { "host or domain name not found. name service error", NULL } },
+	{ "Host or domain name not found\\. Name service error",
+	  { "host or domain name not found. name service error", NULL } },
 	{ "a{bc}defg", { "a{bc}defg", NULL } }, /* not a quantifier: literal braces */
 	{ "[]x]yzzy", { "yzzy", NULL } },
 	{ "[^]]*hello", { "hello", NULL } },

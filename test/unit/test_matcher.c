@@ -26,9 +26,9 @@ write_sig(const char *name, const char *id, const char *regex, const char *extra
 	if (f == NULL)
 		exit(2);
 	fprintf(f,
-	        "id: %s\nsignature: sig %s\nregex: '%s'\ndomain: d\ncategory: c\n"
-	        "root_cause: r\nworkarounds: [{action: a, success_rate: 0.5}]\n%s",
-	        id, id, regex, extra);
+		"id: %s\nsignature: sig %s\nregex: '%s'\ndomain: d\ncategory: c\n"
+		"root_cause: r\nworkarounds: [{action: a, success_rate: 0.5}]\n%s",
+		id, id, regex, extra);
 	if (fclose(f) != 0)
 		exit(2);
 }
@@ -57,7 +57,7 @@ unit_cases(void)
 		exit(2);
 	write_sig("1.yaml", "generic-421", "said: 421[ -](?<text>.*)", "specificity: 20\n");
 	write_sig("2.yaml", "gmail-421-4728", "said: 421[ -]4\\.7\\.28 .*(?<relay>google\\.com)",
-	          "specificity: 80\nmta: [postfix]\n");
+		  "specificity: 80\nmta: [postfix]\n");
 	write_sig("3.yaml", "exim-only", "said: 421", "mta: exim\n");
 	write_sig("4.yaml", "costly", "^\\S+ \\d+ \\S+ \\S+ \\S+: [A-F0-9]{10}:\\sc", "");
 	write_sig("5.yaml", "pathological", "xyz(a+)+$", "");
@@ -67,21 +67,27 @@ unit_cases(void)
 	ok(d.errors == 0 && mt_catalog_count(c) == 6, "test catalog loads");
 	m = mt_matcher_new(c);
 
-	n = run(m, "Jan 02 07:31:13 h postfix/smtp[1]: 251A3372458: to=<a@b>, relay=x, "
-	           "status=deferred (host mx.google.com[1.2.3.4] said: 421-4.7.28 rate limited by "
-	           "google.com)", &res);
+	n = run(m,
+		"Jan 02 07:31:13 h postfix/smtp[1]: 251A3372458: to=<a@b>, relay=x, "
+		"status=deferred (host mx.google.com[1.2.3.4] said: 421-4.7.28 rate limited by "
+		"google.com)",
+		&res);
 	ok(n == 2, "two signatures match (got %zu)", n);
 	ok(n >= 2 && strcmp(res[0].sig->id, "gmail-421-4728") == 0 &&
-	           strcmp(res[1].sig->id, "generic-421") == 0,
+		   strcmp(res[1].sig->id, "generic-421") == 0,
 	   "most specific first");
 	ok(n >= 1 && res[0].ncaptures == 1 && strcmp(res[0].captures[0].name, "relay") == 0 &&
-	           res[0].captures[0].v.len == 10 && !memcmp(res[0].captures[0].v.p, "google.com", 10),
+		   res[0].captures[0].v.len == 10 &&
+		   !memcmp(res[0].captures[0].v.p, "google.com", 10),
 	   "named capture view");
 	ok(mt_matcher_is_costly(m, 3) && !mt_matcher_is_costly(m, 0), "costly signature detected");
 
-	n = run(m, "2023-03-24 10:02:24 1pfdJV-004eVE-9X == a@b R=dnslookup T=remote_smtp "
-	           "defer (-44): SMTP error from remote mail server after RCPT: host h [1.2.3.4] said: 421 no", &res);
-	ok(n == 2 && strcmp(res[0].sig->id, "exim-only") == 0 && strcmp(res[1].sig->id, "generic-421") == 0,
+	n = run(m,
+		"2023-03-24 10:02:24 1pfdJV-004eVE-9X == a@b R=dnslookup T=remote_smtp "
+		"defer (-44): SMTP error from remote mail server after RCPT: host h [1.2.3.4] said: 421 no",
+		&res);
+	ok(n == 2 && strcmp(res[0].sig->id, "exim-only") == 0 &&
+		   strcmp(res[1].sig->id, "generic-421") == 0,
 	   "mta filter: exim line gets exim-only, not the postfix one (got %zu)", n);
 
 	n = run(m, "Feb 11 16:49:24 letterman postfix/smtp[8204]: AAB4D259B1: connect to x", &res);
@@ -99,7 +105,7 @@ unit_cases(void)
 		snprintf(line, sizeof(line), "xyz%s", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab");
 		n = run(m, line, &res);
 		ok(n == 0 && mt_matcher_stats(m)->limit_hits == before + 1 &&
-		           mt_matcher_limit_hits(m, 4) == 1,
+			   mt_matcher_limit_hits(m, 4) == 1,
 		   "catastrophic backtracking stops at the limit and is counted");
 	}
 	mt_matcher_free(m);
@@ -171,8 +177,9 @@ corpus_agreement(const char *sigdir, const char *corpus)
 	if (list)
 		pclose(list);
 	ok(files > 20 && lines > 10000, "corpus read (%zu files, %zu lines)", files, lines);
-	ok(disagree == 0, "prefilter agrees with naive on every line (%zu disagreements, %zu matched)",
-	   disagree, matched);
+	ok(disagree == 0,
+	   "prefilter agrees with naive on every line (%zu disagreements, %zu matched)", disagree,
+	   matched);
 	ok(mt_matcher_stats(fast)->regex_runs * 10 < mt_matcher_stats(slow)->regex_runs,
 	   "prefilter runs far fewer regexes (%llu vs %llu)",
 	   (unsigned long long)mt_matcher_stats(fast)->regex_runs,
