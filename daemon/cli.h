@@ -18,7 +18,8 @@ struct cli {
 	const char *sig_paths[CLI_MAX_SIG_PATHS];
 	size_t nsig_paths;
 	enum mt_locale locale;
-	bool verbose;
+	bool verbose, debug;
+	const char *config_path; /* -c */
 };
 
 /*

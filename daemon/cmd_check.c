@@ -8,11 +8,14 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "config.h"
 #include "json.h"
 #include "literal.h"
 #include "log.h"
 #include "logline.h"
 #include "matcher.h"
+#include "mt_config.h"
+#include "xalloc.h"
 
 /* The node of the i-th example of a kind, for its line number. */
 static const struct mt_ynode *
@@ -66,9 +69,66 @@ cmd_check(struct cli *o, int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	c = cli_load_catalog(o, &errors);
+	if (o->config_path != NULL) {
+		struct mt_config *cfg = NULL;
+		struct mt_diag d;
+		int r;
+
+		/* Like `nginx -t`: the config first, then the catalog it names. */
+		mt_diag_init(&d);
+		(void)mt_config_check_secrecy(o->config_path, &d);
+		r = mt_config_load(o->config_path, MT_SOURCE_SIGNATURES_DIR, &d, &cfg);
+		for (size_t i = 0; i < d.n; i++) {
+			char line[1400];
+
+			mt_diag_format(&d, i, line, sizeof(line));
+			fprintf(stderr, "%s\n", line);
+		}
+		errors += d.errors;
+		warnings += d.warnings;
+		mt_diag_fini(&d);
+		if (r < 0) {
+			printf("%s: configuration has %zu errors\n", o->config_path, errors);
+			return EX_CONFIG;
+		}
+		printf("%s: configuration OK\n", o->config_path);
+		if (o->nsig_paths == 0)
+			for (size_t i = 0;
+			     i < cfg->signatures.ndirectories && o->nsig_paths < CLI_MAX_SIG_PATHS;
+			     i++)
+				o->sig_paths[o->nsig_paths++] =
+					mt_xstrdup(cfg->signatures.directories[i]);
+		mt_config_free(cfg);
+	}
+	{
+		size_t cat_errors = 0;
+
+		c = cli_load_catalog(o, &cat_errors);
+		errors += cat_errors;
+	}
 	if (c == NULL)
 		return EX_CONFIG;
+	if (o->config_path != NULL) {
+		struct mt_config *cfg = NULL;
+		struct mt_diag d;
+
+		/* Include, exclude and override entries that name nothing: likely typos. */
+		mt_diag_init(&d);
+		if (mt_config_load(o->config_path, MT_SOURCE_SIGNATURES_DIR, &d, &cfg) == 0) {
+			mt_diag_fini(&d);
+			mt_diag_init(&d);
+			(void)mt_config_check_catalog(cfg, c, &d);
+			for (size_t i = 0; i < d.n; i++) {
+				char line[1400];
+
+				mt_diag_format(&d, i, line, sizeof(line));
+				fprintf(stderr, "%s\n", line);
+			}
+			warnings += d.warnings;
+			mt_config_free(cfg);
+		}
+		mt_diag_fini(&d);
+	}
 	m = mt_matcher_new(c);
 	for (size_t i = 0; i < mt_catalog_count(c); i++) {
 		const struct mt_signature *s = mt_catalog_get(c, i);

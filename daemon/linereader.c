@@ -16,7 +16,8 @@
 struct linereader {
 	int fd;
 	bool own_fd;
-	bool gz, eof, skipping;
+	bool gz, eof;
+	bool in_member; /* gzip: inside a member whose end was not seen yet */
 	z_stream zs;
 	unsigned char *raw; /* compressed input chunk */
 	char *chunk;	    /* decompressed / read bytes */
@@ -120,16 +121,19 @@ refill(struct linereader *r)
 			if (n < 0)
 				return -errno;
 			if (n == 0)
-				return 0; /* a truncated .gz ends here: what we have is kept */
+				/* What was inflated is kept; a cut-off member is still an error. */
+				return r->in_member ? -EBADMSG : 0;
 			r->zs.next_in = r->raw;
 			r->zs.avail_in = (uInt)n;
 		}
+		r->in_member = true;
 		r->zs.next_out = (unsigned char *)r->chunk;
 		r->zs.avail_out = CHUNK;
 		zr = inflate(&r->zs, Z_NO_FLUSH);
 		if (zr == Z_STREAM_END) {
 			/* Concatenated members (as `cat a.gz b.gz`) continue. */
 			r->chunk_len = CHUNK - r->zs.avail_out;
+			r->in_member = false;
 			if (inflateReset(&r->zs) != Z_OK)
 				return -EBADMSG;
 		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {

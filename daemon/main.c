@@ -2,8 +2,9 @@
  * mtalertd - recognise known mail errors in Postfix, Exim and Sendmail logs
  * and say what to do about them.
  *
- * `mtalertd` alone will run the tailing daemon (not built yet); the
- * subcommands are the tools an admin runs by hand.
+ * `mtalertd` alone runs the tailing daemon in the foreground (systemd
+ * supervises it: no double fork); the subcommands are the tools an admin
+ * runs by hand.  This is the only file that decides exit codes.
  */
 #include <sys/stat.h>
 
@@ -13,6 +14,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "daemon.h"
 #include "log.h"
 #include "mt_config.h"
 
@@ -20,22 +22,26 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mtalertd [-s DIR] [--locale en|zh] COMMAND [ARGS]\n"
+		"usage: mtalertd [-c FILE] [-s DIR] [-d]      run the daemon (foreground)\n"
+		"       mtalertd [-s DIR] [--locale en|zh] COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
 		"  scan [--format json|text] [--summary] [FILE ...|-]\n"
 		"                  report every known error in logs (plain or .gz)\n"
 		"  test LINE ...   explain what a line matches: signatures, captures, fields\n"
-		"  check           validate the signature catalog and its examples\n"
+		"  check [-c FILE] validate the configuration, the catalog and its examples\n"
 		"  list            list signatures by category\n"
 		"  show ID         render one signature as Markdown\n"
 		"  version         print the version\n"
 		"\n"
 		"options (before or after the command):\n"
+		"  -c, --config FILE           configuration (default /etc/mtalert/mtalert.yaml\n"
+		"                              if it exists, else the embedded default)\n"
 		"  -s, --signatures DIR|FILE   signature files to load (repeatable;\n"
 		"                              default %s,\n"
 		"                              else %s)\n"
 		"  --locale en|zh              language of root causes and workarounds\n"
+		"  -d, --debug                 log debug messages\n"
 		"  -v, --verbose               say more\n",
 		MT_SIGNATURES_DIR, MT_SOURCE_SIGNATURES_DIR);
 }
@@ -63,6 +69,19 @@ cli_common_option(struct cli *o, int argc, char **argv, int *i)
 			return -1;
 		}
 		++*i;
+		return 1;
+	}
+	if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+		if (*i + 1 >= argc) {
+			log_error("%s needs a file", a);
+			return -1;
+		}
+		o->config_path = argv[++*i];
+		return 1;
+	}
+	if (!strcmp(a, "-d") || !strcmp(a, "--debug")) {
+		o->debug = true;
+		log_set_level(LOG_LEVEL_DEBUG);
 		return 1;
 	}
 	if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -134,10 +153,14 @@ main(int argc, char **argv)
 		i++;
 	}
 	if (i >= argc) {
-		log_error("the tailing daemon is not built yet; run a command such as "
-			  "'mtalertd scan /var/log/mail.log'");
-		usage(stderr);
-		return EX_UNAVAILABLE;
+		struct mt_daemon_opts d = {
+			.config_path = o.config_path,
+			.sig_paths = o.sig_paths,
+			.nsig_paths = o.nsig_paths,
+			.debug = o.debug,
+		};
+
+		return mt_daemon_run(&d);
 	}
 	argc -= i;
 	argv += i;

@@ -24,6 +24,12 @@ mt_workaround_action(const struct mt_workaround *w, enum mt_locale l)
 	return l == MT_LOCALE_ZH && w->action_zh ? w->action_zh : w->action;
 }
 
+enum mt_severity
+mt_alert_severity(const struct mt_alert *a)
+{
+	return a->has_severity ? a->severity : a->match->sig->severity;
+}
+
 int
 mt_locale_parse(const char *s, enum mt_locale *ret)
 {
@@ -90,7 +96,7 @@ mt_alert_json(struct mt_buf *b, const struct mt_alert *a)
 	TRY(kv_str(b, &first, "id", s->id));
 	TRY(kv_str(b, &first, "title", mt_sig_title(s, a->locale)));
 	TRY(kv_str(b, &first, "signature", s->signature));
-	TRY(kv_str(b, &first, "severity", mt_severity_name(s->severity)));
+	TRY(kv_str(b, &first, "severity", mt_severity_name(mt_alert_severity(a))));
 	TRY(kv_str(b, &first, "domain", s->domain));
 	TRY(kv_str(b, &first, "category", s->category));
 	TRY(kv_str(b, &first, "error_code", s->error_code));
@@ -170,6 +176,7 @@ mt_alert_json(struct mt_buf *b, const struct mt_alert *a)
 	}
 	TRY(mt_buf_putc(b, ']'));
 
+	TRY(kv_str(b, &first, "hostname", a->hostname));
 	TRY(kv_str(b, &first, "file", a->file));
 	TRY(kv_num(b, &first, "offset", (double)a->offset));
 	TRY(kv_num(b, &first, "line_number", (double)a->lineno));
@@ -207,7 +214,7 @@ mt_alert_text(struct mt_buf *b, const struct mt_alert *a)
 			return r;  \
 	} while (0)
 
-	TRY(mt_buf_printf(b, "[%s] %s (%s)\n", mt_severity_name(s->severity),
+	TRY(mt_buf_printf(b, "[%s] %s (%s)\n", mt_severity_name(mt_alert_severity(a)),
 			  mt_sig_title(s, a->locale), s->id));
 	TRY(mt_buf_printf(b, "  at %s:%llu", a->file ? a->file : "-",
 			  (unsigned long long)a->lineno));

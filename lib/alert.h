@@ -45,7 +45,13 @@ struct mt_alert {
 	uint64_t offset;  /* byte offset of the line's start */
 	uint64_t lineno;  /* 1-based */
 	enum mt_locale locale;
+	bool has_severity; /* a configured override of the signature's severity */
+	enum mt_severity severity;
+	const char *hostname; /* the host mtalert runs on; NULL: not reported */
 };
+
+/* The severity the alert carries: the override, else the signature's. */
+enum mt_severity mt_alert_severity(const struct mt_alert *a);
 
 int mt_alert_json(struct mt_buf *out, const struct mt_alert *a);
 int mt_alert_text(struct mt_buf *out, const struct mt_alert *a);

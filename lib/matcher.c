@@ -28,6 +28,7 @@ struct mt_matcher {
 	pcre2_jit_stack *jit_stack;
 
 	uint64_t *limit_hits; /* per signature */
+	bool *disabled;	      /* per signature */
 	struct mt_matcher_stats stats;
 	bool naive;
 
@@ -48,6 +49,7 @@ mt_matcher_new(const struct mt_catalog *c)
 	m->stamp = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->stamp));
 	m->cand = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->cand));
 	m->limit_hits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->limit_hits));
+	m->disabled = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->disabled));
 	for (size_t i = 0; i < m->nsigs; i++) {
 		const struct mt_signature *s = mt_catalog_get(c, i);
 
@@ -86,6 +88,7 @@ mt_matcher_free(struct mt_matcher *m)
 	free(m->stamp);
 	free(m->cand);
 	free(m->limit_hits);
+	free(m->disabled);
 	free(m);
 	return NULL;
 }
@@ -120,6 +123,8 @@ confirm(struct mt_matcher *m, uint32_t i, const char *line, size_t len, enum mt_
 	uint32_t pairs;
 	int rc;
 
+	if (m->disabled[i])
+		return;
 	if (mta != MT_MTA_UNKNOWN && s->mta_mask != 0 && !(s->mta_mask & (1u << mta)))
 		return;
 	m->stats.regex_runs++;
@@ -225,6 +230,13 @@ size_t
 mt_matcher_memory(const struct mt_matcher *m)
 {
 	return mt_ac_memory(m->ac) + m->nsigs * (sizeof(*m->lits) + 4 * sizeof(uint32_t));
+}
+
+void
+mt_matcher_set_enabled(struct mt_matcher *m, size_t i, bool enabled)
+{
+	if (i < m->nsigs)
+		m->disabled[i] = !enabled;
 }
 
 void

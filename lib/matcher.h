@@ -77,6 +77,9 @@ bool mt_matcher_is_costly(const struct mt_matcher *m, size_t i);
 const struct mt_literals *mt_matcher_literals(const struct mt_matcher *m, size_t i);
 size_t mt_matcher_memory(const struct mt_matcher *m);
 
+/* Turn a signature off or on (configuration: include, exclude, disabled). */
+void mt_matcher_set_enabled(struct mt_matcher *m, size_t i, bool enabled);
+
 /* Benchmarks only: skip the prefilter and try every regex on every line. */
 void mt_matcher_set_naive(struct mt_matcher *m, bool naive);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
+static __attribute__((noreturn)) void
 default_oom(size_t size)
 {
 	fprintf(stderr, "mtalert: out of memory allocating %zu bytes\n", size);

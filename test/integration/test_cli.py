@@ -81,7 +81,7 @@ with tempfile.TemporaryDirectory() as tmp:
     ok(p.returncode == 78, "check on a bad catalog exits 78 (got %d)" % p.returncode)
     ok(b"bad.yaml:3:8: error: regex does not compile: at offset 9" in p.stderr,
        "regex error names file:line:col and offset", p.stderr)
-    ok(b"bad.yaml:7:44: error: field 'success_rate' is 2" in p.stderr,
+    ok(b"bad.yaml:7:41: error: field 'success_rate' is 2" in p.stderr,
        "rate error names file:line:col", p.stderr)
 
 # 3. scan every corpus file: valid JSON, offsets point at the very line.
@@ -158,7 +158,7 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(path, "wb") as f:
         f.write(probe.encode() + b"\n")
         f.write(b"x" * (10 * 1024 * 1024) + b"\n")
-        f.write(bytes(range(256)) * 64 + b"\n")
+        f.write(bytes(b for b in range(256) if b != 10) * 64 + b"\n")
         f.write(b"\x00\x00\x00binary\x00" * 1000 + b"\n")
         f.write(probe.encode() + b"X" * 100000 + b"\n")
         f.write(probe.encode() + b"\n")
@@ -190,12 +190,11 @@ with tempfile.TemporaryDirectory() as tmp:
        "text format cleans the line for the terminal", out[:500])
 
 # 8. summary counts add up to the JSON alerts.
-helga = os.path.join(CORPUS, "pixelpark-postfix-logsums", "helga-slice.log")
-rc, out, _ = run("scan", helga)
+rc, out, _ = run("scan", *files)
 by_id = {}
 for a in parse_alerts(out):
     by_id[a["id"]] = by_id.get(a["id"], 0) + 1
-rc, summ, err = run("scan", "--summary", helga)
+rc, summ, err = run("scan", "--summary", *files)
 text = summ.decode()
 counts = dict((m.group(2), int(m.group(1))) for m in
               re.finditer(r"^\s+(\d+)\s+\w+\s+.{32}\s+.{32}\s+(\S+)$", text, re.M))

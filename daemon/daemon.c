@@ -1,0 +1,681 @@
+#include "daemon.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "alert.h"
+#include "catalog.h"
+#include "config.h"
+#include "journal.h"
+#include "json.h"
+#include "log.h"
+#include "logline.h"
+#include "matcher.h"
+#include "mt_config.h"
+#include "notify.h"
+#include "output.h"
+#include "state.h"
+#include "tail.h"
+#include "util.h"
+#include "watch.h"
+#include "xalloc.h"
+
+#define POLL_FALLBACK 1.0  /* seconds between polls when inotify is unavailable */
+#define ROTATE_WAIT   10.0 /* seconds an old file is drained after a rotation */
+#define MAX_TAILS     1024
+
+/* One configured input: a path or a glob in its last component. */
+struct input {
+	char *pattern;
+	char *dir;
+	bool glob;
+	bool start_at_end;
+};
+
+/* Everything a loaded configuration brings; swapped whole on reload. */
+struct generation {
+	struct mt_config *cfg;
+	struct mt_catalog *cat;
+	struct mt_matcher *matcher;
+	int *severity;	    /* per signature: an override, or -1 */
+	bool *limit_warned; /* per signature */
+	uint64_t *matched;  /* per signature */
+	struct input *inputs;
+	size_t ninputs;
+};
+
+struct mt_daemon {
+	struct ev_loop *loop;
+	const struct mt_daemon_opts *opts;
+	struct generation gen;
+	struct mt_tail *tails[MAX_TAILS];
+	size_t ntails;
+	struct mt_watch *watch;
+	struct mt_state *state;
+	struct mt_cursor *saved; /* positions read at start, handed to tails once */
+	size_t nsaved;
+	struct mt_output *out;
+	struct mt_journal *journal;
+	char hostname[256];
+
+	ev_signal sig_term, sig_int, sig_hup, sig_usr1;
+	ev_timer checkpoint; /* runs only while there is something to save */
+	ev_timer watchdog;
+	ev_prepare flush; /* push alerts out before the loop sleeps */
+	bool save_warned;
+	uint64_t lines, alerts, reloads, reload_failures;
+};
+
+/* --- configuration and catalog ---------------------------------------- */
+
+static void
+print_diags(const struct mt_diag *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		char line[1400];
+
+		mt_diag_format(d, i, line, sizeof(line));
+		if (d->recs[i].level == MT_DIAG_ERROR)
+			log_error("%s", line);
+		else
+			log_warnx("%s", line);
+	}
+	if (d->dropped)
+		log_warnx("%zu more diagnostics not shown", d->dropped);
+}
+
+static bool
+has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static void
+generation_free(struct generation *g)
+{
+	mt_matcher_free(g->matcher);
+	mt_catalog_free(g->cat);
+	mt_config_free(g->cfg);
+	free(g->severity);
+	free(g->limit_warned);
+	free(g->matched);
+	for (size_t i = 0; i < g->ninputs; i++) {
+		free(g->inputs[i].pattern);
+		free(g->inputs[i].dir);
+	}
+	free(g->inputs);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Load config and catalog into g; false (and g empty) if either has an error. */
+static bool
+generation_load(struct mt_daemon *d, struct generation *g)
+{
+	const char *path = d->opts->config_path;
+	const char *def_sigs;
+	struct stat st;
+	struct mt_diag diag;
+	bool ok = true;
+
+	memset(g, 0, sizeof(*g));
+	def_sigs = stat(MT_SIGNATURES_DIR, &st) == 0 ? MT_SIGNATURES_DIR : MT_SOURCE_SIGNATURES_DIR;
+	mt_diag_init(&diag);
+	if (path == NULL && stat(MT_CONFIG_PATH, &st) == 0)
+		path = MT_CONFIG_PATH;
+	if (path == NULL) {
+		g->cfg = mt_config_default(def_sigs);
+	} else {
+		(void)mt_config_check_secrecy(path, &diag);
+		if (mt_config_load(path, def_sigs, &diag, &g->cfg) < 0)
+			ok = false;
+	}
+	if (ok) {
+		const char *const *paths = d->opts->sig_paths;
+		size_t npaths = d->opts->nsig_paths;
+
+		if (npaths == 0) {
+			paths = (const char *const *)g->cfg->signatures.directories;
+			npaths = g->cfg->signatures.ndirectories;
+		}
+		g->cat = mt_catalog_load(paths, npaths, &diag);
+		if (diag.errors > 0 || mt_catalog_count(g->cat) == 0) {
+			if (mt_catalog_count(g->cat) == 0)
+				log_error("no usable signature in %s",
+					  npaths ? paths[0] : "(none)");
+			ok = false;
+		} else {
+			(void)mt_config_check_catalog(g->cfg, g->cat, &diag);
+		}
+	}
+	print_diags(&diag);
+	mt_diag_fini(&diag);
+	if (!ok) {
+		generation_free(g);
+		return false;
+	}
+
+	g->matcher = mt_matcher_new(g->cat);
+	g->severity = mt_xcalloc(mt_catalog_count(g->cat), sizeof(*g->severity));
+	g->limit_warned = mt_xcalloc(mt_catalog_count(g->cat), sizeof(*g->limit_warned));
+	g->matched = mt_xcalloc(mt_catalog_count(g->cat), sizeof(*g->matched));
+	for (size_t i = 0; i < mt_catalog_count(g->cat); i++) {
+		const struct mt_signature *s = mt_catalog_get(g->cat, i);
+		enum mt_severity sev;
+
+		mt_matcher_set_enabled(
+			g->matcher, i,
+			mt_config_signature_enabled(g->cfg, s->id, s->category, s->domain));
+		g->severity[i] =
+			mt_config_severity_override(g->cfg, s->id, &sev) == 0 ? (int)sev : -1;
+	}
+	g->inputs = mt_xcalloc(g->cfg->ninputs ? g->cfg->ninputs : 1, sizeof(*g->inputs));
+	for (size_t i = 0; i < g->cfg->ninputs; i++) {
+		const struct mt_config_input *ci = &g->cfg->inputs[i];
+		struct input *in = &g->inputs[g->ninputs];
+		const char *slash = strrchr(ci->path, '/');
+
+		if (slash == NULL)
+			continue;
+		in->dir = mt_xstrndup(ci->path, slash == ci->path ? 1 : (size_t)(slash - ci->path));
+		if (has_glob(in->dir)) {
+			log_error(
+				"%s: globs are supported in the file name only, skipping this input",
+				ci->path);
+			free(in->dir);
+			continue;
+		}
+		in->pattern = mt_xstrdup(ci->path);
+		in->glob = has_glob(slash + 1);
+		in->start_at_end = ci->start_at == MT_START_END;
+		g->ninputs++;
+	}
+	return true;
+}
+
+/* --- lines to alerts -------------------------------------------------- */
+
+static void
+warn_limits(struct mt_daemon *d, const char *path)
+{
+	struct generation *g = &d->gen;
+
+	for (size_t i = 0; i < mt_catalog_count(g->cat); i++) {
+		if (g->limit_warned[i] || mt_matcher_limit_hits(g->matcher, i) == 0)
+			continue;
+		g->limit_warned[i] = true;
+		log_warnx(
+			"signature %s hit the regex work limit on a line of %s; counted as no match "
+			"(warned once per signature)",
+			mt_catalog_get(g->cat, i)->id, path);
+	}
+}
+
+static void
+handle_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bool truncated,
+	    uint64_t offset, uint64_t lineno)
+{
+	struct generation *g = &d->gen;
+	uint64_t hits = mt_matcher_stats(g->matcher)->limit_hits;
+	const struct mt_match *res;
+	struct mt_logrec rec;
+	size_t n;
+
+	d->lines++;
+	mt_logline_parse(p, len, &rec);
+	n = mt_matcher_run(g->matcher, p, len, rec.mta, &res);
+	if (mt_matcher_stats(g->matcher)->limit_hits != hits)
+		warn_limits(d, file);
+	if (n == 0)
+		return;
+	{
+		size_t idx = res[0].sig->index;
+		struct mt_alert a = {
+			.match = &res[0],
+			.others = res + 1,
+			.nothers = n - 1,
+			.rec = &rec,
+			.line = p,
+			.len = len,
+			.truncated = truncated,
+			.file = file,
+			.offset = offset,
+			.lineno = lineno,
+			.locale = g->cfg->locale,
+			.has_severity = g->severity[idx] >= 0,
+			.severity =
+				(enum mt_severity)(g->severity[idx] >= 0 ? g->severity[idx] : 0),
+			.hostname = d->hostname,
+		};
+
+		g->matched[idx]++;
+		d->alerts++;
+		mt_output_alert(d->out, &a);
+	}
+}
+
+static void
+mark_dirty(struct mt_daemon *d)
+{
+	if (!ev_is_active(&d->checkpoint)) {
+		ev_timer_set(&d->checkpoint, d->gen.cfg->checkpoint_interval, 0.);
+		ev_timer_start(d->loop, &d->checkpoint);
+	}
+}
+
+static void
+on_tail_line(void *ctx, struct mt_tail *t, const struct mt_tail_line *l)
+{
+	struct mt_daemon *d = ctx;
+
+	/* File tails know byte offsets, not line numbers; 0 says so. */
+	handle_line(d, l->path, l->p, l->len, l->truncated, l->offset, 0);
+	mark_dirty(d);
+}
+
+static void
+on_journal_line(void *ctx, const char *p, size_t len)
+{
+	struct mt_daemon *d = ctx;
+
+	handle_line(d, "journal", p, len, false, 0, 0);
+	mark_dirty(d);
+}
+
+/* --- inputs ----------------------------------------------------------- */
+
+static bool
+rotated_name(const char *name)
+{
+	static const char *const ext[] = { ".gz", ".bz2", ".xz", ".zst", ".lz4", ".old" };
+	size_t len = strlen(name);
+	const char *dot = strrchr(name, '.');
+
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		size_t el = strlen(ext[i]);
+
+		if (len > el && strcmp(name + len - el, ext[i]) == 0)
+			return true;
+	}
+	/* mail.log.1, mainlog.2 */
+	if (dot != NULL && dot[1] != '\0' && strspn(dot + 1, "0123456789") == strlen(dot + 1))
+		return true;
+	return false;
+}
+
+static struct mt_tail *
+find_tail(struct mt_daemon *d, const char *path)
+{
+	for (size_t i = 0; i < d->ntails; i++)
+		if (strcmp(mt_tail_path(d->tails[i]), path) == 0)
+			return d->tails[i];
+	return NULL;
+}
+
+static const struct mt_cursor *
+saved_cursor(struct mt_daemon *d, const char *path)
+{
+	for (size_t i = 0; i < d->nsaved; i++)
+		if (d->saved[i].kind == MT_CURSOR_FILE && strcmp(d->saved[i].path, path) == 0)
+			return &d->saved[i];
+	return NULL;
+}
+
+static void
+add_tail(struct mt_daemon *d, const char *path, bool start_at_end, bool at_startup)
+{
+	const struct mt_config_limits *lim = &d->gen.cfg->limits;
+	struct mt_tail_params params = {
+		.max_line = lim->max_line_length,
+		.read_chunk = lim->read_chunk,
+		.partial_timeout = lim->partial_line_timeout,
+		.rotate_wait = ROTATE_WAIT,
+		.start_at_end = start_at_end,
+	};
+	struct mt_tail *t;
+
+	if (find_tail(d, path) != NULL)
+		return;
+	if (d->ntails == MAX_TAILS) {
+		log_warnx("more than %d input files, not following %s", MAX_TAILS, path);
+		return;
+	}
+	t = mt_tail_new(d->loop, path, &params, saved_cursor(d, path), at_startup, on_tail_line, d);
+	d->tails[d->ntails++] = t;
+	log_info("following %s", path);
+	mt_tail_poll(t);
+}
+
+/* Find files for every input; at_startup decides where new files start. */
+static void
+scan_inputs(struct mt_daemon *d, const char *dir, bool at_startup)
+{
+	for (size_t i = 0; i < d->gen.ninputs; i++) {
+		struct input *in = &d->gen.inputs[i];
+		glob_t gl;
+
+		if (dir != NULL && strcmp(dir, in->dir) != 0)
+			continue;
+		if (!in->glob) {
+			add_tail(d, in->pattern, in->start_at_end, at_startup);
+			continue;
+		}
+		if (glob(in->pattern, GLOB_NOSORT, NULL, &gl) != 0)
+			continue;
+		for (size_t k = 0; k < gl.gl_pathc; k++) {
+			const char *base = strrchr(gl.gl_pathv[k], '/');
+			struct stat st;
+
+			if (rotated_name(base ? base + 1 : gl.gl_pathv[k]) ||
+			    stat(gl.gl_pathv[k], &st) < 0 || !S_ISREG(st.st_mode))
+				continue;
+			add_tail(d, gl.gl_pathv[k], in->start_at_end, at_startup);
+		}
+		globfree(&gl);
+	}
+}
+
+static void
+on_dir_change(void *ctx, const char *dir)
+{
+	struct mt_daemon *d = ctx;
+
+	scan_inputs(d, dir, false);
+	for (size_t i = 0; i < d->ntails; i++) {
+		const char *p = mt_tail_path(d->tails[i]);
+		size_t dl = strlen(dir);
+
+		if (strncmp(p, dir, dl) == 0 && (p[dl] == '/' || (dl == 1 && dir[0] == '/')) &&
+		    strchr(p + dl + 1, '/') == NULL)
+			mt_tail_poll(d->tails[i]);
+	}
+}
+
+static void
+watch_inputs(struct mt_daemon *d)
+{
+	for (size_t i = 0; i < d->gen.ninputs; i++)
+		mt_watch_add(d->watch, d->gen.inputs[i].dir);
+}
+
+/* --- state ------------------------------------------------------------ */
+
+static void
+save_state(struct mt_daemon *d)
+{
+	struct mt_cursor *v = mt_xcalloc(d->ntails + 1, sizeof(*v));
+	size_t n = 0;
+	int r;
+
+	/* Alerts first: a position is saved only once its alerts are out. */
+	mt_output_flush(d->out);
+	for (size_t i = 0; i < d->ntails; i++)
+		if (mt_tail_cursor(d->tails[i], &v[n]))
+			n++;
+	/* Files not open right now keep the position they had. */
+	for (size_t i = 0; i < d->nsaved; i++) {
+		bool open = false;
+
+		for (size_t k = 0; k < n; k++)
+			if (v[k].kind == d->saved[i].kind &&
+			    strcmp(v[k].path, d->saved[i].path) == 0)
+				open = true;
+		if (!open && d->saved[i].kind == MT_CURSOR_FILE && find_tail(d, d->saved[i].path) &&
+		    n < d->ntails + 1) {
+			v = mt_xreallocarray(v, n + 2, sizeof(*v));
+			v[n++] = d->saved[i];
+		}
+	}
+	if (d->journal != NULL) {
+		v = mt_xreallocarray(v, n + 1, sizeof(*v));
+		if (mt_journal_cursor(d->journal, &v[n]))
+			n++;
+	}
+	r = mt_state_save(d->state, v, n);
+	if (r < 0) {
+		if (!d->save_warned)
+			log_warnx("cannot save positions to %s: %s; still running, will retry",
+				  mt_state_path(d->state), strerror(-r));
+		d->save_warned = true;
+		/* Try again later even if nothing new arrives. */
+		ev_timer_set(&d->checkpoint, d->gen.cfg->checkpoint_interval, 0.);
+		ev_timer_start(d->loop, &d->checkpoint);
+	} else {
+		if (d->save_warned)
+			log_info("positions saved again to %s", mt_state_path(d->state));
+		d->save_warned = false;
+	}
+	free(v);
+	(void)notify_send("STATUS=%llu lines, %llu alerts, %zu inputs",
+			  (unsigned long long)d->lines, (unsigned long long)d->alerts, d->ntails);
+}
+
+static void
+on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	save_state(container_of(w, struct mt_daemon, checkpoint));
+}
+
+/* --- signals ---------------------------------------------------------- */
+
+static void
+log_counters(struct mt_daemon *d)
+{
+	const struct mt_matcher_stats *ms = mt_matcher_stats(d->gen.matcher);
+	const struct mt_output_stats *os = mt_output_stats(d->out);
+
+	log_info("counters: %llu lines, %llu alerts, %llu regex-limit hits, %llu reloads "
+		 "(%llu failed), inotify fallbacks %llu, stdout write failures %llu, syslog %llu",
+		 (unsigned long long)d->lines, (unsigned long long)d->alerts,
+		 (unsigned long long)ms->limit_hits, (unsigned long long)d->reloads,
+		 (unsigned long long)d->reload_failures,
+		 (unsigned long long)mt_watch_fallbacks(d->watch),
+		 (unsigned long long)os->stdout_failed, (unsigned long long)os->syslog_sent);
+	for (size_t i = 0; i < d->ntails; i++) {
+		const struct mt_tail_stats *s = mt_tail_stats(d->tails[i]);
+
+		log_info(
+			"input %s: %llu lines, %llu bytes, %llu cut, %llu partial, %llu rotations, "
+			"%llu truncations, %llu open errors, %llu read errors",
+			mt_tail_path(d->tails[i]), (unsigned long long)s->lines,
+			(unsigned long long)s->bytes, (unsigned long long)s->cut,
+			(unsigned long long)s->partial, (unsigned long long)s->rotations,
+			(unsigned long long)s->truncations, (unsigned long long)s->open_errors,
+			(unsigned long long)s->read_errors);
+	}
+	for (size_t i = 0; i < mt_catalog_count(d->gen.cat); i++)
+		if (d->gen.matched[i] || mt_matcher_limit_hits(d->gen.matcher, i))
+			log_info("signature %s: %llu matches, %llu regex-limit hits",
+				 mt_catalog_get(d->gen.cat, i)->id,
+				 (unsigned long long)d->gen.matched[i],
+				 (unsigned long long)mt_matcher_limit_hits(d->gen.matcher, i));
+}
+
+static void
+on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct mt_daemon *d = w->data;
+
+	log_info("signal %d: stopping", w->signum);
+	(void)notify_send("STOPPING=1");
+	ev_break(loop, EVBREAK_ALL);
+	(void)d;
+}
+
+static void
+on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_counters(w->data);
+}
+
+static void
+on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct mt_daemon *d = w->data;
+	struct generation g;
+
+	(void)notify_send("RELOADING=1");
+	log_info("reloading configuration and signatures");
+	if (!generation_load(d, &g)) {
+		d->reload_failures++;
+		log_error("reload failed: still running with the previous configuration and "
+			  "signatures");
+		(void)notify_send("READY=1\nSTATUS=reload failed, previous configuration kept");
+		return;
+	}
+	save_state(d); /* positions survive the swap */
+	generation_free(&d->gen);
+	d->gen = g;
+	log_set_level((enum log_level)d->gen.cfg->log_level);
+	mt_output_free(d->out);
+	d->out = mt_output_new(&d->gen.cfg->alerting);
+	/* Inputs no longer configured stop being followed. */
+	for (size_t i = 0; i < d->ntails;) {
+		const char *p = mt_tail_path(d->tails[i]);
+		bool wanted = false;
+
+		for (size_t k = 0; k < d->gen.ninputs && !wanted; k++)
+			wanted = d->gen.inputs[k].glob ?
+					 fnmatch(d->gen.inputs[k].pattern, p, FNM_PATHNAME) == 0 :
+					 strcmp(d->gen.inputs[k].pattern, p) == 0;
+		if (wanted) {
+			i++;
+			continue;
+		}
+		log_info("no longer following %s", p);
+		mt_tail_free(d->tails[i]);
+		d->tails[i] = d->tails[--d->ntails];
+	}
+	watch_inputs(d);
+	scan_inputs(d, NULL, false);
+	d->reloads++;
+	log_info("reloaded: %zu signatures, %zu inputs", mt_catalog_count(d->gen.cat), d->ntails);
+	(void)notify_send("READY=1\nSTATUS=reloaded: %zu signatures, %zu inputs",
+			  mt_catalog_count(d->gen.cat), d->ntails);
+}
+
+static void
+on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)notify_send("WATCHDOG=1");
+}
+
+static void
+on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct mt_daemon *d = container_of(w, struct mt_daemon, flush);
+
+	mt_output_flush(d->out);
+}
+
+/* --- run -------------------------------------------------------------- */
+
+int
+mt_daemon_run(const struct mt_daemon_opts *opts)
+{
+	struct mt_daemon *d = mt_xcalloc(1, sizeof(*d));
+	bool any_file = false;
+	double wd;
+	int r;
+
+	d->opts = opts;
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (gethostname(d->hostname, sizeof(d->hostname) - 1) < 0)
+		mt_strlcpy(d->hostname, "localhost", sizeof(d->hostname));
+	if (!generation_load(d, &d->gen)) {
+		free(d);
+		return EX_CONFIG;
+	}
+	log_set_level(opts->debug ? LOG_LEVEL_DEBUG : (enum log_level)d->gen.cfg->log_level);
+	d->loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV);
+	d->out = mt_output_new(&d->gen.cfg->alerting);
+	/* Watchers first: reading the inputs below already arms the checkpoint. */
+	ev_timer_init(&d->checkpoint, on_checkpoint, d->gen.cfg->checkpoint_interval, 0.);
+	ev_signal_init(&d->sig_term, on_stop, SIGTERM);
+	ev_signal_init(&d->sig_int, on_stop, SIGINT);
+	ev_signal_init(&d->sig_hup, on_hup, SIGHUP);
+	ev_signal_init(&d->sig_usr1, on_usr1, SIGUSR1);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d->sig_usr1.data = d;
+
+	d->state = mt_state_new(d->gen.cfg->state_directory);
+	r = mt_state_load(d->state, &d->saved, &d->nsaved);
+	if (r < 0 && r != -ENOENT)
+		log_warnx("cannot read %s: %s; starting without saved positions",
+			  mt_state_path(d->state), strerror(-r));
+	if (mkdir(d->gen.cfg->state_directory, 0750) < 0 && errno != EEXIST)
+		log_warn("cannot create %s; positions will not be saved",
+			 d->gen.cfg->state_directory);
+
+	d->watch = mt_watch_new(d->loop, POLL_FALLBACK, on_dir_change, d);
+	if (getenv("MTALERT_NO_INOTIFY") != NULL) /* tests of the fallback */
+		mt_watch_force_polling(d->watch, "MTALERT_NO_INOTIFY is set");
+	watch_inputs(d);
+	scan_inputs(d, NULL, true);
+	for (size_t i = 0; i < d->ntails; i++)
+		any_file |= access(mt_tail_path(d->tails[i]), F_OK) == 0;
+	if (d->gen.cfg->journal.enabled == MT_ON ||
+	    (d->gen.cfg->journal.enabled == MT_AUTO && !any_file)) {
+		const struct mt_cursor *jc = NULL;
+
+		for (size_t i = 0; i < d->nsaved; i++)
+			if (d->saved[i].kind == MT_CURSOR_JOURNAL)
+				jc = &d->saved[i];
+		d->journal = mt_journal_new(d->loop, &d->gen.cfg->journal, jc, on_journal_line, d);
+	}
+	if (d->ntails == 0 && d->journal == NULL)
+		log_warnx("no input: nothing to follow (configure inputs, or enable the journal)");
+
+	ev_signal_start(d->loop, &d->sig_term);
+	ev_signal_start(d->loop, &d->sig_int);
+	ev_signal_start(d->loop, &d->sig_hup);
+	ev_signal_start(d->loop, &d->sig_usr1);
+	ev_prepare_init(&d->flush, on_prepare);
+	ev_prepare_start(d->loop, &d->flush);
+	wd = notify_watchdog_interval();
+	if (wd > 0) {
+		ev_timer_init(&d->watchdog, on_watchdog, wd, wd);
+		ev_timer_start(d->loop, &d->watchdog);
+	}
+	/*
+	 * Save the starting positions at once: a crash before the first
+	 * checkpoint then repeats lines instead of skipping them.
+	 */
+	save_state(d);
+	log_info("started: %zu signatures, %zu input files%s, state in %s",
+		 mt_catalog_count(d->gen.cat), d->ntails, d->journal ? " and the journal" : "",
+		 mt_state_path(d->state));
+	(void)notify_send("READY=1\nSTATUS=following %zu inputs with %zu signatures", d->ntails,
+			  mt_catalog_count(d->gen.cat));
+
+	ev_run(d->loop, 0);
+
+	/* Stopping: what was read is delivered, then the positions are saved. */
+	mt_output_flush(d->out);
+	save_state(d);
+	log_counters(d);
+	for (size_t i = 0; i < d->ntails; i++)
+		mt_tail_free(d->tails[i]);
+	mt_journal_free(d->journal);
+	mt_watch_free(d->watch);
+	mt_output_free(d->out);
+	mt_state_free(d->state);
+	free(d->saved);
+	ev_timer_stop(d->loop, &d->checkpoint);
+	ev_timer_stop(d->loop, &d->watchdog);
+	generation_free(&d->gen);
+	ev_loop_destroy(d->loop);
+	free(d);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,29 @@
+/*
+ * daemon - mtalertd running: one libev loop that tails the configured mail
+ * logs, runs every new line through the parser and the matcher, and emits
+ * alerts.  Owns every long-lived object (config, catalog, matcher, tails,
+ * watches, state, outputs) through struct mt_daemon, the only context.
+ *
+ * Signals: SIGHUP reloads config and signatures, built beside the live ones
+ * and swapped in only if both load without error (positions are kept);
+ * SIGTERM and SIGINT stop reading, flush alerts, save positions and return
+ * 0; SIGUSR1 logs the counters.  systemd notifications (READY, RELOADING,
+ * STOPPING, STATUS, WATCHDOG) are sent when $NOTIFY_SOCKET is set.
+ */
+#ifndef MT_DAEMON_H
+#define MT_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mt_daemon_opts {
+	const char *config_path; /* NULL: MT_CONFIG_PATH if it exists, else the embedded default */
+	const char *const *sig_paths; /* -s options: override signatures.directories */
+	size_t nsig_paths;
+	bool debug;
+};
+
+/* Returns a sysexits(3) code: 0 after a clean stop, EX_CONFIG on a bad config. */
+int mt_daemon_run(const struct mt_daemon_opts *opts);
+
+#endif

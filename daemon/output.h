@@ -1,0 +1,32 @@
+/*
+ * output - where the daemon's alerts go until the delivery issue adds
+ * grouping, webhooks and spooling: JSON Lines (or text) on stdout, and a
+ * one-line summary to the local syslog (syslog(3), facility and tag from
+ * the config, priority from the severity).
+ *
+ * A write that fails (stdout closed, a full disk behind a redirect) is
+ * counted and logged once per episode, never silently dropped, and never
+ * stops the daemon.
+ */
+#ifndef MT_OUTPUT_H
+#define MT_OUTPUT_H
+
+#include <stdint.h>
+
+#include "alert.h"
+#include "config.h"
+
+struct mt_output;
+
+struct mt_output_stats {
+	uint64_t alerts, stdout_failed, syslog_sent;
+};
+
+struct mt_output *mt_output_new(const struct mt_config_alerting *conf);
+struct mt_output *mt_output_free(struct mt_output *o);
+void mt_output_alert(struct mt_output *o, const struct mt_alert *a);
+/* Push buffered output out; call after each batch of lines. */
+void mt_output_flush(struct mt_output *o);
+const struct mt_output_stats *mt_output_stats(const struct mt_output *o);
+
+#endif

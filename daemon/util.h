@@ -1,0 +1,16 @@
+/*
+ * util - tiny helpers shared by the daemon's modules.
+ */
+#ifndef MT_UTIL_H
+#define MT_UTIL_H
+
+#include <stddef.h>
+
+/*
+ * The object a libev watcher is embedded in (ev.pod, "associating custom
+ * data with a watcher").  Through void * because the member's alignment
+ * already guarantees the container's.
+ */
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+#endif

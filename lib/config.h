@@ -1,0 +1,210 @@
+/*
+ * config - /etc/mtalert/mtalert.yaml, validated in one pass into an
+ * immutable struct mt_config.
+ *
+ * Every key is optional and has a default (conf/mtalert.yaml and
+ * mtalert.yaml(5) list them); unknown keys, at any level, are errors.  The
+ * rules are data: one schema table per section in config.c (key, type,
+ * default, min, max, offsetof into the section's struct).  Every problem is
+ * added to the caller's mt_diag as "file:line:col: message" saying what is
+ * allowed, and loading fails once at the end if there was any (-EINVAL), so
+ * an admin sees all mistakes at once.  Loading is all or nothing: *ret_config
+ * is written only on success, and a reload builds a new config beside the
+ * live one.
+ *
+ * Ownership: struct mt_config is public so the daemon can read its fields,
+ * but it is read-only.  It owns every string and array it points to; all
+ * stay valid until mt_config_free().  Nothing points into the YAML text.
+ *
+ * Limits: the file is at most MT_YDOC_MAX_BYTES and nests at most
+ * MT_YDOC_MAX_DEPTH (ydoc); lists hold at most MT_CONFIG_LIST_MAX items;
+ * paths are absolute and at most MT_CONFIG_PATH_MAX bytes.  Durations and
+ * sizes have per-key ranges (see the tables).
+ *
+ * Pure: no printing, no exit, no event loop; mt_config_load() and
+ * mt_config_check_secrecy() touch the file system, nothing else does.  Any
+ * thread, any context; a loaded config may be shared read-only.
+ */
+#ifndef MT_CONFIG_H
+#define MT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "catalog.h"
+#include "diag.h"
+
+/* The daemon's default file; a build may set its own (sysconfdir). */
+#ifndef MT_CONFIG_PATH
+#define MT_CONFIG_PATH "/etc/mtalert/mtalert.yaml"
+#endif
+#define MT_CONFIG_LIST_MAX	 1024 /* items in any one list or mapping */
+#define MT_CONFIG_PATH_MAX	 4096 /* bytes in a path, as PATH_MAX */
+#define MT_CONFIG_SYSLOG_TAG_MAX 32   /* RFC 3164 TAG */
+
+/* In the order of the daemon's enum log_level. */
+enum mt_log_level {
+	MT_LOG_ERROR,
+	MT_LOG_WARNING,
+	MT_LOG_INFO,
+	MT_LOG_DEBUG,
+};
+
+enum mt_start_at {
+	MT_START_END,	    /* skip what is already there */
+	MT_START_BEGINNING, /* read the whole file */
+};
+
+enum mt_tristate {
+	MT_AUTO,
+	MT_ON,
+	MT_OFF,
+};
+
+enum mt_output_format {
+	MT_FORMAT_JSON,
+	MT_FORMAT_TEXT,
+};
+
+/* Where a list item or mapping entry was written (0, 0: a default). */
+struct mt_config_pos {
+	unsigned line, col;
+};
+
+struct mt_config_input {
+	char *path; /* absolute; may hold *, ? and [...] globs */
+	enum mt_start_at start_at;
+	struct mt_config_pos pos;
+};
+
+/* One signatures.include or signatures.exclude item. */
+enum mt_sel_kind {
+	MT_SEL_ID,	 /* "delivery/recipient-user-unknown" */
+	MT_SEL_CATEGORY, /* "category:NAME" */
+	MT_SEL_DOMAIN,	 /* "domain:NAME" */
+};
+
+struct mt_config_sel {
+	enum mt_sel_kind kind;
+	char *name; /* without the "category:" or "domain:" prefix */
+	struct mt_config_pos pos;
+};
+
+struct mt_config_override {
+	char *id;
+	int severity; /* enum mt_severity, or -1 when not overridden */
+	bool disabled;
+	struct mt_config_pos pos;
+};
+
+struct mt_config_journal {
+	enum mt_tristate enabled; /* auto: only when no input file exists */
+	char **matches;		  /* "FIELD=value"; none: the built-in MTA filter */
+	size_t nmatches;
+};
+
+struct mt_config_limits {
+	uint64_t max_line_length;    /* bytes; longer lines are cut and flagged */
+	double partial_line_timeout; /* seconds before a line without newline is taken */
+	uint64_t read_chunk;	     /* bytes per file per wakeup */
+};
+
+struct mt_config_signatures {
+	char **directories; /* absolute */
+	size_t ndirectories;
+	struct mt_config_sel *include; /* none: every signature */
+	size_t ninclude;
+	struct mt_config_sel *exclude;
+	size_t nexclude;
+	struct mt_config_override *overrides;
+	size_t noverrides;
+};
+
+/* One struct per sink section; a new sink adds a struct here and a table in config.c. */
+struct mt_config_stdout {
+	bool enabled;
+	enum mt_output_format format;
+};
+
+struct mt_config_syslog {
+	bool enabled;
+	int facility; /* LOG_MAIL etc., as for openlog(3) */
+	char *tag;
+};
+
+struct mt_config_alerting {
+	struct mt_config_stdout stdout_sink;
+	struct mt_config_syslog syslog_sink;
+};
+
+struct mt_config {
+	char *file; /* what it was loaded from; "(default)" for mt_config_default() */
+	enum mt_log_level log_level;
+	enum mt_locale locale;
+	char *state_directory;	    /* absolute */
+	double checkpoint_interval; /* seconds */
+	struct mt_config_input *inputs;
+	size_t ninputs;
+	struct mt_config_journal journal;
+	struct mt_config_limits limits;
+	struct mt_config_signatures signatures;
+	struct mt_config_alerting alerting;
+};
+
+/*
+ * Load a file.  default_sig_dir (may be NULL: none) is the value of
+ * signatures.directories when the file does not set it; it is taken as
+ * given, unchecked.  A file with only comments (or "{}") gives the
+ * defaults.  On failure: -errno if it cannot be read (-ENOENT: the caller
+ * may fall back to mt_config_default()), -EFBIG if too large, -EINVAL if
+ * invalid; each with its reasons in d.  Warnings do not fail the load.
+ */
+int mt_config_load(const char *path, const char *default_sig_dir, struct mt_diag *d,
+		   struct mt_config **ret_config);
+/* The same from memory; name stands for the file name in diagnostics. */
+int mt_config_parse(const char *name, const char *p, size_t len, const char *default_sig_dir,
+		    struct mt_diag *d, struct mt_config **ret_config);
+/* The configuration used when there is no file.  Never fails. */
+struct mt_config *mt_config_default(const char *default_sig_dir);
+struct mt_config *mt_config_free(struct mt_config *c);
+
+/*
+ * Warn (MT_DIAG_WARNING) when path is group- or world-writable or
+ * world-readable: the file will hold webhook secrets.  Returns the number
+ * of warnings added, or -errno if it cannot be stat'ed.
+ */
+int mt_config_check_secrecy(const char *path, struct mt_diag *d);
+
+/*
+ * Warn about include, exclude and override entries that name no signature
+ * in the catalog (most likely a typo).  Returns the number of warnings.
+ */
+int mt_config_check_catalog(const struct mt_config *c, const struct mt_catalog *cat,
+			    struct mt_diag *d);
+
+/*
+ * Whether a signature is used: it must match an include entry (when there
+ * are any), match no exclude entry, and not be disabled by an override.
+ * category and domain may be NULL.  Linear in the lists: call it once per
+ * signature at load, not per line.
+ */
+bool mt_config_signature_enabled(const struct mt_config *c, const char *id, const char *category,
+				 const char *domain);
+/* 0 and *ret_severity if overrides sets a severity for id, else -ENOENT. */
+int mt_config_severity_override(const struct mt_config *c, const char *id,
+				enum mt_severity *ret_severity);
+
+/*
+ * "250ms", "5s", "2m", "1h", "1.5s" or a plain number of seconds ("0.5").
+ * -EINVAL on bad syntax, -ERANGE if too large to represent.
+ */
+int mt_parse_duration(const char *s, double *ret_seconds);
+/*
+ * "512B", "64KiB", "1MiB", "1GiB" (K, M, G mean KiB, MiB, GiB) or a plain
+ * number of bytes.  -EINVAL on bad syntax, -ERANGE on overflow.
+ */
+int mt_parse_size(const char *s, uint64_t *ret_bytes);
+
+#endif
