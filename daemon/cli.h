@@ -19,7 +19,11 @@ struct cli {
 	size_t nsig_paths;
 	enum mt_locale locale;
 	bool verbose, debug;
-	const char *config_path; /* -c */
+	const char *config_path;	       /* -c */
+	const char *inputs[CLI_MAX_SIG_PATHS]; /* daemon --input */
+	size_t ninputs;
+	const char *state_dir; /* daemon --state-dir */
+	const char *format;    /* daemon --format */
 };
 
 /*

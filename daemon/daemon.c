@@ -141,6 +141,22 @@ generation_load(struct mt_daemon *d, struct generation *g)
 		if (mt_config_load(path, def_sigs, &diag, &g->cfg) < 0)
 			ok = false;
 	}
+	if (ok && d->opts->ninputs > 0 &&
+	    mt_config_set_inputs(g->cfg, d->opts->inputs, d->opts->ninputs, MT_START_BEGINNING) <
+		    0) {
+		log_error("--input takes absolute paths");
+		ok = false;
+	}
+	if (ok && d->opts->state_dir != NULL &&
+	    mt_config_set_state_directory(g->cfg, d->opts->state_dir) < 0) {
+		log_error("--state-dir takes an absolute path");
+		ok = false;
+	}
+	if (ok && d->opts->format != NULL) {
+		g->cfg->alerting.stdout_sink.enabled = true;
+		g->cfg->alerting.stdout_sink.format =
+			strcmp(d->opts->format, "text") == 0 ? MT_FORMAT_TEXT : MT_FORMAT_JSON;
+	}
 	if (ok) {
 		const char *const *paths = d->opts->sig_paths;
 		size_t npaths = d->opts->nsig_paths;

@@ -21,6 +21,11 @@ struct mt_daemon_opts {
 	const char *const *sig_paths; /* -s options: override signatures.directories */
 	size_t nsig_paths;
 	bool debug;
+	/* Command-line overrides of the configuration (none: as configured). */
+	const char *const *inputs; /* --input: follow these files instead, from their start */
+	size_t ninputs;
+	const char *state_dir; /* --state-dir */
+	const char *format;    /* --format json|text for stdout */
 };
 
 /* Returns a sysexits(3) code: 0 after a clean stop, EX_CONFIG on a bad config. */

@@ -14,6 +14,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "config.h"
 #include "daemon.h"
 #include "log.h"
 #include "mt_config.h"
@@ -22,7 +23,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mtalertd [-c FILE] [-s DIR] [-d]      run the daemon (foreground)\n"
+		"usage: mtalertd [-c FILE] [-s DIR] [-d] [--input FILE ...] [--state-dir DIR]\n"
+		"                [--format json|text]          run the daemon (foreground)\n"
 		"       mtalertd [-s DIR] [--locale en|zh] COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
@@ -35,7 +37,7 @@ usage(FILE *f)
 		"  version         print the version\n"
 		"\n"
 		"options (before or after the command):\n"
-		"  -c, --config FILE           configuration (default /etc/mtalert/mtalert.yaml\n"
+		"  -c, --config FILE           configuration (default %s\n"
 		"                              if it exists, else the embedded default)\n"
 		"  -s, --signatures DIR|FILE   signature files to load (repeatable;\n"
 		"                              default %s,\n"
@@ -43,7 +45,7 @@ usage(FILE *f)
 		"  --locale en|zh              language of root causes and workarounds\n"
 		"  -d, --debug                 log debug messages\n"
 		"  -v, --verbose               say more\n",
-		MT_SIGNATURES_DIR, MT_SOURCE_SIGNATURES_DIR);
+		MT_CONFIG_PATH, MT_SIGNATURES_DIR, MT_SOURCE_SIGNATURES_DIR);
 }
 
 int
@@ -139,6 +141,20 @@ main(int argc, char **argv)
 	while (i < argc && argv[i][0] == '-') {
 		int r = cli_common_option(&o, argc, argv, &i);
 
+		/* The daemon's own overrides. */
+		if (r == 0 && i + 1 < argc && !strcmp(argv[i], "--input") &&
+		    o.ninputs < CLI_MAX_SIG_PATHS) {
+			o.inputs[o.ninputs++] = argv[++i];
+			r = 1;
+		} else if (r == 0 && i + 1 < argc && !strcmp(argv[i], "--state-dir")) {
+			o.state_dir = argv[++i];
+			r = 1;
+		} else if (r == 0 && i + 1 < argc && !strcmp(argv[i], "--format") &&
+			   (!strcmp(argv[i + 1], "json") || !strcmp(argv[i + 1], "text"))) {
+			o.format = argv[++i];
+			r = 1;
+		}
+
 		if (r < 0)
 			return EX_USAGE;
 		if (r == 0) {
@@ -158,6 +174,10 @@ main(int argc, char **argv)
 			.sig_paths = o.sig_paths,
 			.nsig_paths = o.nsig_paths,
 			.debug = o.debug,
+			.inputs = o.inputs,
+			.ninputs = o.ninputs,
+			.state_dir = o.state_dir,
+			.format = o.format,
 		};
 
 		return mt_daemon_run(&d);

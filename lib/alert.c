@@ -216,16 +216,31 @@ mt_alert_text(struct mt_buf *b, const struct mt_alert *a)
 
 	TRY(mt_buf_printf(b, "[%s] %s (%s)\n", mt_severity_name(mt_alert_severity(a)),
 			  mt_sig_title(s, a->locale), s->id));
-	TRY(mt_buf_printf(b, "  at %s:%llu", a->file ? a->file : "-",
-			  (unsigned long long)a->lineno));
+	if (a->lineno)
+		TRY(mt_buf_printf(b, "  at %s:%llu", a->file ? a->file : "-",
+				  (unsigned long long)a->lineno));
+	else
+		TRY(mt_buf_printf(b, "  at %s (offset %llu)", a->file ? a->file : "-",
+				  (unsigned long long)a->offset));
 	if (a->rec) {
 		TRY(text_field(b, "time", &a->rec->f[MT_F_TIME]));
 		TRY(text_field(b, "queue", &a->rec->f[MT_F_QUEUE_ID]));
 		TRY(text_field(b, "relay", &a->rec->f[MT_F_RELAY_HOST]));
 		TRY(text_field(b, "client", &a->rec->f[MT_F_CLIENT_HOST]));
 	}
-	for (size_t i = 0; i < a->match->ncaptures; i++)
-		TRY(text_field(b, a->match->captures[i].name, &a->match->captures[i].v));
+	for (size_t i = 0; i < a->match->ncaptures; i++) {
+		const struct mt_capture *c = &a->match->captures[i];
+		bool shown = false;
+
+		/* A capture that repeats a parsed field adds nothing. */
+		for (int f = 0; a->rec && f < MT_F__COUNT && !shown; f++)
+			shown = a->rec->f[f].len == c->v.len &&
+				memcmp(a->rec->f[f].p, c->v.p, c->v.len) == 0 &&
+				(f == MT_F_QUEUE_ID || f == MT_F_RELAY_HOST ||
+				 f == MT_F_CLIENT_HOST || f == MT_F_TIME);
+		if (!shown)
+			TRY(text_field(b, c->name, &c->v));
+	}
 	TRY(mt_buf_puts(b, "\n  line: "));
 	if ((r = mt_text_clean(b, a->line, a->len, 400)) < 0)
 		return r;

@@ -1235,6 +1235,38 @@ mt_config_free(struct mt_config *c)
 }
 
 int
+mt_config_set_inputs(struct mt_config *c, const char *const *paths, size_t n,
+		     enum mt_start_at start_at)
+{
+	struct mt_config_input *v;
+
+	for (size_t i = 0; i < n; i++)
+		if (paths[i][0] != '/' || strlen(paths[i]) >= MT_CONFIG_PATH_MAX)
+			return -EINVAL;
+	v = mt_xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i].path = mt_xstrdup(paths[i]);
+		v[i].start_at = start_at;
+	}
+	for (size_t i = 0; i < c->ninputs; i++)
+		free(c->inputs[i].path);
+	free(c->inputs);
+	c->inputs = v;
+	c->ninputs = n;
+	return 0;
+}
+
+int
+mt_config_set_state_directory(struct mt_config *c, const char *dir)
+{
+	if (dir[0] != '/' || strlen(dir) >= MT_CONFIG_PATH_MAX)
+		return -EINVAL;
+	free(c->state_directory);
+	c->state_directory = mt_xstrdup(dir);
+	return 0;
+}
+
+int
 mt_config_check_secrecy(const char *path, struct mt_diag *d)
 {
 	struct stat st;

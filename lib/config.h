@@ -171,6 +171,15 @@ struct mt_config *mt_config_default(const char *default_sig_dir);
 struct mt_config *mt_config_free(struct mt_config *c);
 
 /*
+ * Command-line overrides, applied by the one owner of a freshly loaded
+ * config before it is used or shared: replace the inputs (paths must be
+ * absolute; -EINVAL otherwise, nothing changed) or the state directory.
+ */
+int mt_config_set_inputs(struct mt_config *c, const char *const *paths, size_t n,
+			 enum mt_start_at start_at);
+int mt_config_set_state_directory(struct mt_config *c, const char *dir);
+
+/*
  * Warn (MT_DIAG_WARNING) when path is group- or world-writable or
  * world-readable: the file will hold webhook secrets.  Returns the number
  * of warnings added, or -errno if it cannot be stat'ed.
