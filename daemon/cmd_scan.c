@@ -37,6 +37,7 @@ struct scan {
 	bool summary;
 	const struct mt_catalog *catalog;
 	struct mt_matcher *matcher;
+	struct mt_alert_cache *cache;
 	struct sig_summary *sums;
 	bool *limit_warned;
 	struct mt_buf out;
@@ -143,6 +144,7 @@ scan_line(struct scan *s, const struct line *l, const char *file)
 			.offset = l->offset,
 			.lineno = l->lineno,
 			.locale = s->o->locale,
+			.cache = s->cache,
 		};
 		int r;
 
@@ -279,6 +281,7 @@ cmd_scan(struct cli *o, int argc, char **argv)
 	if (s.catalog == NULL)
 		return EX_CONFIG;
 	s.matcher = mt_matcher_new(s.catalog);
+	s.cache = mt_alert_cache_new(mt_catalog_count(s.catalog));
 	s.sums = mt_xcalloc(mt_catalog_count(s.catalog), sizeof(*s.sums));
 	s.limit_warned = mt_xcalloc(mt_catalog_count(s.catalog), sizeof(*s.limit_warned));
 	mt_buf_init(&s.out, MT_ALERT_JSON_MAX);
@@ -301,6 +304,7 @@ cmd_scan(struct cli *o, int argc, char **argv)
 	free(s.limit_warned);
 	mt_buf_fini(&s.out);
 	mt_matcher_free(s.matcher);
+	mt_alert_cache_free(s.cache);
 	mt_catalog_free((struct mt_catalog *)s.catalog);
 	return s.status;
 }

@@ -49,9 +49,10 @@ struct generation {
 	struct mt_config *cfg;
 	struct mt_catalog *cat;
 	struct mt_matcher *matcher;
-	int *severity;	    /* per signature: an override, or -1 */
-	bool *limit_warned; /* per signature */
-	uint64_t *matched;  /* per signature */
+	struct mt_alert_cache *cache; /* rendered signature parts of alerts */
+	int *severity;		      /* per signature: an override, or -1 */
+	bool *limit_warned;	      /* per signature */
+	uint64_t *matched;	      /* per signature */
 	struct input *inputs;
 	size_t ninputs;
 };
@@ -106,6 +107,7 @@ static void
 generation_free(struct generation *g)
 {
 	mt_matcher_free(g->matcher);
+	mt_alert_cache_free(g->cache);
 	mt_catalog_free(g->cat);
 	mt_config_free(g->cfg);
 	free(g->severity);
@@ -183,6 +185,7 @@ generation_load(struct mt_daemon *d, struct generation *g)
 	}
 
 	g->matcher = mt_matcher_new(g->cat);
+	g->cache = mt_alert_cache_new(mt_catalog_count(g->cat));
 	g->severity = mt_xcalloc(mt_catalog_count(g->cat), sizeof(*g->severity));
 	g->limit_warned = mt_xcalloc(mt_catalog_count(g->cat), sizeof(*g->limit_warned));
 	g->matched = mt_xcalloc(mt_catalog_count(g->cat), sizeof(*g->matched));
@@ -273,6 +276,7 @@ handle_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bo
 			.severity =
 				(enum mt_severity)(g->severity[idx] >= 0 ? g->severity[idx] : 0),
 			.hostname = d->hostname,
+			.cache = g->cache,
 		};
 
 		g->matched[idx]++;

@@ -1,9 +1,11 @@
 #include "alert.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "xalloc.h"
 
 const char *
 mt_sig_title(const struct mt_signature *s, enum mt_locale l)
@@ -79,8 +81,13 @@ kv_num(struct mt_buf *b, bool *first, const char *key, double v)
 	return mt_json_num(b, v);
 }
 
-int
-mt_alert_json(struct mt_buf *b, const struct mt_alert *a)
+/*
+ * The part of the alert that depends only on the signature, the locale and
+ * the severity: "id" ... "source_url", without braces.  It is most of the
+ * alert's bytes, so callers that render many alerts cache it.
+ */
+static int
+sig_part(struct mt_buf *b, const struct mt_alert *a)
 {
 	const struct mt_signature *s = a->match->sig;
 	bool first = true, f2;
@@ -92,7 +99,6 @@ mt_alert_json(struct mt_buf *b, const struct mt_alert *a)
 			return r;  \
 	} while (0)
 
-	TRY(mt_buf_putc(b, '{'));
 	TRY(kv_str(b, &first, "id", s->id));
 	TRY(kv_str(b, &first, "title", mt_sig_title(s, a->locale)));
 	TRY(kv_str(b, &first, "signature", s->signature));
@@ -137,7 +143,86 @@ mt_alert_json(struct mt_buf *b, const struct mt_alert *a)
 	TRY(mt_buf_putc(b, ']'));
 	TRY(kv_str(b, &first, "doc_url", s->official_doc_url));
 	TRY(kv_str(b, &first, "source_url", s->source_url));
+#undef TRY
+	return 0;
+}
 
+struct cache_entry {
+	char *json; /* sig_part, NULL until rendered */
+	size_t len;
+	enum mt_locale locale;
+	enum mt_severity severity;
+};
+
+struct mt_alert_cache {
+	size_t n;
+	struct cache_entry *e;
+};
+
+struct mt_alert_cache *
+mt_alert_cache_new(size_t nsigs)
+{
+	struct mt_alert_cache *c = mt_xcalloc(1, sizeof(*c));
+
+	c->n = nsigs;
+	c->e = mt_xcalloc(nsigs ? nsigs : 1, sizeof(*c->e));
+	return c;
+}
+
+struct mt_alert_cache *
+mt_alert_cache_free(struct mt_alert_cache *c)
+{
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->e[i].json);
+	free(c->e);
+	free(c);
+	return NULL;
+}
+
+/* The signature part from the cache, rendering it on first use. */
+static int
+cached_sig_part(struct mt_buf *b, const struct mt_alert *a)
+{
+	const struct mt_signature *s = a->match->sig;
+	struct cache_entry *e;
+	struct mt_buf tmp;
+	int r;
+
+	if (a->cache == NULL || s->index >= a->cache->n)
+		return sig_part(b, a);
+	e = &a->cache->e[s->index];
+	if (e->json == NULL || e->locale != a->locale || e->severity != mt_alert_severity(a)) {
+		mt_buf_init(&tmp, b->cap);
+		r = sig_part(&tmp, a);
+		if (r < 0) {
+			mt_buf_fini(&tmp);
+			return r;
+		}
+		free(e->json);
+		e->json = tmp.data; /* the buffer's storage becomes the entry */
+		e->len = tmp.len;
+		e->locale = a->locale;
+		e->severity = mt_alert_severity(a);
+	}
+	return mt_buf_append(b, e->json, e->len);
+}
+
+int
+mt_alert_json(struct mt_buf *b, const struct mt_alert *a)
+{
+	bool first = false, f2;
+	int r = 0;
+
+#define TRY(x)                     \
+	do {                       \
+		if ((r = (x)) < 0) \
+			return r;  \
+	} while (0)
+
+	TRY(mt_buf_putc(b, '{'));
+	TRY(cached_sig_part(b, a));
 	TRY(mt_json_key(b, &first, "captures"));
 	TRY(mt_buf_putc(b, '{'));
 	f2 = true;

@@ -33,6 +33,16 @@ enum mt_locale {
 	MT_LOCALE_ZH,
 };
 
+/*
+ * A per-caller cache of the signature part of alerts (most of their bytes),
+ * keyed by the signature's index in its catalog: use one per catalog, and a
+ * new one after a reload.
+ */
+struct mt_alert_cache;
+
+struct mt_alert_cache *mt_alert_cache_new(size_t nsigs);
+struct mt_alert_cache *mt_alert_cache_free(struct mt_alert_cache *c);
+
 struct mt_alert {
 	const struct mt_match *match;  /* the winner: signature and captures */
 	const struct mt_match *others; /* other signatures that matched */
@@ -48,6 +58,7 @@ struct mt_alert {
 	bool has_severity; /* a configured override of the signature's severity */
 	enum mt_severity severity;
 	const char *hostname; /* the host mtalert runs on; NULL: not reported */
+	struct mt_alert_cache *cache; /* NULL: render everything */
 };
 
 /* The severity the alert carries: the override, else the signature's. */
