@@ -67,7 +67,10 @@ seen_at(const struct mt_logrec *rec, const char *file, uint64_t lineno)
 
 	if (rec->f[MT_F_TIME].len)
 		return clean_copy(rec->f[MT_F_TIME].p, rec->f[MT_F_TIME].len, 40);
-	(void)snprintf(where, sizeof(where), "%.400s:%llu", file, (unsigned long long)lineno);
+	/* No timestamp: where it was read, short enough for the column. */
+	(void)snprintf(where, sizeof(where), "%.400s:%llu",
+		       strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
+		       (unsigned long long)lineno);
 	return mt_xstrdup(where);
 }
 
@@ -230,9 +233,17 @@ print_summary(struct scan *s)
 		       mt_severity_name(sig->severity), ss->first_seen, ss->last_seen, sig->id);
 		printf("%9s %s\n", "", mt_sig_title(sig, s->o->locale));
 		printf("%9s e.g. %s\n", "", ss->example);
-		if (sig->nworkarounds)
-			printf("%9s fix (%.0f%%): %s\n", "", sig->workarounds[0].success_rate * 100,
-			       mt_workaround_action(&sig->workarounds[0], s->o->locale));
+		if (sig->nworkarounds) {
+			const struct mt_workaround *w = &sig->workarounds[0];
+
+			printf("%9s fix (%.0f%%): %s", "", w->success_rate * 100,
+			       mt_workaround_action(w, s->o->locale));
+			/* A conditional fix says when it applies: catch-alls rank those first. */
+			if (w->condition && *w->condition)
+				printf(" (if: %.120s%s)", w->condition,
+				       strlen(w->condition) > 120 ? "..." : "");
+			printf("\n");
+		}
 		printf("\n");
 	}
 	free(order);

@@ -62,6 +62,7 @@ struct mt_daemon {
 	const struct mt_daemon_opts *opts;
 	struct generation gen;
 	struct mt_tail *tails[MAX_TAILS];
+	uint64_t watched_ino[MAX_TAILS]; /* inode each tail's file watch is on */
 	size_t ntails;
 	struct mt_watch *watch;
 	struct mt_state *state;
@@ -334,6 +335,26 @@ rotated_name(const char *name)
 	return false;
 }
 
+/* Watch the file a tail reads now, once per inode. */
+static void
+watch_tail_file(struct mt_daemon *d, size_t i)
+{
+	const char *path = mt_tail_path(d->tails[i]);
+	const char *slash = strrchr(path, '/');
+	uint64_t ino = mt_tail_ino(d->tails[i]);
+	char dir[4096];
+
+	if (ino == 0 || ino == d->watched_ino[i] || slash == NULL ||
+	    (size_t)(slash - path) >= sizeof(dir))
+		return;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash == path ? 1 : slash - path] = '\0';
+	if (slash == path)
+		dir[0] = '/';
+	mt_watch_add_file(d->watch, dir, path);
+	d->watched_ino[i] = ino;
+}
+
 static struct mt_tail *
 find_tail(struct mt_daemon *d, const char *path)
 {
@@ -372,9 +393,11 @@ add_tail(struct mt_daemon *d, const char *path, bool start_at_end, bool at_start
 		return;
 	}
 	t = mt_tail_new(d->loop, path, &params, saved_cursor(d, path), at_startup, on_tail_line, d);
+	d->watched_ino[d->ntails] = 0;
 	d->tails[d->ntails++] = t;
 	log_info("following %s", path);
 	mt_tail_poll(t);
+	watch_tail_file(d, d->ntails - 1);
 }
 
 /* Find files for every input; at_startup decides where new files start. */
@@ -417,8 +440,10 @@ on_dir_change(void *ctx, const char *dir)
 		size_t dl = strlen(dir);
 
 		if (strncmp(p, dir, dl) == 0 && (p[dl] == '/' || (dl == 1 && dir[0] == '/')) &&
-		    strchr(p + dl + 1, '/') == NULL)
+		    strchr(p + dl + 1, '/') == NULL) {
 			mt_tail_poll(d->tails[i]);
+			watch_tail_file(d, i);
+		}
 	}
 }
 
@@ -576,6 +601,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		log_info("no longer following %s", p);
 		mt_tail_free(d->tails[i]);
 		d->tails[i] = d->tails[--d->ntails];
+		d->watched_ino[i] = d->watched_ino[d->ntails];
 	}
 	watch_inputs(d);
 	scan_inputs(d, NULL, false);

@@ -623,6 +623,12 @@ mt_tail_stats(const struct mt_tail *t)
 	return &t->stats;
 }
 
+uint64_t
+mt_tail_ino(const struct mt_tail *t)
+{
+	return t->cur.fd >= 0 ? t->cur.ino : 0;
+}
+
 bool
 mt_tail_busy(const struct mt_tail *t)
 {

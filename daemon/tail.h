@@ -88,6 +88,8 @@ bool mt_tail_cursor(struct mt_tail *t, struct mt_cursor *ret);
 
 const char *mt_tail_path(const struct mt_tail *t);
 const struct mt_tail_stats *mt_tail_stats(const struct mt_tail *t);
+/* Inode of the file being read now (0: none), to know when to watch a new one. */
+uint64_t mt_tail_ino(const struct mt_tail *t);
 /* True when a poll left data unread (the idle watcher will continue). */
 bool mt_tail_busy(const struct mt_tail *t);
 

@@ -13,14 +13,26 @@
 #include "xalloc.h"
 
 #define MISSING_RETRY 10.0 /* seconds between looks for a directory that does not exist */
+/*
+ * Directories: only what changes which file a path names (rotation, new
+ * files, permissions).  Followed files: their content.  Writes to other
+ * files in the same directory (syslog, auth.log) then wake nothing.
+ */
 #define DIR_EVENTS                                                                          \
-	(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | \
-	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+	(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | \
+	 IN_MOVE_SELF)
+#define FILE_EVENTS (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
 
 struct dir {
 	char *path;
 	int wd; /* -1: not watched (missing, or polling) */
 	bool changed;
+};
+
+/* A watched file (an inode, whatever its name now), reported as its directory. */
+struct file {
+	int wd;
+	size_t dir; /* index into dirs */
 };
 
 struct mt_watch {
@@ -34,6 +46,8 @@ struct mt_watch {
 	void *ctx;
 	struct dir *dirs;
 	size_t ndirs;
+	struct file *files;
+	size_t nfiles;
 	uint64_t fallbacks;
 };
 
@@ -78,6 +92,14 @@ on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 			if (ev->mask & IN_Q_OVERFLOW) {
 				log_info("inotify queue overflowed: checking every input");
 				mark_all(w);
+			}
+			for (size_t i = 0; i < w->nfiles; i++) {
+				if (w->files[i].wd != ev->wd)
+					continue;
+				w->dirs[w->files[i].dir].changed = true;
+				if (ev->mask &
+				    IN_IGNORED) /* deleted: the kernel dropped the watch */
+					w->files[i--] = w->files[--w->nfiles];
 			}
 			for (size_t i = 0; i < w->ndirs; i++) {
 				if (w->dirs[i].wd != ev->wd)
@@ -185,6 +207,7 @@ mt_watch_force_polling(struct mt_watch *w, const char *why)
 	w->fallbacks++;
 	for (size_t i = 0; i < w->ndirs; i++)
 		w->dirs[i].wd = -1;
+	w->nfiles = 0;
 	ev_timer_stop(w->loop, &w->missing);
 	log_warnx("inotify unavailable (%s): polling inputs every %.1f s instead", why,
 		  w->poll_interval);
@@ -230,8 +253,39 @@ mt_watch_free(struct mt_watch *w)
 	for (size_t i = 0; i < w->ndirs; i++)
 		free(w->dirs[i].path);
 	free(w->dirs);
+	free(w->files);
 	free(w);
 	return NULL;
+}
+
+void
+mt_watch_add_file(struct mt_watch *w, const char *dir, const char *path)
+{
+	size_t d;
+	int wd;
+
+	if (w->fd < 0)
+		return; /* polling looks at everything anyway */
+	for (d = 0; d < w->ndirs; d++)
+		if (strcmp(w->dirs[d].path, dir) == 0)
+			break;
+	if (d == w->ndirs)
+		return;
+	wd = inotify_add_watch(w->fd, path, FILE_EVENTS);
+	if (wd < 0) {
+		/* Unreadable or gone: the directory watch still sees it change. */
+		if (errno == ENOSPC)
+			mt_watch_force_polling(w, "inotify watch limit reached");
+		return;
+	}
+	/* The same inode gives the same wd: nothing to add then. */
+	for (size_t i = 0; i < w->nfiles; i++)
+		if (w->files[i].wd == wd)
+			return;
+	w->files = mt_xreallocarray(w->files, w->nfiles + 1, sizeof(*w->files));
+	w->files[w->nfiles].wd = wd;
+	w->files[w->nfiles].dir = d;
+	w->nfiles++;
 }
 
 bool

@@ -1,13 +1,14 @@
 /*
  * watch - tell the daemon when something changed in a watched directory.
  *
- * One inotify descriptor, read through an ev_io, with one watch per
- * directory (never one per file: a directory watch also sees files being
- * created, renamed over, deleted and written, which is everything rotation
- * does).  Events are coalesced per read: on_change is called once per
- * directory that saw anything, with no file name (the tails of that
- * directory decide for themselves by stat).  IN_Q_OVERFLOW reports every
- * directory.  Nothing runs while nothing happens.
+ * One inotify descriptor, read through an ev_io.  Each directory of an
+ * input is watched for what changes which file a path names (files created,
+ * renamed, deleted, permissions: everything rotation does), and each
+ * followed file for its content, so writes to other files of the same
+ * directory wake nothing.  Events are coalesced per read: on_change is
+ * called once per directory that saw anything, with no file name (the tails
+ * of that directory decide for themselves by stat).  IN_Q_OVERFLOW reports
+ * every directory.  Nothing runs while nothing happens.
  *
  * Where inotify cannot be had (no inotify, or the watch limit is reached),
  * the watcher falls back to a timer that reports every directory each
@@ -32,6 +33,13 @@ struct mt_watch *mt_watch_new(struct ev_loop *loop, double poll_interval, mt_wat
 struct mt_watch *mt_watch_free(struct mt_watch *w);
 /* Watch dir (idempotent).  A missing directory is retried later. */
 void mt_watch_add(struct mt_watch *w, const char *dir);
+/*
+ * Also watch the file now at path (in the watched dir) for content changes,
+ * reported as a change of dir.  The watch follows the inode, so a rotated
+ * file keeps being reported while it is drained; call again after the path
+ * names a new file (idempotent for the same inode).
+ */
+void mt_watch_add_file(struct mt_watch *w, const char *dir, const char *path);
 /* Test hook and fallback switch: poll instead of inotify from now on. */
 void mt_watch_force_polling(struct mt_watch *w, const char *why);
 bool mt_watch_polling(const struct mt_watch *w);

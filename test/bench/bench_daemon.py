@@ -143,13 +143,16 @@ def catch_up():
     idle_calls = None
     time.sleep(1)  # let the last checkpoint after the catch-up happen first
     if shutil.which("strace"):
-        out = os.path.join(tmp, "strace.txt")
-        subprocess.run(["timeout", "-s", "INT", str(IDLE), "strace", "-c", "-f", "-o", out,
+        # Outside the watched directory: strace writing its log there would wake the daemon.
+        out = tempfile.mktemp(prefix="mt-strace-")
+        subprocess.run(["timeout", "-s", "INT", str(IDLE), "strace", "-f", "-o", out,
                         "-p", str(p.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         text = open(out).read() if os.path.exists(out) else ""
-        m = re.search(r"^\S+\s+\S+\s+\S+\s+\S+\s+(\d+)\s+(\d+)?\s*total$", text, re.M)
-        idle_calls = int(m.group(1)) if m else (0 if "total" not in text else None)
-        idle_text = text
+        # Completed system calls; the epoll_wait the daemon sits in when strace
+        # attaches never returns, and "<detached ...>" is strace leaving.
+        idle_calls = len([l for l in text.splitlines() if re.search(r"\) += ", l)])
+        if os.path.exists(out):
+            os.unlink(out)
     stop(p)
     devnull.close()
     shutil.rmtree(tmp)

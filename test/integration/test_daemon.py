@@ -7,6 +7,7 @@ usage: test_daemon.py MTALERTD SIGNATURES_DIR
 """
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -405,7 +406,39 @@ ok("STOPPING=1" in notes(), "sd_notify STOPPING=1 on SIGTERM")
 sock.close()
 shutil.rmtree(tmp)
 
-# 13. a bad config at start: exit 78 and file:line:col.
+# 13. idle: no wakeup while nothing is written, not even for other files of the directory.
+if shutil.which("strace"):
+    tmp = fresh()
+    log = os.path.join(tmp, "mail.log")
+    other = os.path.join(tmp, "syslog")
+    open(log, "w").close()
+    open(other, "w").close()  # creating a file is a directory event; writing to it must not be
+    d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n" % log).start()
+    time.sleep(0.5)
+    trace = tempfile.mktemp(prefix="mt-strace-")
+    st = subprocess.Popen(["strace", "-f", "-o", trace, "-p", str(d.proc.pid)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    for i in range(200):
+        append(other, ["Nov 23 06:00:01 mx1 sshd[1]: unrelated line %d" % i])
+        time.sleep(0.005)
+    time.sleep(1)
+    st.send_signal(signal.SIGINT)
+    st.wait(10)
+    text = open(trace).read() if os.path.exists(trace) else ""
+    calls = [l for l in text.splitlines() if re.search(r"\) += ", l)]
+    ok(len(calls) == 0, "idle, with another file of the directory being written: %d system calls"
+       % len(calls), "\n".join(calls[:10]))
+    append(log, [error_line(0, "wake")])
+    ok(d.wait_alerts(1, 5), "and a line in the followed file still alerts")
+    d.stop()
+    if os.path.exists(trace):
+        os.unlink(trace)
+    shutil.rmtree(tmp)
+else:
+    print("# SKIP idle test: strace is not installed")
+
+# 14. a bad config at start: exit 78 and file:line:col.
 tmp = fresh()
 d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: relative.log\nbogus: 1\n")
 d.start(wait_ready=False)
