@@ -201,8 +201,16 @@ show_markdown(const struct mt_signature *s, enum mt_locale l)
 
 		printf("%zu. **%s** (%.0f%% success)\n", i + 1, mt_workaround_action(w, l),
 		       w->success_rate * 100);
-		if (w->how && strcmp(w->how, w->action) != 0)
-			printf("   ```\n   %s\n   ```\n", w->how);
+		if (w->how && strcmp(w->how, w->action) != 0) {
+			/* Every line indented, so the block stays inside its list item. */
+			printf("   ```\n   ");
+			for (const char *c = w->how; *c; c++) {
+				putchar(*c);
+				if (*c == '\n' && c[1] != '\0')
+					fputs("   ", stdout);
+			}
+			printf("\n   ```\n");
+		}
 		if (w->condition && *w->condition)
 			printf("   Only when: %s\n", w->condition);
 	}
