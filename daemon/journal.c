@@ -123,7 +123,9 @@ mt_journal_new(struct ev_loop *loop, const struct mt_config_journal *conf,
 	jr->on_line = on_line;
 	jr->ctx = ctx;
 	mt_buf_init(&jr->line, MT_LINE_MAX);
-	r = sd_journal_open(&jr->j, SD_JOURNAL_LOCAL_ONLY);
+	/* A journal directory (a container's, systemd-journal-remote's) or this host's. */
+	r = conf->directory ? sd_journal_open_directory(&jr->j, conf->directory, 0) :
+			      sd_journal_open(&jr->j, SD_JOURNAL_LOCAL_ONLY);
 	if (r < 0) {
 		log_warnx("cannot open the journal: %s", strerror(-r));
 		goto fail;
@@ -155,7 +157,8 @@ mt_journal_new(struct ev_loop *loop, const struct mt_config_journal *conf,
 		   sd_journal_get_events(jr->j) == POLLOUT ? EV_WRITE : EV_READ);
 	ev_io_start(loop, &jr->io);
 	ev_idle_init(&jr->more, on_more);
-	log_info("following the journal%s", jr->filter_mail ? " (mail programs)" : "");
+	log_info("following the journal%s%s%s", conf->directory ? " in " : "",
+		 conf->directory ? conf->directory : "", jr->filter_mail ? " (mail programs)" : "");
 	read_entries(jr);
 	return jr;
 fail:

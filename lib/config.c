@@ -159,6 +159,7 @@ static const struct field journal_fields[] = {
 	{ KEY("enabled", T_TRISTATE, JO(enabled)), .def = "auto" },
 	{ KEY("matches", T_LIST, JO(matches)), .item = T_JMATCH, .n_off = JO(nmatches),
 	  .flags = F_UNIQUE },
+	{ KEY("directory", T_PATH, JO(directory)) },
 };
 static const struct schema journal_schema =
 	SCHEMA(struct mt_config_journal, journal_fields, NO_OFF, NO_OFF, NULL);

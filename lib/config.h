@@ -103,6 +103,7 @@ struct mt_config_journal {
 	enum mt_tristate enabled; /* auto: only when no input file exists */
 	char **matches;		  /* "FIELD=value"; none: the built-in MTA filter */
 	size_t nmatches;
+	char *directory; /* read journal files there, not the local system journal; NULL: system */
 };
 
 struct mt_config_limits {
