@@ -20,7 +20,7 @@ EXE, SIGS, SCHEMA, CORPUS = sys.argv[1:5]
 n = failed = 0
 
 CATEGORY_DOMAIN = {
-    "network_error": "network", "dns_error": "dns", "tls_error": "tls",
+    "network_error": "communication", "dns_error": "dns", "tls_error": "tls",
     "protocol_error": "communication", "authentication_error": "security", "attack": "security",
     "policy_rejection": "policy", "blocklist": "policy", "rate_limit": "policy",
     "content_rejection": "policy", "recipient_error": "delivery", "routing_error": "delivery",
@@ -54,6 +54,9 @@ missing = ["%s: no %s" % (rid, k) for rid, (p, r) in recs.items()
 ok(not missing, "every record has every schema field and mtalert's own (%d records)" % len(recs), missing)
 ok(all(r["id"] == rid for rid, (p, r) in recs.items()), "id equals the file path",
    [(rid, r["id"]) for rid, (p, r) in recs.items() if r["id"] != rid])
+ok(all(rid.split("/")[0] == r["domain"] for rid, (p, r) in recs.items()),
+   "each record lives in the folder of its domain",
+   [(rid, r["domain"]) for rid, (p, r) in recs.items() if rid.split("/")[0] != r["domain"]])
 bad = ["%s: category %s" % (rid, r["category"]) for rid, (p, r) in recs.items()
        if r["category"] not in CATEGORY_DOMAIN]
 ok(not bad, "categories come from the fixed vocabulary", bad)
