@@ -1,4 +1,5 @@
 #include "config.h"
+#include "payload.h"
 
 #include <sys/stat.h>
 
@@ -43,6 +44,7 @@ enum ftype {
 	T_PATH,	    /* char *: absolute, slashes normalised */
 	T_DURATION, /* double seconds in [min, max] */
 	T_SIZE,	    /* uint64_t bytes in [min, max] */
+	T_UINT,	    /* uint64_t, a whole number in [min, max] */
 	T_ID,	    /* char *: a signature id */
 	T_SELECTOR, /* struct mt_config_sel: an id, "category:NAME" or "domain:NAME" */
 	T_JMATCH,   /* char *: a journal match, "FIELD=value" */
@@ -58,6 +60,8 @@ enum ftype {
 #define F_SIGDIR    0x10u /* default: the caller's default signature directory */
 #define F_TOKEN	    0x20u /* strings: letters, digits, '.', '_', '-', '/' only */
 #define F_SHORTHAND 0x40u /* lists of mappings: a plain string item sets the first field */
+#define F_URL	    0x80u /* strings: an http:// or https:// URL, printable ASCII */
+#define F_HEADER    0x100u /* strings: an HTTP header line "Name: value" */
 
 struct ctx;
 struct schema;
@@ -111,6 +115,15 @@ static const int locale_values[] = { MT_LOCALE_EN, MT_LOCALE_ZH };
 static const char *const start_at_names[] = { "end", "beginning", NULL };
 static const int start_at_values[] = { MT_START_END, MT_START_BEGINNING };
 static const char *const format_names[] = { "json", "text", NULL };
+static const char *const syslog_format_names[] = { "text", "json", "rfc5424", NULL };
+static const int syslog_format_values[] = { MT_SYSLOG_TEXT, MT_SYSLOG_JSON, MT_SYSLOG_RFC5424 };
+static const char *const payload_names[] = { "json",	"slack",   "mattermost",
+					     "teams",	"discord", "alertmanager", NULL };
+static const int payload_values[] = { MT_PAYLOAD_JSON,	MT_PAYLOAD_SLACK,   MT_PAYLOAD_MATTERMOST,
+				      MT_PAYLOAD_TEAMS, MT_PAYLOAD_DISCORD, MT_PAYLOAD_ALERTMANAGER };
+static const char *const group_by_names[] = { "none", "relay", "domain", "client_ip", NULL };
+static const int group_by_values[] = { MT_GROUP_BY_NONE, MT_GROUP_BY_RELAY, MT_GROUP_BY_DOMAIN,
+				       MT_GROUP_BY_CLIENT_IP };
 static const int format_values[] = { MT_FORMAT_JSON, MT_FORMAT_TEXT };
 static const char *const severity_names[] = { "info", "warning", "error", "critical", NULL };
 static const int severity_values[] = { MT_SEV_INFO, MT_SEV_WARNING, MT_SEV_ERROR, MT_SEV_CRITICAL };
@@ -222,14 +235,75 @@ static const struct field syslog_fields[] = {
 	  NAMES(facility_names, facility_values) },
 	{ KEY("tag", T_STRING, SL(tag)), .def = "mtalert", .maxlen = MT_CONFIG_SYSLOG_TAG_MAX,
 	  .flags = F_TOKEN },
+	{ KEY("format", T_ENUM, SL(format)), .def = "text",
+	  NAMES(syslog_format_names, syslog_format_values) },
+	{ KEY("socket", T_PATH, SL(socket)), .def = "/dev/log", .flags = F_FILE },
 };
 static const struct schema syslog_schema =
 	SCHEMA(struct mt_config_syslog, syslog_fields, NO_OFF, NO_OFF, NULL);
+
+#define GR(m) offsetof(struct mt_config_grouping, m)
+static const struct field grouping_fields[] = {
+	{ KEY("by", T_ENUM, GR(by)), .def = "relay", NAMES(group_by_names, group_by_values) },
+	{ KEY("group_wait", T_DURATION, GR(group_wait)), .def = "10s", .min = "0s", .max = "1h" },
+	{ KEY("group_interval", T_DURATION, GR(group_interval)), .def = "5m", .min = "1s",
+	  .max = "24h" },
+	{ KEY("repeat_interval", T_DURATION, GR(repeat_interval)), .def = "1h", .min = "1s",
+	  .max = "168h" },
+	{ KEY("resolve_after", T_DURATION, GR(resolve_after)), .def = "15m", .min = "0s",
+	  .max = "168h" },
+	{ KEY("min_count", T_UINT, GR(min_count)), .def = "1", .min = "1", .max = "1000" },
+	{ KEY("window", T_DURATION, GR(window)), .def = "1m", .min = "1s", .max = "168h" },
+	{ KEY("max_groups", T_UINT, GR(max_groups)), .def = "10000", .min = "16",
+	  .max = "1000000" },
+};
+static const struct schema grouping_schema =
+	SCHEMA(struct mt_config_grouping, grouping_fields, NO_OFF, NO_OFF, NULL);
+
+#define WH(m) offsetof(struct mt_config_webhook, m)
+static const struct field webhook_fields[] = {
+	/* The first field is the item's identity (F_UNIQUE). */
+	{ KEY("name", T_STRING, WH(name)), .maxlen = 64, .flags = F_REQUIRED | F_TOKEN },
+	{ KEY("url", T_STRING, WH(url)), .flags = F_REQUIRED | F_URL },
+	{ KEY("format", T_ENUM, WH(format)), .def = "json", NAMES(payload_names, payload_values) },
+	{ KEY("min_severity", T_ENUM, WH(min_severity)), .def = "warning",
+	  NAMES(severity_names, severity_values) },
+	{ KEY("include", T_LIST, WH(include)), .item = T_SELECTOR, .n_off = WH(ninclude) },
+	{ KEY("exclude", T_LIST, WH(exclude)), .item = T_SELECTOR, .n_off = WH(nexclude) },
+	{ KEY("headers", T_LIST, WH(headers)), .item = T_STRING, .n_off = WH(nheaders),
+	  .flags = F_HEADER },
+	{ KEY("token_file", T_PATH, WH(token_file)), .flags = F_FILE },
+	{ KEY("token_env", T_STRING, WH(token_env)), .maxlen = 128, .flags = F_TOKEN },
+	{ KEY("timeout", T_DURATION, WH(timeout)), .def = "10s", .min = "100ms", .max = "5m" },
+	{ KEY("connect_timeout", T_DURATION, WH(connect_timeout)), .def = "5s", .min = "100ms",
+	  .max = "1m" },
+	{ KEY("ca_file", T_PATH, WH(ca_file)), .flags = F_FILE },
+	{ KEY("max_per_minute", T_UINT, WH(max_per_minute)), .def = "30", .min = "1",
+	  .max = "100000" },
+	{ KEY("give_up_after", T_DURATION, WH(give_up_after)), .def = "24h", .min = "1m",
+	  .max = "720h" },
+};
+static const struct schema webhook_schema =
+	SCHEMA(struct mt_config_webhook, webhook_fields, NO_OFF, WH(pos), NULL);
+
+#define SP(m) offsetof(struct mt_config_spool, m)
+static const struct field spool_fields[] = {
+	{ KEY("max_size", T_SIZE, SP(max_size)), .def = "64MiB", .min = "64KiB", .max = "16GiB" },
+	{ KEY("max_age", T_DURATION, SP(max_age)), .def = "168h", .min = "1m", .max = "2160h" },
+};
+static const struct schema spool_schema =
+	SCHEMA(struct mt_config_spool, spool_fields, NO_OFF, NO_OFF, NULL);
 
 #define AL(m) offsetof(struct mt_config_alerting, m)
 static const struct field alerting_fields[] = {
 	{ KEY("stdout", T_SECTION, AL(stdout_sink)), .sub = &stdout_schema },
 	{ KEY("syslog", T_SECTION, AL(syslog_sink)), .sub = &syslog_schema },
+	{ KEY("grouping", T_SECTION, AL(grouping)), .sub = &grouping_schema },
+	{ KEY("webhooks", T_LIST, AL(webhooks)), .sub = &webhook_schema, .n_off = AL(nwebhooks),
+	  .flags = F_UNIQUE },
+	{ KEY("spool", T_SECTION, AL(spool)), .sub = &spool_schema },
+	{ KEY("max_per_minute", T_UINT, AL(max_per_minute)), .def = "120", .min = "1",
+	  .max = "1000000" },
 };
 static const struct schema alerting_schema =
 	SCHEMA(struct mt_config_alerting, alerting_fields, NO_OFF, NO_OFF, NULL);
@@ -351,6 +425,10 @@ expect(const struct field *f, enum ftype type, char *buf, size_t size)
 		(void)snprintf(buf, size, "one of %s", join_words(f->names, words, sizeof(words)));
 		return buf;
 	case T_STRING:
+		if (f->flags & F_URL)
+			return "an http:// or https:// URL";
+		if (f->flags & F_HEADER)
+			return "an HTTP header such as 'X-Name: value'";
 		return f->flags & F_TOKEN ? "a word of letters, digits, '.', '_', '-' and '/'" :
 					    "a string";
 	case T_PATH:
@@ -359,6 +437,8 @@ expect(const struct field *f, enum ftype type, char *buf, size_t size)
 		return "a duration such as 250ms, 5s, 2m or 1h";
 	case T_SIZE:
 		return "a size such as 512B, 64KiB or 1MiB";
+	case T_UINT:
+		return "a whole number";
 	case T_ID:
 		return "a signature id (a-z, 0-9, '-', '_', '.' and '/')";
 	case T_SELECTOR:
@@ -655,6 +735,68 @@ set_size(struct ctx *k, const struct field *f, const char *name, const struct mt
 	return true;
 }
 
+static bool
+set_uint(struct ctx *k, const struct field *f, const char *name, const struct mt_ynode *n, void *at)
+{
+	char shown[SHOW_LEN], what[64], *end;
+	unsigned long long lo, hi;
+	long long v;
+
+	errno = 0;
+	lo = strtoull(f->min ? f->min : "0", &end, 10);
+	hi = strtoull(f->max ? f->max : "18446744073709551615", &end, 10);
+	if (errno != 0)
+		mt_panic("bad range for %s", f->key);
+	if (mt_ynode_int(n, &v) < 0 || v < 0) {
+		err(k, n, "%s must be %s, not %s", name, expect(f, T_UINT, what, sizeof(what)),
+		    show(n, shown, sizeof(shown)));
+		return false;
+	}
+	if ((unsigned long long)v < lo || (unsigned long long)v > hi) {
+		err(k, n, "%s must be between %llu and %llu, not %s", name, lo, hi,
+		    show(n, shown, sizeof(shown)));
+		return false;
+	}
+	{
+		uint64_t u = (uint64_t)v;
+
+		memcpy(at, &u, sizeof(u));
+	}
+	return true;
+}
+
+/* An http(s) URL: printable ASCII, no spaces, a host after the scheme. */
+static bool
+valid_url(const char *s)
+{
+	size_t skip = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+
+	if (skip == 0 || s[skip] == '\0' || s[skip] == '/' || strlen(s) > 4096)
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* "Name: value": a token name, then printable text; never a CR or LF. */
+static bool
+valid_header(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	if (colon == NULL || colon == s || strlen(s) > 1024)
+		return false;
+	for (const char *p = s; p < colon; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+			return false;
+	for (const char *p = colon + 1; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 /* Read one scalar of the given type into at; on error, say why and leave at alone. */
 static bool
 set_value(struct ctx *k, const struct field *f, enum ftype type, const char *name,
@@ -711,6 +853,10 @@ set_value(struct ctx *k, const struct field *f, enum ftype type, const char *nam
 		}
 		if ((f->flags & F_TOKEN) && !valid_token(n->str))
 			break;
+		if ((f->flags & F_URL) && !valid_url(n->str))
+			break;
+		if ((f->flags & F_HEADER) && !valid_header(n->str))
+			break;
 		free_scalar(T_STRING, at);
 		set_ptr(at, mt_xstrdup(n->str));
 		return true;
@@ -720,6 +866,8 @@ set_value(struct ctx *k, const struct field *f, enum ftype type, const char *nam
 		return set_duration(k, f, name, n, at);
 	case T_SIZE:
 		return set_size(k, f, name, n, at);
+	case T_UINT:
+		return set_uint(k, f, name, n, at);
 	case T_ID:
 		if (!valid_id(n->str, n->len))
 			break;

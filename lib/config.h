@@ -129,15 +129,65 @@ struct mt_config_stdout {
 	enum mt_output_format format;
 };
 
+enum mt_syslog_format {
+	MT_SYSLOG_TEXT,	   /* a one-line human summary */
+	MT_SYSLOG_JSON,	   /* the alert JSON as the message */
+	MT_SYSLOG_RFC5424, /* RFC 5424 with the alert as structured data */
+};
+
 struct mt_config_syslog {
 	bool enabled;
 	int facility; /* LOG_MAIL etc., as for openlog(3) */
 	char *tag;
+	int format;   /* enum mt_syslog_format */
+	char *socket; /* the local syslog socket, /dev/log */
+};
+
+enum mt_group_by {
+	MT_GROUP_BY_NONE,
+	MT_GROUP_BY_RELAY,     /* the remote server (relay host, else client) */
+	MT_GROUP_BY_DOMAIN,    /* the recipient's domain */
+	MT_GROUP_BY_CLIENT_IP, /* the connecting client's address */
+};
+
+/* How alerts become notifications for webhooks (see group.h). */
+struct mt_config_grouping {
+	int by; /* enum mt_group_by */
+	double group_wait, group_interval, repeat_interval, resolve_after, window;
+	uint64_t min_count, max_groups;
+};
+
+struct mt_config_webhook {
+	char *name;	      /* unique, shown in logs and spool file names */
+	char *url;	      /* http:// or https:// */
+	int format;	      /* enum mt_payload_format */
+	int min_severity;     /* enum mt_severity */
+	struct mt_config_sel *include, *exclude;
+	size_t ninclude, nexclude;
+	char **headers;	      /* "Name: value" */
+	size_t nheaders;
+	char *token_file;     /* a secret read at start: Authorization: Bearer, or {token} in url */
+	char *token_env;      /* the same from an environment variable */
+	double timeout, connect_timeout;
+	char *ca_file;	      /* TLS trust anchors; NULL: the system's */
+	uint64_t max_per_minute;
+	double give_up_after; /* a notification undelivered this long is dropped (counted, logged) */
+	struct mt_config_pos pos;
+};
+
+struct mt_config_spool {
+	uint64_t max_size; /* bytes of undelivered notifications kept in <state>/spool */
+	double max_age;	   /* seconds */
 };
 
 struct mt_config_alerting {
 	struct mt_config_stdout stdout_sink;
 	struct mt_config_syslog syslog_sink;
+	struct mt_config_grouping grouping;
+	struct mt_config_webhook *webhooks;
+	size_t nwebhooks;
+	struct mt_config_spool spool;
+	uint64_t max_per_minute; /* over every webhook together */
 };
 
 struct mt_config {

@@ -256,7 +256,7 @@ static const struct bad_case bad_cases[] = {
 	{ "e12.yaml", "alerting:\n  stdout:\n    colour: red\n",
 	  "e12.yaml:3:5: error: unknown key 'colour' in alerting.stdout (allowed: enabled, format)" },
 	{ "e13.yaml", "alerting:\n  webhook: {}\n",
-	  "e13.yaml:2:3: error: unknown key 'webhook' in alerting (allowed: stdout, syslog)" },
+	  "e13.yaml:2:3: error: unknown key 'webhook' in alerting (allowed: stdout, syslog, grouping, webhooks, spool, max_per_minute)" },
 	{ "e14.yaml", "signatures:\n  overrides:\n    a/b:\n      sevrity: info\n",
 	  "e14.yaml:4:7: error: unknown key 'sevrity' in signatures.overrides.a/b (allowed: severity, disabled)" },
 	{ "e15.yaml", "inputs:\n  - path: mail.log\n",
