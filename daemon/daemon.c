@@ -18,6 +18,7 @@
 #include "alert.h"
 #include "catalog.h"
 #include "config.h"
+#include "group.h"
 #include "journal.h"
 #include "json.h"
 #include "log.h"
@@ -26,6 +27,9 @@
 #include "mt_config.h"
 #include "notify.h"
 #include "output.h"
+#include "payload.h"
+#include "sink_webhook.h"
+#include "spool.h"
 #include "state.h"
 #include "tail.h"
 #include "util.h"
@@ -71,6 +75,16 @@ struct mt_daemon {
 	struct mt_output *out;
 	struct mt_journal *journal;
 	char hostname[256];
+
+	/* Delivery to webhooks: occurrences are grouped, notifications spooled and sent. */
+	struct mt_grouper *grouper;
+	ev_timer group_timer; /* the grouper's next deadline; idle when nothing is pending */
+	struct mt_spool *spool;
+	struct mt_rate global_rate;
+	struct mt_webhook **webhooks;
+	size_t nwebhooks;
+	struct mt_buf payload;
+	uint8_t hash_key[16];
 
 	ev_signal sig_term, sig_int, sig_hup, sig_usr1;
 	ev_timer checkpoint; /* runs only while there is something to save */
@@ -242,9 +256,236 @@ warn_limits(struct mt_daemon *d, const char *path)
 	}
 }
 
+/* --- delivery -------------------------------------------------------- */
+
+static bool
+sel_matches(const struct mt_config_sel *sel, size_t n, const struct mt_signature *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *v = sel[i].kind == MT_SEL_ID       ? s->id :
+				sel[i].kind == MT_SEL_CATEGORY ? s->category :
+								 s->domain;
+
+		if (v != NULL && strcmp(v, sel[i].name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The grouper decided a notification is due: render it for every webhook that wants it. */
+static void
+on_notification(void *ctx, const struct mt_alert_group *g)
+{
+	struct mt_daemon *d = ctx;
+
+	for (size_t i = 0; i < d->nwebhooks; i++) {
+		const struct mt_config_webhook *c = mt_webhook_conf(d->webhooks[i]);
+
+		if ((int)g->severity < c->min_severity ||
+		    (c->ninclude && !sel_matches(c->include, c->ninclude, g->sig)) ||
+		    sel_matches(c->exclude, c->nexclude, g->sig))
+			continue;
+		mt_buf_reset(&d->payload);
+		if (mt_payload_render(&d->payload, (enum mt_payload_format)c->format, g) < 0) {
+			log_warnx("webhook %s: notification for %s too large to render, skipping",
+				  c->name, g->sig->id);
+			continue;
+		}
+		mt_webhook_submit(d->webhooks[i], d->payload.data, d->payload.len);
+	}
+}
+
+static void
+arm_group_timer(struct mt_daemon *d)
+{
+	double at;
+
+	if (d->grouper == NULL)
+		return;
+	at = mt_grouper_next_deadline(d->grouper);
+	ev_timer_stop(d->loop, &d->group_timer);
+	if (at < 0)
+		return; /* nothing pending: no wakeup */
+	ev_timer_set(&d->group_timer, at > ev_now(d->loop) ? at - ev_now(d->loop) : 0., 0.);
+	ev_timer_start(d->loop, &d->group_timer);
+}
+
+static void
+on_group_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mt_daemon *d = container_of(w, struct mt_daemon, group_timer);
+
+	mt_grouper_tick(d->grouper, ev_now(loop));
+	arm_group_timer(d);
+}
+
+/* Copy a view as a NUL-terminated key; NULL if empty. */
+static const char *
+key_copy(char *buf, size_t size, const char *p, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+static const char *
+capture(const struct mt_match *m, const char *name, char *buf, size_t size)
+{
+	for (size_t i = 0; i < m->ncaptures; i++)
+		if (strcmp(m->captures[i].name, name) == 0)
+			return key_copy(buf, size, m->captures[i].v.p, m->captures[i].v.len);
+	return NULL;
+}
+
+/* What a group is keyed by, per alerting.grouping.by. */
+static void
+group_key(const struct mt_daemon *d, const struct mt_alert *a, const char **ret_name,
+	  const char **ret_value, char *buf, size_t size)
+{
+	const struct mt_logrec *r = a->rec;
+	const char *val = NULL, *name = NULL;
+
+	switch (d->gen.cfg->alerting.grouping.by) {
+	case MT_GROUP_BY_RELAY:
+		name = "relay";
+		if ((val = key_copy(buf, size, r->f[MT_F_RELAY_HOST].p, r->f[MT_F_RELAY_HOST].len)))
+			break;
+		if ((val = capture(a->match, "relay", buf, size)))
+			break;
+		name = "client";
+		val = key_copy(buf, size, r->f[MT_F_CLIENT_HOST].p, r->f[MT_F_CLIENT_HOST].len);
+		break;
+	case MT_GROUP_BY_DOMAIN: {
+		const struct mt_view *v = &r->f[MT_F_RECIPIENT];
+		const char *at = v->len ? memchr(v->p, '@', v->len) : NULL;
+
+		name = "domain";
+		if (at != NULL)
+			val = key_copy(buf, size, at + 1, v->len - (size_t)(at + 1 - v->p));
+		else
+			val = capture(a->match, "domain", buf, size);
+		break;
+	}
+	case MT_GROUP_BY_CLIENT_IP:
+		name = "client_ip";
+		if (!(val = key_copy(buf, size, r->f[MT_F_CLIENT_IP].p, r->f[MT_F_CLIENT_IP].len)))
+			val = capture(a->match, "client_ip", buf, size);
+		break;
+	default:
+		break;
+	}
+	*ret_name = val ? name : NULL;
+	*ret_value = val;
+}
+
+static void
+delivery_stop(struct mt_daemon *d, bool flush)
+{
+	/* Nothing accepted is lost: the unsent rest goes to the spool now. */
+	if (d->grouper && flush)
+		mt_grouper_flush(d->grouper, ev_now(d->loop));
+	d->grouper = mt_grouper_free(d->grouper);
+	ev_timer_stop(d->loop, &d->group_timer);
+	for (size_t i = 0; i < d->nwebhooks; i++)
+		mt_webhook_free(d->webhooks[i]);
+	free(d->webhooks);
+	d->webhooks = NULL;
+	d->nwebhooks = 0;
+	d->spool = mt_spool_free(d->spool);
+}
+
+static const char *
+group_by_name(int by)
+{
+	switch (by) {
+	case MT_GROUP_BY_RELAY:
+		return "relay";
+	case MT_GROUP_BY_DOMAIN:
+		return "recipient domain";
+	case MT_GROUP_BY_CLIENT_IP:
+		return "client address";
+	default:
+		return "signature only";
+	}
+}
+
+static void
+delivery_start(struct mt_daemon *d)
+{
+	const struct mt_config_alerting *al = &d->gen.cfg->alerting;
+	const struct mt_config_grouping *gc = &al->grouping;
+	struct mt_group_params p;
+
+	if (al->nwebhooks == 0)
+		return;
+	d->spool = mt_spool_new(d->gen.cfg->state_directory, &al->spool, d->hostname);
+	mt_rate_init(&d->global_rate, al->max_per_minute, ev_now(d->loop));
+	d->webhooks = mt_xcalloc(al->nwebhooks, sizeof(*d->webhooks));
+	for (size_t i = 0; i < al->nwebhooks; i++) {
+		struct mt_webhook *w;
+
+		if (mt_webhook_new(d->loop, &al->webhooks[i], d->spool, &d->global_rate, &w) == 0)
+			d->webhooks[d->nwebhooks++] = w;
+		else
+			log_error("webhook %s is not used (see above)", al->webhooks[i].name);
+	}
+	mt_group_params_default(&p);
+	p.group_wait = gc->group_wait;
+	p.group_interval = gc->group_interval;
+	p.repeat_interval = gc->repeat_interval;
+	p.resolve_after = gc->resolve_after;
+	p.min_count = (uint32_t)gc->min_count;
+	p.window = gc->window;
+	p.max_groups = (size_t)gc->max_groups;
+	d->grouper = mt_grouper_new(&p, d->hash_key, on_notification, d);
+	log_info("delivering to %zu webhooks, grouping by %s", d->nwebhooks, group_by_name(gc->by));
+}
+
+/* Give requests in flight a bounded time to finish (shutdown). */
+static void
+on_drain_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_break(loop, EVBREAK_ONE);
+}
+
+static void
+on_drain_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct mt_daemon *d = w->data;
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->nwebhooks; i++)
+		n += mt_webhook_inflight(d->webhooks[i]);
+	if (n == 0)
+		ev_break(loop, EVBREAK_ONE);
+}
+
+static void
+delivery_drain(struct mt_daemon *d, double seconds)
+{
+	ev_timer deadline;
+	ev_prepare check;
+
+	if (d->nwebhooks == 0)
+		return;
+	ev_timer_init(&deadline, on_drain_deadline, seconds, 0.);
+	ev_prepare_init(&check, on_drain_check);
+	check.data = d;
+	ev_timer_start(d->loop, &deadline);
+	ev_prepare_start(d->loop, &check);
+	ev_run(d->loop, 0);
+	ev_timer_stop(d->loop, &deadline);
+	ev_prepare_stop(d->loop, &check);
+}
+
 static void
 handle_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bool truncated,
 	    uint64_t offset, uint64_t lineno)
+
 {
 	struct generation *g = &d->gen;
 	uint64_t hits = mt_matcher_stats(g->matcher)->limit_hits;
@@ -283,6 +524,14 @@ handle_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bo
 		g->matched[idx]++;
 		d->alerts++;
 		mt_output_alert(d->out, &a);
+		if (d->grouper != NULL) {
+			const char *kname, *kval;
+			char kbuf[MT_GROUP_TEXT_MAX];
+
+			group_key(d, &a, &kname, &kval, kbuf, sizeof(kbuf));
+			mt_grouper_offer(d->grouper, &a, kname, kval, ev_now(d->loop));
+			arm_group_timer(d);
+		}
 	}
 }
 
@@ -539,8 +788,37 @@ log_counters(struct mt_daemon *d)
 			(unsigned long long)s->truncations, (unsigned long long)s->open_errors,
 			(unsigned long long)s->read_errors);
 	}
+	for (size_t i = 0; i < d->nwebhooks; i++) {
+		const struct mt_webhook_stats *s = mt_webhook_stats(d->webhooks[i]);
+
+		log_info("webhook %s: %llu submitted, %llu delivered, %llu retried, %llu failed, "
+			 "%llu dropped, %llu queued, %llu in flight",
+			 mt_webhook_name(d->webhooks[i]), (unsigned long long)s->submitted,
+			 (unsigned long long)s->delivered, (unsigned long long)s->retried,
+			 (unsigned long long)s->failed, (unsigned long long)s->dropped,
+			 (unsigned long long)s->queued, (unsigned long long)s->inflight);
+	}
+	if (d->spool) {
+		const struct mt_spool_stats *s = mt_spool_stats(d->spool);
+
+		log_info("spool: %llu written, %llu removed, %llu dropped at the size bound, %llu "
+			 "dropped at the age bound, %llu write errors, %llu bytes",
+			 (unsigned long long)s->written, (unsigned long long)s->removed,
+			 (unsigned long long)s->dropped_size, (unsigned long long)s->dropped_age,
+			 (unsigned long long)s->write_errors, (unsigned long long)s->bytes);
+	}
+	if (d->grouper) {
+		const struct mt_grouper_stats *s = mt_grouper_stats(d->grouper);
+
+		log_info("grouping: %llu occurrences, %llu groups now, %llu notifications, %llu "
+			 "evicted, %llu below min_count",
+			 (unsigned long long)s->offered, (unsigned long long)s->groups,
+			 (unsigned long long)s->notifications, (unsigned long long)s->evicted,
+			 (unsigned long long)s->below_min_count);
+	}
 	for (size_t i = 0; i < mt_catalog_count(d->gen.cat); i++)
 		if (d->gen.matched[i] || mt_matcher_limit_hits(d->gen.matcher, i))
+
 			log_info("signature %s: %llu matches, %llu regex-limit hits",
 				 mt_catalog_get(d->gen.cat, i)->id,
 				 (unsigned long long)d->gen.matched[i],
@@ -580,6 +858,8 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	save_state(d); /* positions survive the swap */
+	/* Groups point into the old catalog: flush them through the old webhooks. */
+	delivery_stop(d, true);
 	generation_free(&d->gen);
 	d->gen = g;
 	log_set_level((enum log_level)d->gen.cfg->log_level);
@@ -603,6 +883,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		d->tails[i] = d->tails[--d->ntails];
 		d->watched_ino[i] = d->watched_ino[d->ntails];
 	}
+	delivery_start(d);
 	watch_inputs(d);
 	scan_inputs(d, NULL, false);
 	d->reloads++;
@@ -654,6 +935,19 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 	ev_signal_init(&d->sig_usr1, on_usr1, SIGUSR1);
 	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d->sig_usr1.data = d;
 
+	ev_timer_init(&d->group_timer, on_group_timer, 0., 0.);
+	mt_buf_init(&d->payload, MT_PAYLOAD_MAX);
+	{
+		/* The grouper's hash key: remote servers choose the keys, so it is secret. */
+		FILE *ur = fopen("/dev/urandom", "re");
+
+		if (ur == NULL ||
+		    fread(d->hash_key, 1, sizeof(d->hash_key), ur) != sizeof(d->hash_key))
+			fatalx(EX_OSERR, "cannot read /dev/urandom");
+		(void)fclose(ur);
+		srandom((unsigned)d->hash_key[0] | (unsigned)d->hash_key[1] << 8 |
+			(unsigned)d->hash_key[2] << 16);
+	}
 	d->state = mt_state_new(d->gen.cfg->state_directory);
 	r = mt_state_load(d->state, &d->saved, &d->nsaved);
 	if (r < 0 && r != -ENOENT)
@@ -663,6 +957,9 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 		log_warn("cannot create %s; positions will not be saved",
 			 d->gen.cfg->state_directory);
 
+	if (mkdir(d->gen.cfg->state_directory, 0750) < 0 && errno != EEXIST)
+		log_warn("cannot create %s", d->gen.cfg->state_directory);
+	delivery_start(d);
 	d->watch = mt_watch_new(d->loop, POLL_FALLBACK, on_dir_change, d);
 	if (getenv("MTALERT_NO_INOTIFY") != NULL) /* tests of the fallback */
 		mt_watch_force_polling(d->watch, "MTALERT_NO_INOTIFY is set");
@@ -708,6 +1005,12 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 
 	/* Stopping: what was read is delivered, then the positions are saved. */
 	mt_output_flush(d->out);
+	if (d->grouper) {
+		mt_grouper_flush(d->grouper, ev_now(d->loop));
+		delivery_drain(d, 3.0); /* bounded: the rest stays spooled for the next run */
+	}
+	delivery_stop(d, false);
+	mt_buf_fini(&d->payload);
 	save_state(d);
 	log_counters(d);
 	for (size_t i = 0; i < d->ntails; i++)
