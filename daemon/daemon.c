@@ -770,12 +770,14 @@ log_counters(struct mt_daemon *d)
 	const struct mt_output_stats *os = mt_output_stats(d->out);
 
 	log_info("counters: %llu lines, %llu alerts, %llu regex-limit hits, %llu reloads "
-		 "(%llu failed), inotify fallbacks %llu, stdout write failures %llu, syslog %llu",
+		 "(%llu failed), inotify fallbacks %llu, stdout write failures %llu, "
+		 "syslog %llu sent, %llu failed, %llu dropped",
 		 (unsigned long long)d->lines, (unsigned long long)d->alerts,
 		 (unsigned long long)ms->limit_hits, (unsigned long long)d->reloads,
 		 (unsigned long long)d->reload_failures,
 		 (unsigned long long)mt_watch_fallbacks(d->watch),
-		 (unsigned long long)os->stdout_failed, (unsigned long long)os->syslog_sent);
+		 (unsigned long long)os->stdout_failed, (unsigned long long)os->syslog_sent,
+		 (unsigned long long)os->syslog_failed, (unsigned long long)os->syslog_dropped);
 	for (size_t i = 0; i < d->ntails; i++) {
 		const struct mt_tail_stats *s = mt_tail_stats(d->tails[i]);
 

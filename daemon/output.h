@@ -1,8 +1,9 @@
 /*
  * output - where the daemon's alerts go until the delivery issue adds
- * grouping, webhooks and spooling: JSON Lines (or text) on stdout, and a
- * one-line summary to the local syslog (syslog(3), facility and tag from
- * the config, priority from the severity).
+ * grouping, webhooks and spooling: JSON Lines (or text) on stdout, and the
+ * local syslog through syslog_sink (our own datagrams on the configured
+ * socket: text, JSON or RFC 5424; facility and tag from the config,
+ * priority from the severity).
  *
  * A write that fails (stdout closed, a full disk behind a redirect) is
  * counted and logged once per episode, never silently dropped, and never
@@ -19,7 +20,9 @@
 struct mt_output;
 
 struct mt_output_stats {
-	uint64_t alerts, stdout_failed, syslog_sent;
+	uint64_t alerts, stdout_failed;
+	/* From syslog_sink: datagrams sent; alerts lost to a missing or full socket. */
+	uint64_t syslog_sent, syslog_failed, syslog_dropped;
 };
 
 struct mt_output *mt_output_new(const struct mt_config_alerting *conf);

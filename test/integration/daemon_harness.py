@@ -75,8 +75,9 @@ class Daemon:
         out = []
         with open(self.out_path, "rb") as f:
             for raw in f:
-                if raw.endswith(b"\n"):
-                    out.append(json.loads(raw))
+                if not raw.endswith(b"\n"):
+                    continue  # being written right now
+                out.append(json.loads(raw))
         return out
 
     def seqs(self):
