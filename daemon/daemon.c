@@ -794,7 +794,7 @@ log_counters(struct mt_daemon *d)
 		const struct mt_webhook_stats *s = mt_webhook_stats(d->webhooks[i]);
 
 		log_info("webhook %s: %llu submitted, %llu delivered, %llu retried, %llu failed, "
-			 "%llu dropped, %llu queued, %llu in flight",
+			 "%llu dropped, %llu spooled, %llu in flight",
 			 mt_webhook_name(d->webhooks[i]), (unsigned long long)s->submitted,
 			 (unsigned long long)s->delivered, (unsigned long long)s->retried,
 			 (unsigned long long)s->failed, (unsigned long long)s->dropped,
