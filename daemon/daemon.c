@@ -1011,10 +1011,10 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 		mt_grouper_flush(d->grouper, ev_now(d->loop));
 		delivery_drain(d, 3.0); /* bounded: the rest stays spooled for the next run */
 	}
+	save_state(d);
+	log_counters(d); /* before the webhooks go: their counters are part of it */
 	delivery_stop(d, false);
 	mt_buf_fini(&d->payload);
-	save_state(d);
-	log_counters(d);
 	for (size_t i = 0; i < d->ntails; i++)
 		mt_tail_free(d->tails[i]);
 	mt_journal_free(d->journal);

@@ -344,6 +344,12 @@ dispatch(struct mt_webhook *w)
 		w->queue = it->next;
 		it->next = NULL;
 		w->stats.queued--;
+		/* The spool dropped it at its size bound (logged and counted there). */
+		if (it->path != NULL && access(it->path, F_OK) != 0) {
+			w->stats.dropped++;
+			mt_spool_item_free(it);
+			continue;
+		}
 		start_request(w, it);
 	}
 }

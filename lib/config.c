@@ -280,7 +280,7 @@ static const struct field webhook_fields[] = {
 	{ KEY("ca_file", T_PATH, WH(ca_file)), .flags = F_FILE },
 	{ KEY("max_per_minute", T_UINT, WH(max_per_minute)), .def = "30", .min = "1",
 	  .max = "100000" },
-	{ KEY("give_up_after", T_DURATION, WH(give_up_after)), .def = "24h", .min = "1m",
+	{ KEY("give_up_after", T_DURATION, WH(give_up_after)), .def = "24h", .min = "5s",
 	  .max = "720h" },
 };
 static const struct schema webhook_schema =
