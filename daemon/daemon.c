@@ -36,9 +36,10 @@
 #include "watch.h"
 #include "xalloc.h"
 
-#define POLL_FALLBACK 1.0  /* seconds between polls when inotify is unavailable */
-#define ROTATE_WAIT   10.0 /* seconds an old file is drained after a rotation */
-#define MAX_TAILS     1024
+#define POLL_FALLBACK	      1.0  /* seconds between polls when inotify is unavailable */
+#define ROTATE_WAIT	      10.0 /* seconds an old file is drained after a rotation */
+#define MT_GROUP_SNAPSHOT_MAX (64 * 1024 * 1024) /* bytes of saved groups in the state file */
+#define MAX_TAILS	      1024
 
 /* One configured input: a path or a glob in its last component. */
 struct input {
@@ -85,6 +86,8 @@ struct mt_daemon {
 	size_t nwebhooks;
 	struct mt_buf payload;
 	uint8_t hash_key[16];
+	struct mt_buf saved_groups; /* the grouper's snapshot read at start, restored once */
+	bool groups_emitted;	    /* notifications spooled since the last state save */
 
 	ev_signal sig_term, sig_int, sig_hup, sig_usr1;
 	ev_timer checkpoint; /* runs only while there is something to save */
@@ -293,6 +296,23 @@ on_notification(void *ctx, const struct mt_alert_group *g)
 		}
 		mt_webhook_submit(d->webhooks[i], d->payload.data, d->payload.len);
 	}
+	d->groups_emitted = true;
+}
+
+static void save_state(struct mt_daemon *d);
+
+/*
+ * A notification left the grouper for the spool: save the groups and the
+ * positions now, in the same loop iteration, so that a crash can neither
+ * send it again (from a snapshot taken before it) nor lose what it counted.
+ */
+static void
+save_if_emitted(struct mt_daemon *d)
+{
+	if (!d->groups_emitted)
+		return;
+	d->groups_emitted = false;
+	save_state(d);
 }
 
 static void
@@ -316,6 +336,7 @@ on_group_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mt_daemon *d = container_of(w, struct mt_daemon, group_timer);
 
 	mt_grouper_tick(d->grouper, ev_now(loop));
+	save_if_emitted(d);
 	arm_group_timer(d);
 }
 
@@ -442,6 +463,18 @@ delivery_start(struct mt_daemon *d)
 	p.window = gc->window;
 	p.max_groups = (size_t)gc->max_groups;
 	d->grouper = mt_grouper_new(&p, d->hash_key, on_notification, d);
+	if (d->saved_groups.len > 0) {
+		size_t bad = 0, unknown = 0, restored;
+
+		restored = mt_grouper_load(d->grouper, d->gen.cat, d->saved_groups.data,
+					   d->saved_groups.len, ev_now(d->loop), &bad, &unknown);
+		log_info(
+			"restored %zu groups from the state (%zu damaged, %zu of signatures no longer "
+			"in the catalog)",
+			restored, bad, unknown);
+		mt_buf_reset(&d->saved_groups);
+		arm_group_timer(d);
+	}
 	log_info("delivering to %zu webhooks, grouping by %s", d->nwebhooks, group_by_name(gc->by));
 }
 
@@ -530,6 +563,7 @@ handle_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bo
 
 			group_key(d, &a, &kname, &kval, kbuf, sizeof(kbuf));
 			mt_grouper_offer(d->grouper, &a, kname, kval, ev_now(d->loop));
+			save_if_emitted(d); /* an eviction from a full table emits */
 			arm_group_timer(d);
 		}
 	}
@@ -736,7 +770,22 @@ save_state(struct mt_daemon *d)
 		if (mt_journal_cursor(d->journal, &v[n]))
 			n++;
 	}
-	r = mt_state_save(d->state, v, n);
+	{
+		/*
+		 * The groups' snapshot goes in the same atomic write as the
+		 * positions: after a crash, restored groups plus the lines read
+		 * again after this checkpoint count every occurrence once.
+		 */
+		struct mt_buf groups;
+
+		mt_buf_init(&groups, MT_GROUP_SNAPSHOT_MAX);
+		if (d->grouper != NULL && mt_grouper_save(d->grouper, &groups) < 0)
+			log_warnx("the groups do not fit in %d bytes of state; a crash now would "
+				  "lose their unsent counts",
+				  MT_GROUP_SNAPSHOT_MAX);
+		r = mt_state_save(d->state, v, n, groups.data, groups.len);
+		mt_buf_fini(&groups);
+	}
 	if (r < 0) {
 		if (!d->save_warned)
 			log_warnx("cannot save positions to %s: %s; still running, will retry",
@@ -951,7 +1000,8 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 			(unsigned)d->hash_key[2] << 16);
 	}
 	d->state = mt_state_new(d->gen.cfg->state_directory);
-	r = mt_state_load(d->state, &d->saved, &d->nsaved);
+	mt_buf_init(&d->saved_groups, MT_GROUP_SNAPSHOT_MAX);
+	r = mt_state_load(d->state, &d->saved, &d->nsaved, &d->saved_groups);
 	if (r < 0 && r != -ENOENT)
 		log_warnx("cannot read %s: %s; starting without saved positions",
 			  mt_state_path(d->state), strerror(-r));
@@ -1015,6 +1065,7 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 	log_counters(d); /* before the webhooks go: their counters are part of it */
 	delivery_stop(d, false);
 	mt_buf_fini(&d->payload);
+	mt_buf_fini(&d->saved_groups);
 	for (size_t i = 0; i < d->ntails; i++)
 		mt_tail_free(d->tails[i]);
 	mt_journal_free(d->journal);

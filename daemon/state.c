@@ -50,7 +50,7 @@ mt_state_path(const struct mt_state *s)
 }
 
 int
-mt_state_load(struct mt_state *s, struct mt_cursor **ret, size_t *ret_n)
+mt_state_load(struct mt_state *s, struct mt_cursor **ret, size_t *ret_n, struct mt_buf *extra)
 {
 	FILE *f = fopen(s->path, "re");
 	char *line = NULL;
@@ -70,6 +70,15 @@ mt_state_load(struct mt_state *s, struct mt_cursor **ret, size_t *ret_n)
 			len--;
 		if (len == 0 || line[0] == '#')
 			continue;
+		if (len > 6 && memcmp(line, "group ", 6) == 0) {
+			/* Another module's record; a line that does not fit is its loss, logged. */
+			if (extra != NULL && (mt_buf_append(extra, line, (size_t)len) < 0 ||
+					      mt_buf_putc(extra, '\n') < 0))
+				log_warnx(
+					"%s:%zu: saved groups larger than the bound, ignoring the rest",
+					s->path, lineno);
+			continue;
+		}
 		if (mt_cursor_decode(line, (size_t)len, &c) < 0) {
 			log_warnx("%s:%zu: damaged record, ignoring it", s->path, lineno);
 			continue;
@@ -102,15 +111,18 @@ write_all(int fd, const char *p, size_t len)
 }
 
 int
-mt_state_save(struct mt_state *s, const struct mt_cursor *c, size_t n)
+mt_state_save(struct mt_state *s, const struct mt_cursor *c, size_t n, const char *extra,
+	      size_t extra_len)
 {
 	struct mt_buf b;
 	int fd, dfd, r = 0;
 
-	mt_buf_init(&b, (n + 1) * (3 * MT_CURSOR_PATH_MAX + 128));
+	mt_buf_init(&b, (n + 1) * (3 * MT_CURSOR_PATH_MAX + 128) + extra_len + 1);
 	(void)mt_buf_puts(&b, "# mtalertd positions; rewritten whole, do not edit while it runs\n");
 	for (size_t i = 0; i < n; i++)
 		(void)mt_cursor_encode(&b, &c[i]);
+	if (extra != NULL && extra_len > 0 && mt_buf_append(&b, extra, extra_len) < 0)
+		log_warnx("state: the saved groups do not fit, saving positions only");
 	fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		r = -errno;

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "cursor.h"
 
 #define MT_STATE_MAX_RECORDS 4096
@@ -21,9 +22,15 @@ struct mt_state;
 
 struct mt_state *mt_state_new(const char *directory);
 struct mt_state *mt_state_free(struct mt_state *s);
-/* Read the saved cursors; *ret is allocated (free it).  -ENOENT: no state yet. */
-int mt_state_load(struct mt_state *s, struct mt_cursor **ret, size_t *ret_n);
-int mt_state_save(struct mt_state *s, const struct mt_cursor *c, size_t n);
+/*
+ * Read the saved cursors; *ret is allocated (free it).  -ENOENT: no state
+ * yet.  Lines of other modules ("group ...": the grouper's snapshot) are
+ * appended to extra (if not NULL) for their owner to read.
+ */
+int mt_state_load(struct mt_state *s, struct mt_cursor **ret, size_t *ret_n, struct mt_buf *extra);
+/* Save cursors and, in the same atomic write, extra lines (may be NULL). */
+int mt_state_save(struct mt_state *s, const struct mt_cursor *c, size_t n, const char *extra,
+		  size_t extra_len);
 const char *mt_state_path(const struct mt_state *s);
 
 #endif

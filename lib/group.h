@@ -108,6 +108,7 @@
 
 #include "alert.h"
 #include "alert_group.h"
+#include "buf.h"
 #include "catalog.h"
 
 #define MT_GROUP_FIELDS_MAX	24	   /* name/value pairs carried by one notification */
@@ -190,6 +191,60 @@ void mt_grouper_flush(struct mt_grouper *g, double now);
 void mt_grouper_set_catalog(struct mt_grouper *g, const struct mt_catalog *c, double now);
 
 const struct mt_grouper_stats *mt_grouper_stats(const struct mt_grouper *g);
+
+/*
+ * Snapshot and restore, so that a kill -9 loses no group: the daemon writes
+ * the snapshot into its state file with the cursors (same atomic write) and
+ * loads it at start; the lines re-read after the checkpoint then continue
+ * the restored groups, and the counts come out exact.  Invariant: save at
+ * t, load into a fresh grouper with the same params (the hash key may
+ * differ: the daemon draws a new one at each start), and feed both the same
+ * later offers and ticks: they emit the same notifications.
+ *
+ * One line per group, oldest activity first (so loading rebuilds the LRU
+ * order), "group" then space-separated NAME=VALUE tokens:
+ *
+ *   group sig=ID [kn=NAME kv=VALUE] serial=N seq=N total=N new=N
+ *     notified=N next=first|update|reminder|resolved|pending
+ *     first=T last=T notify=T due=T [tmax=T t=T...] sev=SEVERITY loc=en|zh
+ *     [host=TEXT] file=TEXT [ex=SEQ,TEXT...] [id=SEQ,TEXT...]
+ *     [f=NAME,VALUE...]
+ *
+ * N is decimal (uint64).  T is a time as the 16 lower-case hex digits of its
+ * IEEE-754 binary64 bits: exact (the restored schedule is the same to the
+ * bit) and independent of the locale; due < 0 means no check is scheduled.
+ * Text is escaped: every byte outside '!'..'~', and '\\', ',' and '=', is
+ * written \xHH, so a line holds no space, newline, NUL or non-ASCII byte.
+ * tmax and t (min_count window: occurrence times, oldest first) only for a
+ * pending group (next=pending); ex (examples) and id (queue ids, with the
+ * group's occurrence number that last had them) oldest first; f in order.
+ * Unknown or repeated singular tokens make a line malformed.  The stats
+ * (mt_grouper_stats()) are not saved: a restored grouper counts from zero.
+ */
+#define MT_GROUP_SAVE_LINE_MAX (256 * 1024) /* longer lines are malformed on load */
+
+/*
+ * Append every group, one line each ending in '\n', to out.  -ENOBUFS when
+ * out's cap is reached (out is then left as it was before the call).
+ */
+int mt_grouper_save(const struct mt_grouper *g, struct mt_buf *out);
+/*
+ * Restore groups from text produced by mt_grouper_save() (lines not
+ * starting with "group " are ignored).  The text is untrusted (a damaged
+ * state file): a line that is malformed, oversized (a text over its cap, a
+ * line over MT_GROUP_SAVE_LINE_MAX), inconsistent (counts, schedule, or
+ * params: e.g. a pending group under a min_count that no longer fits), a
+ * duplicate of a group already loaded, or beyond max_groups is skipped and
+ * counted in *ret_bad.  Signature ids are resolved in c (the severity and
+ * locale recorded are kept); unknown ids are skipped and counted in
+ * *ret_unknown.  Times are absolute: a deadline already past is due at the
+ * next tick; now is only checked to be finite.  Emits nothing.  g must be
+ * empty (fresh from mt_grouper_new(), or after mt_grouper_flush()); else it
+ * panics (a bug).  ret_bad and ret_unknown may be NULL.  Returns the number
+ * of groups restored.
+ */
+size_t mt_grouper_load(struct mt_grouper *g, const struct mt_catalog *c, const char *p, size_t len,
+		       double now, size_t *ret_bad, size_t *ret_unknown);
 
 /* SipHash-2-4 (Aumasson and Bernstein), exported for its test vectors. */
 uint64_t mt_group_siphash24(const uint8_t key[16], const void *p, size_t len);

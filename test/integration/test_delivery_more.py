@@ -211,5 +211,38 @@ d.stop()
 r.stop()
 shutil.rmtree(tmp)
 
+# 5. kill -9 with counts pending in a group: the state's snapshot of the groups
+#    and the lines read again after it count every occurrence exactly once.
+tmp = tempfile.mkdtemp(prefix="mt-dm-")
+r = Receiver()
+d, log = daemon(tmp, hook("crash", r.url("/hook")),
+                grouping="group_wait: 200ms, group_interval: 1h, repeat_interval: 2h, resolve_after: 0s")
+d.start()
+with open(log, "a") as f:
+    f.write(relay_line(1, 7) + "\n")
+r.wait_requests(1, timeout=10)
+with open(log, "a") as f:
+    for i in range(9):
+        f.write(relay_line(2 + i, 7) + "\n")
+time.sleep(1.0)                      # a checkpoint (200ms) saves the group with 9 unsent
+with open(log, "a") as f:
+    for i in range(5):               # and 5 more after it, maybe not checkpointed
+        f.write(relay_line(20 + i, 7) + "\n")
+time.sleep(0.05)
+d.stop(signal.SIGKILL)
+state = open(os.path.join(d.state, "state")).read()
+ok("\ngroup " in state, "the state file holds the groups' snapshot", state[-500:])
+d.start()
+ok("restored 1 groups from the state" in d.log(), "the group is restored at start", d.log()[-600:])
+d.stop()                             # SIGTERM: the restored group's unsent counts are flushed
+r.wait_requests(2, timeout=10)
+bodies = [q.json() for q in r.requests()]
+ok(sum(b["count_new"] for b in bodies) == 15 and bodies[0]["event"] == "first" and
+   all(b["count_total"] <= 15 for b in bodies),
+   "kill -9 with pending counts: the notifications' count_new add up to the 15 lines",
+   [(b["event"], b["count_new"], b["count_total"]) for b in bodies])
+r.stop()
+shutil.rmtree(tmp)
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

@@ -3,6 +3,7 @@
  * the catalog-reload case.  Time is simulated: run_until() plays the
  * daemon's timer, ticking at each deadline mt_grouper_next_deadline() gives.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,11 @@
 #include "tap.h"
 #include "xalloc.h"
 
+static struct mt_catalog *cat; /* from argv[1], for the snapshot tests */
+
 static const uint8_t test_key[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+static const uint8_t other_key[16] = { 0xde, 0xad, 0xbe, 0xef, 4,  5,  6,  7,
+				       8,    9,	   10,	 11,   12, 13, 14, 15 };
 
 /* ---- what the emit callback saw ---- */
 
@@ -194,6 +199,13 @@ static bool
 dbl_eq(double a, double b)
 {
 	return a - b < 1e-9 && b - a < 1e-9;
+}
+
+/* Exactly the same double, to the bit (a restored schedule must be). */
+static bool
+same_bits(double a, double b)
+{
+	return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
 /* ---- SipHash-2-4: the reference vectors (key 00..0f, message 00..n-1) ---- */
@@ -721,6 +733,512 @@ rng(void)
 	return rng_state * UINT64_C(2685821657736338717);
 }
 
+/* ---- snapshot and restore ---- */
+
+/* Every notification in full, one record each, so two runs compare byte for byte. */
+static void
+rec_emit(void *ctx, const struct mt_alert_group *g)
+{
+	struct mt_buf *b = ctx;
+
+	on_emit(NULL, g);
+	(void)mt_buf_printf(b,
+			    "%s at=%a sig=%s sev=%d loc=%d kn=%s kv=[%s] total=%llu new=%llu "
+			    "first=%a last=%a host=%s file=%s ex=%zu",
+			    mt_group_event_name(g->event), now_sim, g->sig->id, (int)g->severity,
+			    (int)g->locale, g->key_name ? g->key_name : "(null)",
+			    g->key_value ? g->key_value : "(null)",
+			    (unsigned long long)g->count_total, (unsigned long long)g->count_new,
+			    g->first_seen, g->last_seen, g->hostname ? g->hostname : "(null)",
+			    g->file ? g->file : "(null)", g->nexamples);
+	for (size_t i = 0; i < g->nexamples; i++)
+		(void)mt_buf_printf(b, " [%s]", g->examples[i]);
+	(void)mt_buf_printf(b, " ids=%zu", g->nqueue_ids);
+	for (size_t i = 0; i < g->nqueue_ids; i++)
+		(void)mt_buf_printf(b, " [%s]", g->queue_ids[i]);
+	(void)mt_buf_printf(b, " fields=%zu", g->nfields);
+	for (size_t i = 0; i < g->nfields; i++)
+		(void)mt_buf_printf(b, " [%s=%s]", g->fields[i].name, g->fields[i].value);
+	(void)mt_buf_putc(b, '\n');
+}
+
+struct step {
+	double t;
+	unsigned sig;	  /* index in the catalog */
+	const char *key;  /* NULL: signature only */
+	const char *line; /* NULL: a Postfix line made from the key; else line_len bytes */
+	size_t line_len;
+};
+
+#define HOSTILE_LINE "a\nb\xff\xfe \\x00 group sig=x\r\n,=%s\0after the NUL"
+
+static void
+step_offer(struct mt_grouper *g, const struct step *s, unsigned qid)
+{
+	struct occ o;
+	const struct mt_alert *a;
+
+	run_until(g, s->t);
+	a = occ_make(&o, mt_catalog_get(cat, s->sig), qid,
+		     s->key != NULL && strlen(s->key) < 100 ? s->key : "mx.example.org");
+	if (s->line != NULL) {
+		o.a.line = s->line;
+		o.a.len = s->line_len;
+		o.m.ncaptures = 1;
+		o.m.captures[0].name = "cap";
+		o.m.captures[0].v = (struct mt_view){ s->line, s->line_len };
+		o.a.hostname = NULL;
+		o.a.locale = MT_LOCALE_ZH;
+		o.a.has_severity = true;
+		o.a.severity = MT_SEV_CRITICAL;
+	}
+	mt_grouper_offer(g, a, s->key != NULL ? "relay" : NULL, s->key, s->t);
+}
+
+#define SCEN_STEPS 400
+
+struct scenario {
+	const char *name;
+	uint32_t min_count;
+	double resolve_after;
+	size_t max_groups;
+	double save_at;
+	struct step steps[SCEN_STEPS];
+	size_t nsteps;
+};
+
+static struct scenario scen;
+
+static void
+scen_add(double t, unsigned sig, const char *key)
+{
+	if (scen.nsteps < SCEN_STEPS)
+		scen.steps[scen.nsteps++] = (struct step){ t, sig, key, NULL, 0 };
+}
+
+static char many_keys[300][16];
+
+/* Fill scen for case i; false past the last case. */
+static bool
+scen_make(size_t i)
+{
+	static const char hostile_line[] = HOSTILE_LINE;
+
+	memset(&scen, 0, sizeof(scen));
+	scen.min_count = 1;
+	scen.resolve_after = 900;
+	scen.max_groups = 10000;
+	switch (i) {
+	case 0:
+		scen.name = "mid group_wait";
+		scen_add(0, 0, "k");
+		scen_add(1, 0, "k");
+		scen_add(2, 1, NULL);
+		scen.save_at = 5;
+		scen_add(6, 0, "k");
+		scen_add(12, 0, "k");
+		scen_add(400, 0, "k");
+		return true;
+	case 1:
+		scen.name = "after FIRST, unnotified occurrences";
+		scen_add(0, 0, "k");
+		scen_add(1, 0, "k");
+		scen_add(20, 0, "k");
+		scen_add(30, 0, "k");
+		scen.save_at = 40;
+		scen_add(50, 0, "k");
+		scen_add(400, 0, "k");
+		scen_add(4000, 0, "k");
+		return true;
+	case 2:
+		scen.name = "pending below min_count";
+		scen.min_count = 3;
+		scen_add(0, 0, "k");
+		scen_add(10, 0, "k");
+		scen_add(15, 1, "p");
+		scen.save_at = 20;
+		scen_add(30, 0, "k");
+		scen_add(35, 0, "k");
+		scen_add(40, 1, "p");
+		scen_add(200, 1, "p");
+		return true;
+	case 3:
+		scen.name = "near resolve";
+		scen_add(0, 0, "k");
+		scen_add(5, 1, "j");
+		scen.save_at = 899.75;
+		scen_add(899.9, 1, "j");
+		scen_add(2000, 0, "k");
+		return true;
+	case 4:
+		scen.name = "idle after an empty check";
+		scen_add(0, 0, "k");
+		scen.save_at = 400;
+		scen_add(500, 0, "k");
+		scen_add(505, 0, "k");
+		return true;
+	case 5:
+		scen.name = "resolve_after 0";
+		scen.resolve_after = 0;
+		scen_add(0, 0, "k");
+		scen_add(100, 0, "k");
+		scen.save_at = 200;
+		scen_add(250, 0, "k");
+		scen_add(700, 0, "k");
+		return true;
+	case 6:
+		scen.name = "many groups, LRU eviction";
+		scen.max_groups = 100;
+		for (size_t k = 0; k < 150; k++) {
+			snprintf(many_keys[k], sizeof(many_keys[k]), "relay-%zu", k);
+			scen_add((double)k * 0.5, (unsigned)(k % 2), many_keys[k % 120]);
+		}
+		scen.save_at = 75;
+		for (size_t k = 0; k < 150; k++)
+			scen_add(80 + (double)k * 0.25, (unsigned)(k % 2),
+				 many_keys[(k * 7) % 150]);
+		return true;
+	case 7:
+		scen.name = "hostile keys and lines";
+		scen_add(0, 0, "line\none");
+		scen_add(1, 0, "\xff\xfe\x01 \\x41,=%n");
+		scen_add(2, 0, "group sig=x kn=relay kv=y serial=0\ngroup");
+		scen.steps[scen.nsteps++] =
+			(struct step){ 3, 1, "\t\r\x7f", hostile_line, sizeof(hostile_line) - 1 };
+		scen.save_at = 4;
+		scen.steps[scen.nsteps++] =
+			(struct step){ 5, 1, "\t\r\x7f", hostile_line, sizeof(hostile_line) - 1 };
+		scen_add(20, 0, "line\none");
+		scen_add(21, 0, "\xff\xfe\x01 \\x41,=%n");
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+test_snapshot_twins(void)
+{
+	struct mt_buf got_notes, want_notes, snap, snap2;
+
+	mt_buf_init(&got_notes, 16 * 1024 * 1024);
+	mt_buf_init(&want_notes, 16 * 1024 * 1024);
+	mt_buf_init(&snap, 16 * 1024 * 1024);
+	mt_buf_init(&snap2, 16 * 1024 * 1024);
+	for (size_t i = 0; scen_make(i); i++) {
+		struct mt_group_params p = params();
+		struct mt_grouper *a, *b;
+		size_t j = 0, got_n, bad = 9, unknown = 9;
+		double end;
+		bool same_deadlines = true;
+		int rc;
+
+		p.min_count = scen.min_count;
+		p.resolve_after = scen.resolve_after;
+		p.max_groups = scen.max_groups;
+		a = mt_grouper_new(&p, test_key, rec_emit, &want_notes);
+		/* The daemon draws a new hash key at each start: nothing may depend on it. */
+		b = mt_grouper_new(&p, other_key, rec_emit, &got_notes);
+		notes_reset();
+		mt_buf_reset(&want_notes);
+		mt_buf_reset(&got_notes);
+		mt_buf_reset(&snap);
+		mt_buf_reset(&snap2);
+		for (; j < scen.nsteps && scen.steps[j].t < scen.save_at; j++)
+			step_offer(a, &scen.steps[j], (unsigned)j);
+		run_until(a, scen.save_at);
+		mt_buf_reset(&want_notes); /* only what follows the snapshot is compared */
+		rc = mt_grouper_save(a, &snap);
+		ok(rc == 0 && snap.len > 0, "snapshot %s: saved %zu bytes", scen.name, snap.len);
+		ok(memchr(snap.data, '\0', snap.len) == NULL &&
+			   strspn(snap.data,
+				  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \n") == snap.len,
+		   "snapshot %s: printable ASCII lines only", scen.name);
+		got_n = mt_grouper_load(b, cat, snap.data, snap.len, scen.save_at, &bad, &unknown);
+		ok(got_n == mt_grouper_stats(a)->groups && bad == 0 && unknown == 0,
+		   "snapshot %s: restored %zu groups, want %llu (%zu bad, %zu unknown)", scen.name,
+		   got_n, (unsigned long long)mt_grouper_stats(a)->groups, bad, unknown);
+		(void)mt_grouper_save(b, &snap2);
+		ok(snap2.len == snap.len && memcmp(snap.data, snap2.data, snap.len) == 0,
+		   "snapshot %s: the restored grouper saves the same text", scen.name);
+		for (; j < scen.nsteps; j++) {
+			same_deadlines &=
+				same_bits(mt_grouper_next_deadline(a), mt_grouper_next_deadline(b));
+			step_offer(a, &scen.steps[j], (unsigned)j);
+			step_offer(b, &scen.steps[j], (unsigned)j);
+		}
+		end = scen.nsteps > 0 ? scen.steps[scen.nsteps - 1].t + 200000 : 200000;
+		run_until(a, end);
+		run_until(b, end);
+		mt_grouper_flush(a, end);
+		mt_grouper_flush(b, end);
+		ok(same_deadlines && want_notes.len > 0 && got_notes.len == want_notes.len &&
+			   memcmp(got_notes.data, want_notes.data, want_notes.len) == 0,
+		   "snapshot %s: snapshot + continue == never stopped (%zu vs %zu bytes of notices)",
+		   scen.name, got_notes.len, want_notes.len);
+		if (got_notes.len != want_notes.len ||
+		    memcmp(got_notes.data, want_notes.data, want_notes.len) != 0)
+			diag("want:\n%s\ngot:\n%s", want_notes.data, got_notes.data);
+		ok(bounds_bad == 0, "snapshot %s: notices within bounds", scen.name);
+		a = mt_grouper_free(a);
+		b = mt_grouper_free(b);
+	}
+	mt_buf_fini(&got_notes);
+	mt_buf_fini(&want_notes);
+	mt_buf_fini(&snap);
+	mt_buf_fini(&snap2);
+}
+
+/* Load text into a fresh grouper; then what it saves must load back to the same text. */
+static size_t
+load_check(const struct mt_group_params *p, const char *text, size_t len, size_t *ret_bad,
+	   size_t *ret_unknown, bool *ret_stable)
+{
+	struct mt_grouper *g = mt_grouper_new(p, test_key, on_emit, NULL);
+	struct mt_grouper *g2 = mt_grouper_new(p, test_key, on_emit, NULL);
+	struct mt_buf s1, s2;
+	size_t n, n2, bad2, unknown2;
+
+	mt_buf_init(&s1, 64 * 1024 * 1024);
+	mt_buf_init(&s2, 64 * 1024 * 1024);
+	n = mt_grouper_load(g, cat, text, len, 0, ret_bad, ret_unknown);
+	(void)mt_grouper_save(g, &s1);
+	n2 = mt_grouper_load(g2, cat, s1.data, s1.len, 0, &bad2, &unknown2);
+	(void)mt_grouper_save(g2, &s2);
+	*ret_stable = n2 == n && bad2 == 0 && unknown2 == 0 && s1.len == s2.len &&
+		      memcmp(s1.data, s2.data, s1.len) == 0;
+	mt_buf_fini(&s1);
+	mt_buf_fini(&s2);
+	mt_grouper_flush(g, 1e9);
+	mt_grouper_free(g);
+	mt_grouper_free(g2);
+	return n;
+}
+
+/* A snapshot of a few groups: scenario 7 (hostile) at its save time. */
+static void
+make_snapshot(struct mt_buf *out, const struct mt_group_params *p)
+{
+	struct mt_grouper *g = mt_grouper_new(p, test_key, on_emit, NULL);
+
+	(void)scen_make(7);
+	for (size_t j = 0; j < scen.nsteps && scen.steps[j].t < scen.save_at; j++)
+		step_offer(g, &scen.steps[j], (unsigned)j);
+	run_until(g, scen.save_at);
+	if (mt_grouper_save(g, out) < 0)
+		abort();
+	mt_grouper_free(g);
+}
+
+static void
+test_snapshot_untrusted(void)
+{
+	struct mt_group_params p = params();
+	struct mt_buf snap, text;
+	const char *line2;
+	size_t first_len, n, bad, unknown, nbad_prefix = 0, sum_prefix = 0;
+	bool stable, all_stable = true;
+	char *big;
+	int rc;
+
+	mt_buf_init(&snap, 1024 * 1024);
+	mt_buf_init(&text, 32 * 1024 * 1024);
+	make_snapshot(&snap, &p);
+	line2 = memchr(snap.data, '\n', snap.len);
+	first_len = (size_t)(line2 - snap.data) + 1;
+	notes_reset();
+
+	/* Every prefix of a line: a valid shorter line or a bad one, never a crash. */
+	for (size_t k = 6; k < first_len; k++) {
+		n = load_check(&p, snap.data, k, &bad, &unknown, &stable);
+		nbad_prefix += bad;
+		sum_prefix += n + bad + unknown != 1;
+		all_stable &= stable;
+	}
+	ok(sum_prefix == 0 && all_stable && nbad_prefix > first_len / 2,
+	   "truncated lines: each restored or counted bad (%zu of %zu bad), save stable",
+	   nbad_prefix, first_len - 6);
+
+	/* Garbage: random bytes after "group ", and lines not starting with it. */
+	rng_state = 42;
+	mt_buf_reset(&text);
+	for (size_t k = 0; k < 2000; k++) {
+		size_t l = rng() % 200;
+
+		(void)mt_buf_puts(&text, k % 2 ? "group " : "grou");
+		for (size_t m = 0; m < l; m++) {
+			char c = (char)(rng() & 0xff);
+
+			(void)mt_buf_putc(&text, c == '\n' ? 'x' : c);
+		}
+		(void)mt_buf_putc(&text, '\n');
+	}
+	n = load_check(&p, text.data, text.len, &bad, &unknown, &stable);
+	ok(n == 0 && bad == 1000 && unknown == 0 && stable,
+	   "garbage: 1000 bad lines counted, others ignored (got %zu, %zu bad)", n, bad);
+
+	/* Mutations of a valid line: one byte changed at every position; never a crash. */
+	{
+		char *m = mt_xmalloc(first_len);
+		size_t restored = 0;
+
+		for (size_t k = 6; k + 1 < first_len; k++) {
+			static const char subst[] = { ' ', '\\', ',', '=', '\0', '9', 'z', '\xff' };
+
+			for (size_t q = 0; q < sizeof(subst); q++) {
+				memcpy(m, snap.data, first_len);
+				m[k] = subst[q];
+				n = load_check(&p, m, first_len, &bad, &unknown, &stable);
+				restored += n;
+				all_stable &= stable && n + bad + unknown >= 1;
+			}
+		}
+		ok(all_stable,
+		   "one-byte mutations at every position: counted, save stable "
+		   "(%zu still valid)",
+		   restored);
+		free(m);
+	}
+
+	/* Oversized fields. */
+	{
+		static const struct {
+			const char *name, *tok;
+			size_t len;
+		} over[] = {
+			{ "key value", " kv=", MT_GROUP_TEXT_MAX + 1 },
+			{ "key name", " kn=", MT_GROUP_NAME_MAX + 1 },
+			{ "host", " host=", MT_GROUP_FIELD_MAX + 1 },
+			{ "file", " file=", MT_GROUP_TEXT_MAX + 1 },
+			{ "example", " ex=1,", MT_GROUP_TEXT_MAX + 1 },
+			{ "queue id", " id=1,", MT_GROUP_ID_MAX + 1 },
+			{ "signature id", " sig=", 257 },
+		};
+		size_t nok = 0;
+
+		for (size_t k = 0; k < sizeof(over) / sizeof(over[0]); k++) {
+			static const char *const base[] = {
+				" sig=x",
+				" kn=relay",
+				" kv=v",
+				" serial=0 seq=1 total=1 new=1 notified=0",
+				" next=first first=0000000000000000 last=0000000000000000",
+				" notify=0000000000000000 due=4024000000000000 sev=error loc=en",
+				" file=f",
+			};
+
+			/* The base line without the token under test (repeated ones are bad anyway). */
+			mt_buf_reset(&text);
+			(void)mt_buf_puts(&text, "group");
+			for (size_t m = 0; m < sizeof(base) / sizeof(base[0]); m++)
+				if (strncmp(base[m], over[k].tok, strlen(over[k].tok)) != 0)
+					(void)mt_buf_puts(&text, base[m]);
+			(void)mt_buf_puts(&text, over[k].tok);
+			for (size_t m = 0; m < over[k].len; m++)
+				(void)mt_buf_putc(&text, 'a');
+			n = load_check(&p, text.data, text.len, &bad, &unknown, &stable);
+			if (n == 0 && bad == 1)
+				nok++;
+			else
+				diag("oversized %s: got %zu restored, %zu bad", over[k].name, n,
+				     bad);
+			/* One byte less fits (the id has no such signature: unknown). */
+			text.len--;
+			n = load_check(&p, text.data, text.len, &bad, &unknown, &stable);
+			if (bad == 0 && n + unknown == 1)
+				nok++;
+			else
+				diag("%s at its cap: got %zu restored, %zu bad", over[k].name, n,
+				     bad);
+		}
+		ok(nok == 2 * sizeof(over) / sizeof(over[0]),
+		   "oversized fields: skipped and counted; at the cap: kept");
+	}
+
+	/* Duplicates and unknown signatures. */
+	mt_buf_reset(&text);
+	(void)mt_buf_append(&text, snap.data, first_len);
+	(void)mt_buf_append(&text, snap.data, first_len);
+	(void)mt_buf_puts(&text, "group sig=no-such-signature serial=0 seq=1 total=1 new=1 "
+				 "notified=0 next=first first=0000000000000000 "
+				 "last=0000000000000000 notify=0000000000000000 "
+				 "due=4024000000000000 sev=error loc=en file=f\n");
+	n = load_check(&p, text.data, text.len, &bad, &unknown, &stable);
+	ok(n == 1 && bad == 1 && unknown == 1 && stable,
+	   "duplicate group: bad; unknown signature: counted apart (got %zu, %zu bad, %zu unknown)",
+	   n, bad, unknown);
+
+	/* Inconsistent with the params: a pending group under min_count 1. */
+	{
+		struct mt_group_params p3 = params();
+		struct mt_grouper *g;
+		size_t got_pending;
+
+		p3.min_count = 3;
+		g = mt_grouper_new(&p3, test_key, on_emit, NULL);
+		offer_at(g, 0, mt_catalog_get(cat, 0), "relay", "x", 1);
+		mt_buf_reset(&text);
+		(void)mt_grouper_save(g, &text);
+		mt_grouper_flush(g, 0);
+		mt_grouper_free(g);
+		got_pending = load_check(&p3, text.data, text.len, &bad, &unknown, &stable);
+		n = load_check(&p, text.data, text.len, &bad, &unknown, &stable);
+		ok(got_pending == 1 && n == 0 && bad == 1,
+		   "a pending group loads under min_count 3, is bad under min_count 1");
+	}
+
+	/* max_groups: the extra groups are skipped and counted. */
+	{
+		struct mt_group_params p2 = params();
+
+		p2.max_groups = 2;
+		n = load_check(&p2, snap.data, snap.len, &bad, &unknown, &stable);
+		ok(n == 2 && bad == 2 && stable,
+		   "max_groups 2: 2 of 4 restored, 2 bad (got %zu, %zu)", n, bad);
+	}
+
+	/* 10 MB: valid lines between garbage and one 3 MB line; linear, bounded. */
+	mt_buf_reset(&text);
+	big = mt_xmalloc(3 * 1024 * 1024);
+	memset(big, 'a', 3 * 1024 * 1024);
+	memcpy(big, "group sig=", 10);
+	while (text.len < 10 * 1024 * 1024) {
+		(void)mt_buf_append(&text, snap.data, snap.len);
+		(void)mt_buf_puts(&text, "junk line\n");
+		if (text.len > 5 * 1024 * 1024 && text.len < 6 * 1024 * 1024) {
+			(void)mt_buf_append(&text, big, 3 * 1024 * 1024);
+			(void)mt_buf_putc(&text, '\n');
+		}
+	}
+	n = load_check(&p, text.data, text.len, &bad, &unknown, &stable);
+	ok(n == 4 && stable && bad > 1000,
+	   "10 MB input: %zu restored (duplicates of 4 groups), %zu bad", n, bad);
+	free(big);
+
+	/* -ENOBUFS leaves out as it was. */
+	{
+		struct mt_grouper *g = mt_grouper_new(&p, test_key, on_emit, NULL);
+		struct mt_buf small;
+
+		mt_buf_init(&small, snap.len + 10);
+		(void)mt_buf_puts(&small, "file 1 2 3\n");
+		(void)mt_grouper_load(g, cat, snap.data, snap.len, 0, NULL, NULL);
+		rc = mt_grouper_save(g, &small);
+		ok(rc == -ENOBUFS && small.len == 11 && strcmp(small.data, "file 1 2 3\n") == 0,
+		   "save past the cap: -ENOBUFS, buffer as it was (got %d, %zu bytes)", rc,
+		   small.len);
+		mt_buf_reset(&small);
+		ok(mt_grouper_save(g, &small) == 0 && small.len == snap.len,
+		   "save at the cap: fits");
+		mt_buf_fini(&small);
+		mt_grouper_flush(g, 0);
+		mt_grouper_free(g);
+	}
+	mt_buf_fini(&snap);
+	mt_buf_fini(&text);
+}
+
 #define STORM_GROUPS 50
 #define STORM_N	     100000
 
@@ -735,16 +1253,20 @@ struct storm_track {
 
 static struct storm_track track[STORM_GROUPS];
 static const struct mt_group_params *storm_p;
+static const struct mt_signature *storm_sigs[5];
 static uint64_t storm_by_ev[MT_GROUP_FLUSH + 1];
 
 static void
 storm_emit(void *ctx, const struct mt_alert_group *g)
 {
-	struct mt_signature *sigs = ctx;
-	size_t s = (size_t)(g->sig - sigs);
+	size_t s = 0;
 	unsigned k = (unsigned)strtoul(g->key_value + 6, NULL, 10); /* "relay-N" */
-	struct storm_track *t = &track[(s * 10 + k) % STORM_GROUPS];
+	struct storm_track *t;
 
+	(void)ctx;
+	while (s < 5 && storm_sigs[s] != g->sig)
+		s++;
+	t = &track[(s * 10 + k) % STORM_GROUPS];
 	on_emit(NULL, g);
 	storm_by_ev[g->event]++;
 	/* A new group instance: a FIRST, or a FLUSH of a group evicted before its FIRST. */
@@ -769,8 +1291,41 @@ storm_emit(void *ctx, const struct mt_alert_group *g)
 	t->last_ev = g->event;
 }
 
+/* Save g, load a fresh grouper from it, free g: the storm goes on with the copy. */
+static struct mt_grouper *
+storm_restore(struct mt_grouper *g, const struct mt_group_params *p, const char *name,
+	      uint64_t *pre_offered, uint64_t *pre_below, uint64_t *pre_notifications, bool *saved)
+{
+	const struct mt_grouper_stats *st = mt_grouper_stats(g);
+	struct mt_grouper *r = mt_grouper_new(p, test_key, storm_emit, NULL);
+	struct mt_buf b;
+	size_t got, bad = 1, unknown = 1;
+	int rc;
+
+	mt_buf_init(&b, 64 * 1024 * 1024);
+	rc = mt_grouper_save(g, &b);
+	got = mt_grouper_load(r, cat, b.data, b.len, now_sim, &bad, &unknown);
+	*saved = rc == 0 && got == st->groups && bad == 0 && unknown == 0 &&
+		 same_bits(mt_grouper_next_deadline(r), mt_grouper_next_deadline(g));
+	if (!*saved)
+		diag("storm %s: save %d, restored %zu of %llu groups, %zu bad, %zu unknown", name,
+		     rc, got, (unsigned long long)st->groups, bad, unknown);
+	*pre_offered = st->offered;
+	*pre_below = st->below_min_count;
+	*pre_notifications = st->notifications;
+	mt_buf_fini(&b);
+	mt_grouper_free(g);
+	return r;
+}
+
+/*
+ * The storm; with a catalog of 5 signatures or more, it also saves the
+ * grouper after save_n occurrences, restores it into a fresh one and goes on
+ * with that: the counts must still add up exactly.
+ */
 static void
-storm(const char *name, const struct mt_group_params *pp, uint64_t max_notifications)
+storm(const char *name, const struct mt_group_params *pp, uint64_t max_notifications,
+      uint64_t save_n)
 {
 	struct mt_signature sigs[5];
 	char ids[5][24];
@@ -779,12 +1334,17 @@ storm(const char *name, const struct mt_group_params *pp, uint64_t max_notificat
 	const struct mt_grouper_stats *st;
 	double t = 0, weights[STORM_GROUPS], wsum = 0;
 	unsigned nbad = 0;
-	uint64_t n = 0;
+	uint64_t n = 0, pre_offered = 0, pre_below = 0, pre_notifications = 0;
+	bool saved = false;
 
 	for (unsigned i = 0; i < 5; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "storm-%u", i);
 		sigs[i] = (struct mt_signature){ .id = ids[i], .severity = MT_SEV_ERROR };
+		storm_sigs[i] = cat != NULL && mt_catalog_count(cat) >= 5 ? mt_catalog_get(cat, i) :
+									    &sigs[i];
 	}
+	if (storm_sigs[0] == &sigs[0])
+		save_n = UINT64_MAX; /* no catalog to resolve ids in */
 	for (int i = 0; i < STORM_GROUPS; i++) {
 		weights[i] = 1.0 / (i + 1); /* a Zipf mix: one loud group, many quiet ones */
 		wsum += weights[i];
@@ -792,7 +1352,7 @@ storm(const char *name, const struct mt_group_params *pp, uint64_t max_notificat
 	storm_p = &p;
 	rng_state = 0x9e3779b97f4a7c15;
 	memset(storm_by_ev, 0, sizeof(storm_by_ev));
-	g = mt_grouper_new(&p, test_key, storm_emit, sigs);
+	g = mt_grouper_new(&p, test_key, storm_emit, NULL);
 	st = mt_grouper_stats(g);
 	notes_reset();
 	memset(track, 0, sizeof(track));
@@ -812,8 +1372,12 @@ storm(const char *name, const struct mt_group_params *pp, uint64_t max_notificat
 			continue;
 		snprintf(key, sizeof(key), "relay-%zu", gi % 10);
 		run_until(g, t);
-		mt_grouper_offer(g, occ_make(&o, &sigs[gi / 10], (unsigned)n, key), "relay", key,
-				 t);
+		if (n == save_n)
+			g = storm_restore(g, &p, name, &pre_offered, &pre_below, &pre_notifications,
+					  &saved);
+		st = mt_grouper_stats(g);
+		mt_grouper_offer(g, occ_make(&o, storm_sigs[gi / 10], (unsigned)n, key), "relay",
+				 key, t);
 		n++;
 	}
 	run_until(g, t + 86400);
@@ -825,18 +1389,27 @@ storm(const char *name, const struct mt_group_params *pp, uint64_t max_notificat
 	     "(first %llu, update %llu, reminder %llu, resolved %llu, flush %llu), "
 	     "%llu below min_count, %llu evicted",
 	     name, (unsigned long long)n, t / 3600, STORM_GROUPS,
-	     (unsigned long long)st->notifications, (unsigned long long)storm_by_ev[MT_GROUP_FIRST],
+	     (unsigned long long)(pre_notifications + st->notifications),
+	     (unsigned long long)storm_by_ev[MT_GROUP_FIRST],
 	     (unsigned long long)storm_by_ev[MT_GROUP_UPDATE],
 	     (unsigned long long)storm_by_ev[MT_GROUP_REMINDER],
 	     (unsigned long long)storm_by_ev[MT_GROUP_RESOLVED],
 	     (unsigned long long)storm_by_ev[MT_GROUP_FLUSH],
-	     (unsigned long long)st->below_min_count, (unsigned long long)st->evicted);
-	ok(sum_new + st->below_min_count == STORM_N && st->offered == STORM_N,
-	   "storm %s: count_new + below_min_count add up to exactly %d (got %llu + %llu)", name,
-	   STORM_N, (unsigned long long)sum_new, (unsigned long long)st->below_min_count);
-	ok(st->notifications <= max_notifications,
+	     (unsigned long long)(pre_below + st->below_min_count),
+	     (unsigned long long)st->evicted);
+	if (save_n != UINT64_MAX)
+		ok(saved, "storm %s: saved and restored after %llu occurrences", name,
+		   (unsigned long long)save_n);
+	ok(sum_new + pre_below + st->below_min_count == STORM_N &&
+		   pre_offered + st->offered == STORM_N,
+	   "storm %s: count_new + below_min_count add up to exactly %d across the restore "
+	   "(got %llu + %llu)",
+	   name, STORM_N, (unsigned long long)sum_new,
+	   (unsigned long long)(pre_below + st->below_min_count));
+	ok(pre_notifications + st->notifications <= max_notifications,
 	   "storm %s: bounded notifications (got %llu, want <= %llu)", name,
-	   (unsigned long long)st->notifications, (unsigned long long)max_notifications);
+	   (unsigned long long)(pre_notifications + st->notifications),
+	   (unsigned long long)max_notifications);
 	ok(nbad == 0,
 	   "storm %s: per group count_total and spacing of UPDATE/REMINDER hold (%u bad)", name,
 	   nbad);
@@ -869,7 +1442,9 @@ test_storm(void)
 		p.window = cases[i].window;
 		p.max_groups = cases[i].max_groups;
 		p.resolve_after = cases[i].resolve_after;
-		storm(cases[i].name, &p, cases[i].max_notifications);
+		/* A different point for each case, off the storm's own random stream. */
+		storm(cases[i].name, &p, cases[i].max_notifications,
+		      (UINT64_C(0x9e3779b97f4a7c15) * (i + 1) >> 33) % STORM_N);
 	}
 }
 
@@ -887,8 +1462,22 @@ main(int argc, char **argv)
 	test_eviction();
 	test_flush();
 	test_copies_and_caps();
-	if (argc > 1)
+	if (argc > 1) {
+		const char *paths[1] = { argv[1] };
+		struct mt_diag d;
+
 		test_set_catalog(argv[1]);
+		mt_diag_init(&d);
+		cat = mt_catalog_load(paths, 1, &d);
+		mt_diag_fini(&d);
+	}
+	if (cat != NULL && mt_catalog_count(cat) >= 2) {
+		test_snapshot_twins();
+		test_snapshot_untrusted();
+	} else {
+		diag("no catalog of 2 signatures or more: snapshot tests skipped");
+	}
 	test_storm();
+	cat = mt_catalog_free(cat);
 	return tap_done();
 }
