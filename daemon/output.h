@@ -1,9 +1,9 @@
 /*
- * output - where the daemon's alerts go until the delivery issue adds
- * grouping, webhooks and spooling: JSON Lines (or text) on stdout, and the
- * local syslog through syslog_sink (our own datagrams on the configured
- * socket: text, JSON or RFC 5424; facility and tag from the config,
- * priority from the severity).
+ * output - where every alert goes as it happens: JSON Lines (or text) on
+ * stdout, and the local syslog through syslog_sink (our own datagrams on the
+ * configured socket: text, JSON or RFC 5424; facility and tag from the
+ * config, priority from the severity).  Webhooks get grouped notifications
+ * instead (group.h, sink_webhook.h), wired in daemon.c.
  *
  * A write that fails (stdout closed, a full disk behind a redirect) is
  * counted and logged once per episode, never silently dropped, and never
