@@ -261,20 +261,6 @@ warn_limits(struct mt_daemon *d, const char *path)
 
 /* --- delivery -------------------------------------------------------- */
 
-static bool
-sel_matches(const struct mt_config_sel *sel, size_t n, const struct mt_signature *s)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *v = sel[i].kind == MT_SEL_ID       ? s->id :
-				sel[i].kind == MT_SEL_CATEGORY ? s->category :
-								 s->domain;
-
-		if (v != NULL && strcmp(v, sel[i].name) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* The grouper decided a notification is due: render it for every webhook that wants it. */
 static void
 on_notification(void *ctx, const struct mt_alert_group *g)
@@ -284,9 +270,7 @@ on_notification(void *ctx, const struct mt_alert_group *g)
 	for (size_t i = 0; i < d->nwebhooks; i++) {
 		const struct mt_config_webhook *c = mt_webhook_conf(d->webhooks[i]);
 
-		if ((int)g->severity < c->min_severity ||
-		    (c->ninclude && !sel_matches(c->include, c->ninclude, g->sig)) ||
-		    sel_matches(c->exclude, c->nexclude, g->sig))
+		if (!mt_config_filter_accepts(&c->filter, g->sig, g->severity))
 			continue;
 		mt_buf_reset(&d->payload);
 		if (mt_payload_render(&d->payload, (enum mt_payload_format)c->format, g) < 0) {

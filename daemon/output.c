@@ -84,8 +84,12 @@ mt_output_flush(struct mt_output *o)
 void
 mt_output_alert(struct mt_output *o, const struct mt_alert *a)
 {
+	const struct mt_signature *sig = a->match->sig;
+	enum mt_severity sev = mt_alert_severity(a);
+
 	o->stats.alerts++;
-	if (o->conf.stdout_sink.enabled) {
+	if (o->conf.stdout_sink.enabled &&
+	    mt_config_filter_accepts(&o->conf.stdout_sink.filter, sig, sev)) {
 		mt_buf_reset(&o->scratch);
 		if ((o->conf.stdout_sink.format == MT_FORMAT_TEXT ?
 			     mt_alert_text(&o->scratch, a) :
@@ -102,7 +106,7 @@ mt_output_alert(struct mt_output *o, const struct mt_alert *a)
 			}
 		}
 	}
-	if (o->syslog != NULL) {
+	if (o->syslog != NULL && mt_config_filter_accepts(&o->conf.syslog_sink.filter, sig, sev)) {
 		const struct mt_syslog_sink_stats *ss;
 
 		(void)mt_syslog_sink_send(o->syslog, a); /* counted and logged there */

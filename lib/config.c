@@ -1,5 +1,4 @@
 #include "config.h"
-#include "payload.h"
 
 #include <sys/stat.h>
 
@@ -13,6 +12,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "payload.h"
 #include "xalloc.h"
 #include "ydoc.h"
 
@@ -53,14 +53,14 @@ enum ftype {
 	T_MAP,	    /* mapping of names to mappings (sub); array at off, count at n_off */
 };
 
-#define F_REQUIRED  0x01u /* a mapping item must set it */
-#define F_UNIQUE    0x02u /* lists: no item twice (mapping items: by their first field) */
-#define F_GLOB	    0x04u /* paths: may hold *, ? and [...]; brackets must close */
-#define F_FILE	    0x08u /* paths: must not end in '/' */
-#define F_SIGDIR    0x10u /* default: the caller's default signature directory */
-#define F_TOKEN	    0x20u /* strings: letters, digits, '.', '_', '-', '/' only */
-#define F_SHORTHAND 0x40u /* lists of mappings: a plain string item sets the first field */
-#define F_URL	    0x80u /* strings: an http:// or https:// URL, printable ASCII */
+#define F_REQUIRED  0x01u  /* a mapping item must set it */
+#define F_UNIQUE    0x02u  /* lists: no item twice (mapping items: by their first field) */
+#define F_GLOB	    0x04u  /* paths: may hold *, ? and [...]; brackets must close */
+#define F_FILE	    0x08u  /* paths: must not end in '/' */
+#define F_SIGDIR    0x10u  /* default: the caller's default signature directory */
+#define F_TOKEN	    0x20u  /* strings: letters, digits, '.', '_', '-', '/' only */
+#define F_SHORTHAND 0x40u  /* lists of mappings: a plain string item sets the first field */
+#define F_URL	    0x80u  /* strings: an http:// or https:// URL, printable ASCII */
 #define F_HEADER    0x100u /* strings: an HTTP header line "Name: value" */
 
 struct ctx;
@@ -117,10 +117,12 @@ static const int start_at_values[] = { MT_START_END, MT_START_BEGINNING };
 static const char *const format_names[] = { "json", "text", NULL };
 static const char *const syslog_format_names[] = { "text", "json", "rfc5424", NULL };
 static const int syslog_format_values[] = { MT_SYSLOG_TEXT, MT_SYSLOG_JSON, MT_SYSLOG_RFC5424 };
-static const char *const payload_names[] = { "json",	"slack",   "mattermost",
-					     "teams",	"discord", "alertmanager", NULL };
-static const int payload_values[] = { MT_PAYLOAD_JSON,	MT_PAYLOAD_SLACK,   MT_PAYLOAD_MATTERMOST,
-				      MT_PAYLOAD_TEAMS, MT_PAYLOAD_DISCORD, MT_PAYLOAD_ALERTMANAGER };
+static const char *const payload_names[] = { "json",	"slack",	"mattermost", "teams",
+					     "discord", "alertmanager", NULL };
+static const int payload_values[] = {
+	MT_PAYLOAD_JSON,  MT_PAYLOAD_SLACK,   MT_PAYLOAD_MATTERMOST,
+	MT_PAYLOAD_TEAMS, MT_PAYLOAD_DISCORD, MT_PAYLOAD_ALERTMANAGER
+};
 static const char *const group_by_names[] = { "none", "relay", "domain", "client_ip", NULL };
 static const int group_by_values[] = { MT_GROUP_BY_NONE, MT_GROUP_BY_RELAY, MT_GROUP_BY_DOMAIN,
 				       MT_GROUP_BY_CLIENT_IP };
@@ -220,10 +222,24 @@ static const struct schema signatures_schema =
  *	  .n_off = AL(nwebhooks) },
  * (mark the item's identifying key F_REQUIRED and put it first for F_UNIQUE).
  */
+/* Every sink's filter; the same keys in each sink's section. */
+#define FILTER_FIELDS(off, def_sev)                                                             \
+	{ KEY("min_severity", T_ENUM, (off) + offsetof(struct mt_config_filter, min_severity)), \
+	  .def = def_sev, NAMES(severity_names, severity_values) },                             \
+		{ KEY("include", T_LIST, (off) + offsetof(struct mt_config_filter, include)),   \
+		  .item = T_SELECTOR,                                                           \
+		  .n_off = (off) + offsetof(struct mt_config_filter, ninclude) },               \
+	{                                                                                       \
+		KEY("exclude", T_LIST, (off) + offsetof(struct mt_config_filter, exclude)),     \
+			.item = T_SELECTOR,                                                     \
+			.n_off = (off) + offsetof(struct mt_config_filter, nexclude)            \
+	}
+
 #define SO(m) offsetof(struct mt_config_stdout, m)
 static const struct field stdout_fields[] = {
 	{ KEY("enabled", T_BOOL, SO(enabled)), .def = "true" },
 	{ KEY("format", T_ENUM, SO(format)), .def = "json", NAMES(format_names, format_values) },
+	FILTER_FIELDS(SO(filter), "info"),
 };
 static const struct schema stdout_schema =
 	SCHEMA(struct mt_config_stdout, stdout_fields, NO_OFF, NO_OFF, NULL);
@@ -238,6 +254,7 @@ static const struct field syslog_fields[] = {
 	{ KEY("format", T_ENUM, SL(format)), .def = "text",
 	  NAMES(syslog_format_names, syslog_format_values) },
 	{ KEY("socket", T_PATH, SL(socket)), .def = "/dev/log", .flags = F_FILE },
+	FILTER_FIELDS(SL(filter), "info"),
 };
 static const struct schema syslog_schema =
 	SCHEMA(struct mt_config_syslog, syslog_fields, NO_OFF, NO_OFF, NULL);
@@ -266,10 +283,7 @@ static const struct field webhook_fields[] = {
 	{ KEY("name", T_STRING, WH(name)), .maxlen = 64, .flags = F_REQUIRED | F_TOKEN },
 	{ KEY("url", T_STRING, WH(url)), .flags = F_REQUIRED | F_URL },
 	{ KEY("format", T_ENUM, WH(format)), .def = "json", NAMES(payload_names, payload_values) },
-	{ KEY("min_severity", T_ENUM, WH(min_severity)), .def = "warning",
-	  NAMES(severity_names, severity_values) },
-	{ KEY("include", T_LIST, WH(include)), .item = T_SELECTOR, .n_off = WH(ninclude) },
-	{ KEY("exclude", T_LIST, WH(exclude)), .item = T_SELECTOR, .n_off = WH(nexclude) },
+	FILTER_FIELDS(WH(filter), "warning"),
 	{ KEY("headers", T_LIST, WH(headers)), .item = T_STRING, .n_off = WH(nheaders),
 	  .flags = F_HEADER },
 	{ KEY("token_file", T_PATH, WH(token_file)), .flags = F_FILE },
@@ -1448,6 +1462,21 @@ sel_matches(const struct mt_config_sel *s, const char *id, const char *category,
 	const char *v = s->kind == MT_SEL_ID ? id : s->kind == MT_SEL_CATEGORY ? category : domain;
 
 	return v != NULL && strcmp(s->name, v) == 0;
+}
+
+bool
+mt_config_filter_accepts(const struct mt_config_filter *f, const struct mt_signature *s,
+			 enum mt_severity severity)
+{
+	bool in = f->ninclude == 0;
+
+	if ((int)severity < f->min_severity)
+		return false;
+	for (size_t i = 0; i < f->ninclude && !in; i++)
+		in = sel_matches(&f->include[i], s->id, s->category, s->domain);
+	for (size_t i = 0; i < f->nexclude && in; i++)
+		in = !sel_matches(&f->exclude[i], s->id, s->category, s->domain);
+	return in;
 }
 
 static const struct mt_config_override *

@@ -124,9 +124,17 @@ struct mt_config_signatures {
 };
 
 /* One struct per sink section; a new sink adds a struct here and a table in config.c. */
+/* Which alerts a sink takes: by severity, and by signature id, category or domain. */
+struct mt_config_filter {
+	int min_severity; /* enum mt_severity */
+	struct mt_config_sel *include, *exclude;
+	size_t ninclude, nexclude;
+};
+
 struct mt_config_stdout {
 	bool enabled;
 	enum mt_output_format format;
+	struct mt_config_filter filter;
 };
 
 enum mt_syslog_format {
@@ -141,6 +149,7 @@ struct mt_config_syslog {
 	char *tag;
 	int format;   /* enum mt_syslog_format */
 	char *socket; /* the local syslog socket, /dev/log */
+	struct mt_config_filter filter;
 };
 
 enum mt_group_by {
@@ -158,18 +167,16 @@ struct mt_config_grouping {
 };
 
 struct mt_config_webhook {
-	char *name;	      /* unique, shown in logs and spool file names */
-	char *url;	      /* http:// or https:// */
-	int format;	      /* enum mt_payload_format */
-	int min_severity;     /* enum mt_severity */
-	struct mt_config_sel *include, *exclude;
-	size_t ninclude, nexclude;
-	char **headers;	      /* "Name: value" */
+	char *name; /* unique, shown in logs and spool file names */
+	char *url;  /* http:// or https:// */
+	int format; /* enum mt_payload_format */
+	struct mt_config_filter filter;
+	char **headers; /* "Name: value" */
 	size_t nheaders;
-	char *token_file;     /* a secret read at start: Authorization: Bearer, or {token} in url */
-	char *token_env;      /* the same from an environment variable */
+	char *token_file; /* a secret read at start: Authorization: Bearer, or {token} in url */
+	char *token_env;  /* the same from an environment variable */
 	double timeout, connect_timeout;
-	char *ca_file;	      /* TLS trust anchors; NULL: the system's */
+	char *ca_file; /* TLS trust anchors; NULL: the system's */
 	uint64_t max_per_minute;
 	double give_up_after; /* a notification undelivered this long is dropped (counted, logged) */
 	struct mt_config_pos pos;
@@ -252,6 +259,13 @@ int mt_config_check_catalog(const struct mt_config *c, const struct mt_catalog *
  */
 bool mt_config_signature_enabled(const struct mt_config *c, const char *id, const char *category,
 				 const char *domain);
+/*
+ * Whether a sink's filter takes an alert of this signature and severity:
+ * at least min_severity, matching an include entry (when there are any) and
+ * no exclude entry.
+ */
+bool mt_config_filter_accepts(const struct mt_config_filter *f, const struct mt_signature *s,
+			      enum mt_severity severity);
 /* 0 and *ret_severity if overrides sets a severity for id, else -ENOENT. */
 int mt_config_severity_override(const struct mt_config *c, const char *id,
 				enum mt_severity *ret_severity);

@@ -244,5 +244,46 @@ ok(sum(b["count_new"] for b in bodies) == 15 and bodies[0]["event"] == "first" a
 r.stop()
 shutil.rmtree(tmp)
 
+# 6. stdout and syslog take their own filters too.
+tmp = tempfile.mkdtemp(prefix="mt-dm-")
+log = os.path.join(tmp, "mail.log")
+open(log, "w").close()
+sock = os.path.join(tmp, "log.sock")
+import socket as _socket  # noqa: E402
+rx = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+rx.bind(sock)
+rx.settimeout(0.2)
+d = Daemon(EXE, SIGS, tmp, "")
+with open(d.conf_path, "w") as f:
+    f.write("state_directory: %s\ninputs:\n  - path: %s\nalerting:\n"
+            "  stdout: {enabled: true, min_severity: warning, exclude: [category:policy_rejection]}\n"
+            "  syslog: {enabled: true, socket: %s, include: [category:policy_rejection]}\n"
+            % (d.state, log, sock))
+os.chmod(d.conf_path, 0o600)
+d.start()
+relay_denied = ("Nov 23 06:00:07 mx1 postfix/smtpd[2101]: NOQUEUE: reject: RCPT from unknown[192.0.2.77]: "
+                "554 5.7.1 <someone@elsewhere.example>: Relay access denied; from=<spam@bad.example> "
+                "to=<someone@elsewhere.example> proto=ESMTP helo=<bad.example>")
+pregreet = ("Nov 23 06:00:08 mx1 postfix/postscreen[3163107]: PREGREET 14 after 0.35 from "
+            "[192.0.2.9]:20502: EHLO ylmf-pc\\r\\n")
+with open(log, "a") as f:
+    f.write(relay_line(1, 3) + "\n" + relay_denied + "\n" + pregreet + "\n")
+d.wait_alerts(1, 10)
+time.sleep(1.0)
+ids = [a["id"] for a in d.alerts()]
+grams = []
+while True:
+    try:
+        grams.append(rx.recv(65536).decode("utf-8", "replace"))
+    except OSError:
+        break
+ok(ids == ["communication/smtp-421-service-not-available"],
+   "stdout filter: the warning passes, the excluded category and the info alert do not", ids)
+ok(len(grams) == 1 and "relay-access-denied" in grams[0],
+   "syslog filter: only the included category is sent", grams)
+d.stop()
+rx.close()
+shutil.rmtree(tmp)
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

@@ -254,7 +254,7 @@ static const struct bad_case bad_cases[] = {
 	{ "e11.yaml", "log_level: info\ncolour: blue\n",
 	  "e11.yaml:2:1: error: unknown key 'colour' (allowed: log_level, locale, state_directory, checkpoint_interval, inputs, journal, limits, signatures, alerting)" },
 	{ "e12.yaml", "alerting:\n  stdout:\n    colour: red\n",
-	  "e12.yaml:3:5: error: unknown key 'colour' in alerting.stdout (allowed: enabled, format)" },
+	  "e12.yaml:3:5: error: unknown key 'colour' in alerting.stdout (allowed: enabled, format, min_severity, include, exclude)" },
 	{ "e13.yaml", "alerting:\n  webhook: {}\n",
 	  "e13.yaml:2:3: error: unknown key 'webhook' in alerting (allowed: stdout, syslog, grouping, webhooks, spool, max_per_minute)" },
 	{ "e14.yaml", "signatures:\n  overrides:\n    a/b:\n      sevrity: info\n",
