@@ -57,7 +57,7 @@ struct mt_alert {
 	enum mt_locale locale;
 	bool has_severity; /* a configured override of the signature's severity */
 	enum mt_severity severity;
-	const char *hostname; /* the host mtalert runs on; NULL: not reported */
+	const char *hostname;	      /* the host mtalert runs on; NULL: not reported */
 	struct mt_alert_cache *cache; /* NULL: render everything */
 };
 

@@ -19,16 +19,16 @@
 #include "alert.h"
 #include "catalog.h"
 
-#define MT_GROUP_EXAMPLES_MAX 5  /* example lines carried by one notification */
-#define MT_GROUP_IDS_MAX      10 /* queue ids carried by one notification */
+#define MT_GROUP_EXAMPLES_MAX 5	   /* example lines carried by one notification */
+#define MT_GROUP_IDS_MAX      10   /* queue ids carried by one notification */
 #define MT_GROUP_TEXT_MAX     1024 /* bytes kept of one example line or value */
 
 enum mt_group_event {
-	MT_GROUP_FIRST,    /* the first notification of a new group */
+	MT_GROUP_FIRST,	   /* the first notification of a new group */
 	MT_GROUP_UPDATE,   /* the storm continues: more occurrences since the last one */
 	MT_GROUP_REMINDER, /* a later reminder of a long-running group */
 	MT_GROUP_RESOLVED, /* quiet for resolve_after: the group is over */
-	MT_GROUP_FLUSH,    /* sent early: shutdown, or the group was evicted from a full table */
+	MT_GROUP_FLUSH,	   /* sent early: shutdown, or the group was evicted from a full table */
 };
 
 struct mt_group_field {
@@ -41,10 +41,10 @@ struct mt_alert_group {
 	const struct mt_signature *sig;
 	enum mt_severity severity; /* after configured overrides */
 	enum mt_locale locale;
-	const char *key_name;      /* what the group is keyed by, e.g. "relay"; NULL: signature only */
-	const char *key_value;     /* untrusted; NULL when key_name is NULL */
-	uint64_t count_total;      /* occurrences since the group started */
-	uint64_t count_new;        /* occurrences since the previous notification */
+	const char *key_name;  /* what the group is keyed by, e.g. "relay"; NULL: signature only */
+	const char *key_value; /* untrusted; NULL when key_name is NULL */
+	uint64_t count_total;  /* occurrences since the group started */
+	uint64_t count_new;    /* occurrences since the previous notification */
 	double first_seen, last_seen; /* Unix time, seconds */
 	const char *const *examples;  /* raw lines (untrusted), newest last */
 	size_t nexamples;
@@ -52,8 +52,8 @@ struct mt_alert_group {
 	size_t nqueue_ids;
 	const struct mt_group_field *fields; /* parsed fields of the latest occurrence */
 	size_t nfields;
-	const char *hostname;      /* the host mtalert runs on */
-	const char *file;          /* the log the latest occurrence came from */
+	const char *hostname; /* the host mtalert runs on */
+	const char *file;     /* the log the latest occurrence came from */
 };
 
 const char *mt_group_event_name(enum mt_group_event e); /* "first", "update", ... */

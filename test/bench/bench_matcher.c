@@ -240,7 +240,7 @@ measure(struct mt_matcher *m, const struct lines *l, size_t repeat, int rounds, 
 							      .file = "bench",
 							      .offset = l->off[i],
 							      .lineno = i + 1,
-						      .cache = cache };
+							      .cache = cache };
 
 					mt_buf_reset(&out);
 					(void)mt_alert_json(&out, &a);

@@ -33,15 +33,18 @@ static const struct lit_case cases[] = {
 	{ "[]x]yzzy", { "yzzy", NULL } },
 	{ "[^]]*hello", { "hello", NULL } },
 	/* a group whose every alternative has a literal is a required set */
-	{ "(?<t>COMMAND PIPELINING|NON-SMTP COMMAND) from \\[", { "command pipelining", "non-smtp command", NULL } },
-	{ " \\*\\* \\S+ (?:SMTP error from remote|LMTP error) after ", { "smtp error from remote", "lmtp error", NULL } },
+	{ "(?<t>COMMAND PIPELINING|NON-SMTP COMMAND) from \\[",
+	  { "command pipelining", "non-smtp command", NULL } },
+	{ " \\*\\* \\S+ (?:SMTP error from remote|LMTP error) after ",
+	  { "smtp error from remote", "lmtp error", NULL } },
 	{ "(?:abc|x) tail_literal", { " tail_literal", NULL } }, /* the group has a weak branch */
 	{ "(?:optional group)? tail", { " tail", NULL } },
 	{ "(?=lookahead text)abc", { "abc", NULL } },
 	{ "(?i:case folded) x", { "case folded", NULL } },
 	{ "(?x: spaced )abc", { NULL } },
 	/* words on most mail-log lines lose to anything more distinctive */
-	{ "(?<e>lost connection|timeout) after (?<a>[A-Z]+)", { "lost connection", "timeout", NULL } },
+	{ "(?<e>lost connection|timeout) after (?<a>[A-Z]+)",
+	  { "lost connection", "timeout", NULL } },
 	{ "connect from \\S+ refused!", { " refused!", NULL } },
 };
 
