@@ -26,24 +26,14 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon, append, error_line  # noqa: E402
+from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
 SIG_ID = "communication/smtp-421-service-not-available"
 AM = os.environ.get("MT_ALERTMANAGER_BIN") or shutil.which("prometheus-alertmanager") or \
     "/usr/bin/prometheus-alertmanager"
-n = failed = 0
 
 
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-30:]:
-            print("# " + line)
-    sys.stdout.flush()
-    return cond
 
 
 def skip(why):
@@ -211,5 +201,4 @@ finally:
     am_log.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

@@ -13,23 +13,12 @@ import re
 import subprocess
 import sys
 import tempfile
+from tap import done, ok  # noqa: E402
 
 MTALERTD, ROOT, CORPUS = sys.argv[1], sys.argv[2], sys.argv[3]
 SIGS = os.path.join(ROOT, "signatures")
-n = 0
-failed = 0
 
 
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[:20]:
-            print("# " + line)
-    sys.stdout.flush()
-    return cond
 
 
 def run(*args, stdin=None, timeout=120):
@@ -239,5 +228,4 @@ benign = [
 rc, out, err = run("scan", "-", stdin=("\n".join(benign) + "\n").encode())
 ok(rc == 0 and out == b"", "benign lines raise no alert", out[:500])
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

@@ -18,21 +18,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon, append, benign_line, error_line, notify_socket  # noqa: E402
+from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
-n = failed = 0
 
 
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-25:]:
-            print("# " + line)
-    sys.stdout.flush()
-    return cond
 
 
 def exactly_once(seqs, want):
@@ -450,5 +440,4 @@ d.out.close()
 d.err.close()
 shutil.rmtree(tmp)
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

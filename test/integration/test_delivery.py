@@ -31,23 +31,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "unit"))
 from daemon_harness import Daemon, append, error_line  # noqa: E402
 from http_receiver import Receiver, self_test  # noqa: E402
 import check_payload  # noqa: E402
+from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
 SIG_ID = "communication/smtp-421-service-not-available"
 TOKEN = "t0ken-for-the-delivery-test"
-n = failed = 0
 
 
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-40:]:
-            print("# " + line)
-    sys.stdout.flush()
-    return cond
 
 
 def relay_line(seq, relay, tag="t"):
@@ -646,5 +636,4 @@ c.close()
 ok(not daemon_problems, "every daemon stopped cleanly on SIGTERM, no sanitizer or panic report",
    "\n".join(daemon_problems))
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

@@ -23,20 +23,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon, error_line  # noqa: E402
 from http_receiver import Receiver  # noqa: E402
+from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
-n = failed = 0
 
 
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-20:]:
-            print("# " + line)
-    sys.stdout.flush()
 
 
 def relay_line(seq, relay):
@@ -285,5 +276,4 @@ d.stop()
 rx.close()
 shutil.rmtree(tmp)
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

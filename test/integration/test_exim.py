@@ -12,30 +12,20 @@ usage: test_exim.py MTALERTD SIGNATURES_DIR
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon  # noqa: E402
+from smtp_refuser import Refuser  # noqa: E402
+from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
 EXIM = os.environ.get("MT_EXIM_BIN") or ("/usr/sbin/exim4" if os.path.exists("/usr/sbin/exim4") else "")
-n = failed = 0
 
 
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-20:]:
-            print("# " + line)
-    sys.stdout.flush()
 
 
 def skip(why):
@@ -59,33 +49,6 @@ except KeyError:
                     "--shell", "/usr/sbin/nologin", "Debian-exim"], check=False)
 
 
-def refuser(sock, done, seen):
-    deadline = time.time() + 60
-    while not done.is_set() and time.time() < deadline:
-        try:
-            c, _ = sock.accept()
-        except OSError:
-            continue
-        seen.append(1)
-        c.settimeout(10)
-        try:
-            c.sendall(b"220 mx.example.net ESMTP test\r\n")
-            f = c.makefile("rb")
-            while True:
-                line = f.readline()
-                if not line:
-                    break
-                cmd = line[:4].upper()
-                if cmd in (b"EHLO", b"HELO"):
-                    c.sendall(b"250 mx.example.net\r\n")
-                elif cmd == b"MAIL":
-                    c.sendall(b"421 4.7.0 Service not available, closing transmission channel\r\n")
-                    break
-                else:
-                    c.sendall(b"250 2.0.0 ok\r\n")
-        except OSError:
-            pass
-        c.close()
 
 
 tmp = tempfile.mkdtemp(prefix="mt-exim-")
@@ -94,12 +57,8 @@ spool, logdir = os.path.join(tmp, "spool"), os.path.join(tmp, "log")
 for p in (spool, logdir):
     os.mkdir(p)
     shutil.chown(p, "Debian-exim", "Debian-exim")
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", 0))
-srv.listen(5)
-srv.settimeout(0.5)
-port = srv.getsockname()[1]
+refuser = Refuser()
+port = refuser.port
 conf = os.path.join(tmp, "exim.conf")
 with open(conf, "w") as f:
     f.write("""keep_environment =
@@ -127,9 +86,7 @@ begin retry
 mainlog = os.path.join(logdir, "mainlog")
 open(mainlog, "w").close()
 shutil.chown(mainlog, "Debian-exim", "Debian-exim")
-done, seen = threading.Event(), []
-t = threading.Thread(target=refuser, args=(srv, done, seen), daemon=True)
-t.start()
+refuser.start()
 d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n" % mainlog).start()
 try:
     r = subprocess.run([EXIM, "-C", conf, "-odf", "-f", "alice@example.org", "bob@example.net"],
@@ -141,7 +98,7 @@ try:
         alerts = [a for a in d.alerts() if a["id"] == "communication/smtp-421-service-not-available"]
         time.sleep(0.1)
     log_text = open(mainlog, errors="replace").read()
-    ok(len(seen) >= 1 and "421 4.7.0" in log_text, "Exim %s delivered to the refusing server and "
+    ok(refuser.sessions >= 1 and "421 4.7.0" in log_text, "Exim %s delivered to the refusing server and "
        "logged its reply" % os.path.basename(EXIM), r.stdout.decode(errors="replace") + log_text)
     ok(len(alerts) >= 1, "mtalertd reports the 421 signature from Exim's real mainlog",
        log_text + d.log())
@@ -153,7 +110,6 @@ try:
         print("# alert: %s" % a["line"][:200])
 finally:
     d.stop()
-    done.set()
+    refuser.done.set()
     shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

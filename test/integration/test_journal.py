@@ -19,22 +19,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon, MARK  # noqa: E402
+from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
 REMOTE = "/lib/systemd/systemd-journal-remote"
-n = failed = 0
 seq = [0]
 
 
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-20:]:
-            print("# " + line)
-    sys.stdout.flush()
 
 
 if not os.path.exists(REMOTE):
@@ -103,5 +94,4 @@ ok(d.seqs() == ["live-1", "stopped-1", "stopped-2"],
    "after a restart: the entries written while stopped, none twice", d.seqs())
 d.stop()
 shutil.rmtree(tmp)
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

@@ -18,26 +18,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon  # noqa: E402
+from smtp_refuser import Refuser  # noqa: E402
+from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
-n = failed = 0
 
 
-def ok(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-30:]:
-            print("# " + line)
-    sys.stdout.flush()
-    return cond
 
 
 def free_port():
@@ -68,50 +58,6 @@ except KeyError:
     skip("no postfix user")
 
 
-class Refuser(threading.Thread):
-    """An SMTP server that greets, then answers MAIL FROM with 421."""
-
-    def __init__(self, port):
-        super().__init__(daemon=True)
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(5)
-        self.sock.settimeout(0.5)
-        self.done = threading.Event()
-        self.sessions = 0
-
-    def run(self):
-        deadline = time.time() + 120
-        while not self.done.is_set() and time.time() < deadline:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.sessions += 1
-            c.settimeout(10)
-            try:
-                c.sendall(b"220 mx.example.net ESMTP test\r\n")
-                f = c.makefile("rb")
-                while True:
-                    line = f.readline()
-                    if not line:
-                        break
-                    cmd = line[:4].upper()
-                    if cmd in (b"EHLO", b"HELO"):
-                        c.sendall(b"250 mx.example.net\r\n")
-                    elif cmd == b"MAIL":
-                        c.sendall(b"421 4.7.0 Service not available, closing transmission channel\r\n")
-                        break
-                    elif cmd == b"QUIT":
-                        c.sendall(b"221 2.0.0 bye\r\n")
-                        break
-                    else:
-                        c.sendall(b"250 2.0.0 ok\r\n")
-            except OSError:
-                pass
-            c.close()
-        self.sock.close()
 
 
 tmp = tempfile.mkdtemp(prefix="mt-postfix-")
@@ -196,5 +142,4 @@ finally:
     time.sleep(0.5)
     shutil.rmtree(tmp, ignore_errors=True)
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()
