@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <glob.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -185,7 +186,7 @@ generation_load(struct mt_daemon *d, struct generation *g)
 			paths = (const char *const *)g->cfg->signatures.directories;
 			npaths = g->cfg->signatures.ndirectories;
 		}
-		g->cat = mt_catalog_load(paths, npaths, &diag);
+		g->cat = mt_catalog_load_lean(paths, npaths, &diag);
 		if (diag.errors > 0 || mt_catalog_count(g->cat) == 0) {
 			if (mt_catalog_count(g->cat) == 0)
 				log_error("no usable signature in %s",
@@ -203,6 +204,8 @@ generation_load(struct mt_daemon *d, struct generation *g)
 	}
 
 	g->matcher = mt_matcher_new(g->cat);
+	/* Loading freed much more than it keeps (YAML trees, parser buffers): give it back. */
+	(void)malloc_trim(0);
 	g->cache = mt_alert_cache_new(mt_catalog_count(g->cat));
 	g->severity = mt_xcalloc(mt_catalog_count(g->cat), sizeof(*g->severity));
 	g->limit_warned = mt_xcalloc(mt_catalog_count(g->cat), sizeof(*g->limit_warned));

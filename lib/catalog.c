@@ -658,8 +658,23 @@ cmp_path(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static struct mt_catalog *load_paths(const char *const *paths, size_t npaths, struct mt_diag *d,
+				     bool keep_documents);
+
 struct mt_catalog *
 mt_catalog_load(const char *const *paths, size_t npaths, struct mt_diag *d)
+{
+	return load_paths(paths, npaths, d, true);
+}
+
+struct mt_catalog *
+mt_catalog_load_lean(const char *const *paths, size_t npaths, struct mt_diag *d)
+{
+	return load_paths(paths, npaths, d, false);
+}
+
+static struct mt_catalog *
+load_paths(const char *const *paths, size_t npaths, struct mt_diag *d, bool keep_documents)
 {
 	struct mt_catalog *c = mt_xcalloc(1, sizeof(*c));
 	struct pathlist files = { 0 };
@@ -693,6 +708,12 @@ mt_catalog_load(const char *const *paths, size_t npaths, struct mt_diag *d)
 		}
 		s->index = c->n;
 		c->sigs[c->n++] = s;
+		if (!keep_documents) {
+			/* Freed now, the tree's memory serves the next record. */
+			s->os_specific = NULL;
+			s->transition_graph = NULL;
+			s->doc = mt_ydoc_free(s->doc);
+		}
 	}
 	for (size_t i = 0; i < files.n; i++)
 		free(files.v[i]);

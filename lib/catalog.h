@@ -113,6 +113,15 @@ struct mt_catalog *mt_catalog_load_buffer(const char *name, const char *p, size_
 					  struct mt_diag *d);
 struct mt_catalog *mt_catalog_free(struct mt_catalog *c);
 
+/*
+ * The same without what only diagnostics need: each record's YAML tree
+ * (positions of fields) and the maps kept as read (os_specific and
+ * transition_graph are NULL).  Every typed field is there.  The daemon
+ * loads this way: freeing each tree as soon as its record is built keeps
+ * the heap compact.
+ */
+struct mt_catalog *mt_catalog_load_lean(const char *const *paths, size_t npaths, struct mt_diag *d);
+
 size_t mt_catalog_count(const struct mt_catalog *c);
 const struct mt_signature *mt_catalog_get(const struct mt_catalog *c, size_t i);
 const struct mt_signature *mt_catalog_find(const struct mt_catalog *c, const char *id);
