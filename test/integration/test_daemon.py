@@ -135,12 +135,17 @@ def rotation_run(style, rounds=6, per_round=300):
     t = threading.Thread(target=writer)
     t.start()
     for r in range(rounds):
-        time.sleep(0.15)
+        # copytruncate: a reader starved across two rotations loses the first copy's
+        # unread rest for good, whoever reads; give it half a second between them.
+        time.sleep(0.5 if style == "copytruncate" else 0.15)
         with lock:
             if style == "rename":            # logrotate create, postfix logrotate
                 os.rename(log, log + ".1")
                 open(log, "w").close()
             elif style == "copytruncate":    # writer paused: the copy/truncate race is logrotate's
+                # As logrotate does it: older copies shift (.1 -> .2), then copy, then truncate.
+                if os.path.exists(log + ".1"):
+                    os.rename(log + ".1", log + ".2.%d" % r)
                 shutil.copy(log, log + ".1")
                 with open(log, "r+") as f:
                     f.truncate(0)
