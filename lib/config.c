@@ -1335,47 +1335,13 @@ int
 mt_config_load(const char *path, const char *default_sig_dir, struct mt_diag *d,
 	       struct mt_config **ret_config)
 {
-	struct stat st;
-	size_t got = 0;
 	char *data;
-	int fd, r;
+	size_t len;
+	int r = mt_ydoc_read_file(path, d, &data, &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
-		mt_diag_add(d, MT_DIAG_ERROR, path, 0, "cannot open: %s", strerror(-r));
+	if (r < 0)
 		return r;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		mt_diag_add(d, MT_DIAG_ERROR, path, 0, "not a regular file");
-		(void)close(fd);
-		return -EINVAL;
-	}
-	if (st.st_size > (off_t)MT_YDOC_MAX_BYTES) {
-		mt_diag_add(d, MT_DIAG_ERROR, path, 0, "file is larger than %d bytes",
-			    MT_YDOC_MAX_BYTES);
-		(void)close(fd);
-		return -EFBIG;
-	}
-	data = mt_xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			mt_diag_add(d, MT_DIAG_ERROR, path, 0, "cannot read: %s", strerror(-r));
-			free(data);
-			(void)close(fd);
-			return r;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	(void)close(fd);
-	r = mt_config_parse(path, data, got, default_sig_dir, d, ret_config);
+	r = mt_config_parse(path, data, len, default_sig_dir, d, ret_config);
 	free(data);
 	return r;
 }

@@ -270,7 +270,7 @@ out:
 }
 
 int
-mt_ydoc_load(const char *path, struct mt_diag *d, struct mt_ydoc **ret)
+mt_ydoc_read_file(const char *path, struct mt_diag *d, char **ret_data, size_t *ret_len)
 {
 	struct stat st;
 	char *data;
@@ -300,12 +300,34 @@ mt_ydoc_load(const char *path, struct mt_diag *d, struct mt_ydoc **ret)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			break;
+		if (n < 0) {
+			r = -errno;
+			mt_diag_add(d, MT_DIAG_ERROR, path, 0, "cannot read: %s", strerror(-r));
+			free(data);
+			(void)close(fd);
+			return r;
+		}
+		if (n == 0)
+			break; /* it shrank meanwhile: parse what is there */
 		got += (size_t)n;
 	}
 	(void)close(fd);
-	r = mt_ydoc_parse(path, data, got, d, ret);
+	data[got] = '\0';
+	*ret_data = data;
+	*ret_len = got;
+	return 0;
+}
+
+int
+mt_ydoc_load(const char *path, struct mt_diag *d, struct mt_ydoc **ret)
+{
+	char *data;
+	size_t len;
+	int r = mt_ydoc_read_file(path, d, &data, &len);
+
+	if (r < 0)
+		return r;
+	r = mt_ydoc_parse(path, data, len, d, ret);
 	free(data);
 	return r;
 }

@@ -49,6 +49,12 @@ struct mt_ydoc;
 /* Parse; on error add diagnostics and return -EINVAL (nothing in *ret). */
 int mt_ydoc_parse(const char *file, const char *p, size_t len, struct mt_diag *d,
 		  struct mt_ydoc **ret);
+/*
+ * Read a whole file of at most MT_YDOC_MAX_BYTES into *ret_data (NUL-
+ * terminated, the caller frees it): -errno, -EINVAL (not a regular file) or
+ * -EFBIG, each with a diagnostic.
+ */
+int mt_ydoc_read_file(const char *path, struct mt_diag *d, char **ret_data, size_t *ret_len);
 /* Read and parse a file (-errno and a diagnostic if it cannot be read). */
 int mt_ydoc_load(const char *path, struct mt_diag *d, struct mt_ydoc **ret);
 struct mt_ydoc *mt_ydoc_free(struct mt_ydoc *doc);
