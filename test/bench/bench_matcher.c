@@ -23,11 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alert.h"
-#include "buf.h"
-#include "catalog.h"
-#include "logline.h"
-#include "matcher.h"
+#include "alert/alert.h"
+#include "util/buf.h"
+#include "match/catalog.h"
+#include "parse/logline.h"
+#include "match/matcher.h"
 
 struct lines {
 	char *data;

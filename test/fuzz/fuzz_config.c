@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "diag.h"
+#include "config/config.h"
+#include "util/diag.h"
 
 #define FUZZ_MAX (64 * 1024)
 

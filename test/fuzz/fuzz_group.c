@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert.h"
-#include "alert_group.h"
-#include "group.h"
-#include "logline.h"
-#include "matcher.h"
+#include "alert/alert.h"
+#include "alert/alert_group.h"
+#include "alert/group.h"
+#include "parse/logline.h"
+#include "match/matcher.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

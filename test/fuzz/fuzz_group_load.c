@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert_group.h"
-#include "buf.h"
-#include "catalog.h"
-#include "diag.h"
-#include "group.h"
+#include "alert/alert_group.h"
+#include "util/buf.h"
+#include "match/catalog.h"
+#include "util/diag.h"
+#include "alert/group.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

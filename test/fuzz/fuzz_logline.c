@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logline.h"
+#include "parse/logline.h"
 
 #define FUZZ_MAX (32 * 1024)
 

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "acmatch.h"
+#include "match/acmatch.h"
 #include "tap.h"
 
 #define NPAT 200

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "buf.h"
+#include "util/buf.h"
 #include "tap.h"
 
 int

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "diag.h"
+#include "match/catalog.h"
+#include "util/diag.h"
 #include "tap.h"
 
 static char dir[64];

@@ -14,9 +14,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "config.h"
-#include "diag.h"
+#include "match/catalog.h"
+#include "config/config.h"
+#include "util/diag.h"
 #include "tap.h"
 
 #define SIGDIR "/usr/share/mtalert/signatures"

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cursor.h"
+#include "util/buf.h"
+#include "util/cursor.h"
 #include "tap.h"
 
 static const char *const bad[] = {

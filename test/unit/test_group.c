@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert.h"
-#include "alert_group.h"
-#include "catalog.h"
-#include "group.h"
-#include "logline.h"
-#include "matcher.h"
+#include "alert/alert.h"
+#include "alert/alert_group.h"
+#include "match/catalog.h"
+#include "alert/group.h"
+#include "parse/logline.h"
+#include "match/matcher.h"
 #include "tap.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 static struct mt_catalog *cat; /* from argv[1], for the snapshot tests */
 

@@ -1,8 +1,8 @@
 /* Unit tests for json.c: escaping of untrusted text. */
 #include <string.h>
 
-#include "buf.h"
-#include "json.h"
+#include "util/buf.h"
+#include "util/json.h"
 #include "tap.h"
 
 struct json_case {

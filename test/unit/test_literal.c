@@ -1,7 +1,7 @@
 /* Unit tests for literal.c: the literals promised must really be required. */
 #include <string.h>
 
-#include "literal.h"
+#include "match/literal.h"
 #include "tap.h"
 
 struct lit_case {

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "logline.h"
+#include "parse/logline.h"
 #include "tap.h"
 
 #define MAX_WANT  16

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "logline.h"
-#include "matcher.h"
+#include "match/catalog.h"
+#include "parse/logline.h"
+#include "match/matcher.h"
 #include "tap.h"
 
 static char dir[64];

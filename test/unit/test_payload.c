@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert_group.h"
-#include "buf.h"
-#include "catalog.h"
-#include "diag.h"
-#include "json.h"
-#include "payload.h"
+#include "alert/alert_group.h"
+#include "util/buf.h"
+#include "match/catalog.h"
+#include "util/diag.h"
+#include "util/json.h"
+#include "alert/payload.h"
 #include "tap.h"
 
 #define SIG_ID	 "communication/smtp-421-service-not-available"

@@ -1,0 +1,177 @@
+/*
+ * check - validate the catalog like `nginx -t`: every file loads, every
+ * regex compiles, every example line matches (or does not) as it says, and
+ * signatures that would cost a regex run on every line are named.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "util/json.h"
+#include "match/literal.h"
+#include "log.h"
+#include "parse/logline.h"
+#include "match/matcher.h"
+#include "mt_config.h"
+#include "util/xalloc.h"
+
+/* The node of the i-th example of a kind, for its line number. */
+static const struct mt_ynode *
+example_node(const struct mt_signature *s, const char *kind, size_t i)
+{
+	const struct mt_ynode *ex = mt_ynode_get(mt_ydoc_root(s->doc), "examples");
+	const struct mt_ynode *l = mt_ynode_get(ex, kind);
+
+	return l != NULL && l->type == MT_Y_SEQ && i < l->n ? l->items[i] : NULL;
+}
+
+static bool
+matched_by(const struct mt_match *res, size_t n, const struct mt_signature *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (res[i].sig == s)
+			return true;
+	return false;
+}
+
+static void
+report(size_t *count, const char *level, const struct mt_signature *s, const struct mt_ynode *n,
+       const char *msg, const char *line)
+{
+	char clean[400];
+	struct mt_buf b;
+
+	mt_buf_init(&b, sizeof(clean));
+	if (line)
+		(void)mt_text_clean(&b, line, strlen(line), 200);
+	fprintf(stderr, "%s:%u:%u: %s: %s: %s%s%s\n", s->file, n ? n->line : s->line,
+		n ? n->col : 1, level, s->id, msg, line ? ": " : "", line ? b.data : "");
+	mt_buf_fini(&b);
+	(*count)++;
+}
+
+int
+cmd_check(struct cli *o, int argc, char **argv)
+{
+	struct mt_catalog *c;
+	struct mt_matcher *m;
+	size_t errors = 0, warnings = 0, costly = 0, examples = 0;
+
+	for (int i = 1; i < argc; i++) {
+		int r = cli_common_option(o, argc, argv, &i);
+
+		if (r < 0)
+			return EX_USAGE;
+		if (r == 0) {
+			log_error("check: unknown argument '%s'", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (o->config_path != NULL) {
+		struct mt_config *cfg = NULL;
+		struct mt_diag d;
+		int r;
+
+		/* Like `nginx -t`: the config first, then the catalog it names. */
+		mt_diag_init(&d);
+		(void)mt_config_check_secrecy(o->config_path, &d);
+		r = mt_config_load(o->config_path, MT_SOURCE_SIGNATURES_DIR, &d, &cfg);
+		for (size_t i = 0; i < d.n; i++) {
+			char line[1400];
+
+			mt_diag_format(&d, i, line, sizeof(line));
+			fprintf(stderr, "%s\n", line);
+		}
+		errors += d.errors;
+		warnings += d.warnings;
+		mt_diag_fini(&d);
+		if (r < 0) {
+			printf("%s: configuration has %zu errors\n", o->config_path, errors);
+			return EX_CONFIG;
+		}
+		printf("%s: configuration OK\n", o->config_path);
+		if (o->nsig_paths == 0)
+			for (size_t i = 0;
+			     i < cfg->signatures.ndirectories && o->nsig_paths < CLI_MAX_SIG_PATHS;
+			     i++)
+				o->sig_paths[o->nsig_paths++] =
+					mt_xstrdup(cfg->signatures.directories[i]);
+		mt_config_free(cfg);
+	}
+	{
+		size_t cat_errors = 0;
+
+		c = cli_load_catalog(o, &cat_errors);
+		errors += cat_errors;
+	}
+	if (c == NULL)
+		return EX_CONFIG;
+	if (o->config_path != NULL) {
+		struct mt_config *cfg = NULL;
+		struct mt_diag d;
+
+		/* Include, exclude and override entries that name nothing: likely typos. */
+		mt_diag_init(&d);
+		if (mt_config_load(o->config_path, MT_SOURCE_SIGNATURES_DIR, &d, &cfg) == 0) {
+			mt_diag_fini(&d);
+			mt_diag_init(&d);
+			(void)mt_config_check_catalog(cfg, c, &d);
+			for (size_t i = 0; i < d.n; i++) {
+				char line[1400];
+
+				mt_diag_format(&d, i, line, sizeof(line));
+				fprintf(stderr, "%s\n", line);
+			}
+			warnings += d.warnings;
+			mt_config_free(cfg);
+		}
+		mt_diag_fini(&d);
+	}
+	m = mt_matcher_new(c);
+	for (size_t i = 0; i < mt_catalog_count(c); i++) {
+		const struct mt_signature *s = mt_catalog_get(c, i);
+
+		if (mt_matcher_is_costly(m, i)) {
+			report(&warnings, "warning", s, mt_ynode_get(mt_ydoc_root(s->doc), "regex"),
+			       "regex has no literal of 3+ characters outside groups and classes, "
+			       "so it runs on every line (costly)",
+			       NULL);
+			costly++;
+		} else if (o->verbose) {
+			const struct mt_literals *l = mt_matcher_literals(m, i);
+
+			for (size_t k = 0; k < l->count; k++)
+				fprintf(stderr, "%s: prefilter literal '%.*s'\n", s->id,
+					(int)l->len[k], l->lit[k]);
+		}
+		if (s->nex_match == 0)
+			report(&warnings, "warning", s, NULL,
+			       "no example line under examples.match", NULL);
+		for (size_t k = 0; k < s->nex_match + s->nex_no_match; k++) {
+			bool want = k < s->nex_match;
+			size_t j = want ? k : k - s->nex_match;
+			const char *line = want ? s->ex_match[j] : s->ex_no_match[j];
+			const struct mt_match *res;
+			struct mt_logrec rec;
+			size_t n;
+
+			examples++;
+			mt_logline_parse(line, strlen(line), &rec);
+			n = mt_matcher_run(m, line, strlen(line), rec.mta, &res);
+			if (matched_by(res, n, s) != want)
+				report(&errors, "error", s,
+				       example_node(s, want ? "match" : "no_match", j),
+				       want ? "example does not match" : "near miss matches", line);
+			else if (want && res[0].sig != s && o->verbose)
+				report(&warnings, "note", s, example_node(s, "match", j),
+				       "example matches but a more specific signature wins", line);
+		}
+	}
+	printf("checked %zu signatures and %zu example lines: %zu errors, %zu warnings, %zu costly\n",
+	       mt_catalog_count(c), examples, errors, warnings, costly);
+	mt_matcher_free(m);
+	mt_catalog_free(c);
+	return errors ? EX_CONFIG : 0;
+}

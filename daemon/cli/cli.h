@@ -1,0 +1,45 @@
+/*
+ * cli - what the subcommands share: options common to all, loading the
+ * catalog and printing its diagnostics.  Each subcommand is a function
+ * returning a sysexits(3) code; only main() exits.
+ */
+#ifndef MT_CLI_H
+#define MT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "alert/alert.h"
+#include "match/catalog.h"
+
+#define CLI_MAX_SIG_PATHS 32
+
+struct cli {
+	const char *sig_paths[CLI_MAX_SIG_PATHS];
+	size_t nsig_paths;
+	enum mt_locale locale;
+	bool verbose, debug;
+	const char *config_path;	       /* -c */
+	const char *inputs[CLI_MAX_SIG_PATHS]; /* daemon --input */
+	size_t ninputs;
+	const char *state_dir; /* daemon --state-dir */
+	const char *format;    /* daemon --format */
+};
+
+/*
+ * Load the catalog from the --signatures paths (default: the installed
+ * signatures, else the source tree's).  Prints every diagnostic to stderr.
+ * Returns NULL (after printing) when nothing usable loaded.
+ */
+struct mt_catalog *cli_load_catalog(const struct cli *o, size_t *ret_errors);
+
+/* Try a common option at argv[*i]: 1 taken (i advanced), 0 not ours, -1 bad. */
+int cli_common_option(struct cli *o, int argc, char **argv, int *i);
+
+int cmd_scan(struct cli *o, int argc, char **argv);
+int cmd_test(struct cli *o, int argc, char **argv);
+int cmd_check(struct cli *o, int argc, char **argv);
+int cmd_list(struct cli *o, int argc, char **argv);
+int cmd_show(struct cli *o, int argc, char **argv);
+
+#endif

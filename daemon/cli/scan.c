@@ -1,0 +1,321 @@
+/*
+ * scan - run logs through the parser and matcher, like fail2ban-regex:
+ * one alert per matching line (JSON Lines or text), or a summary table.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "alert/alert.h"
+#include "cli/cli.h"
+#include "util/json.h"
+#include "input/linereader.h"
+#include "log.h"
+#include "parse/logline.h"
+#include "match/matcher.h"
+#include "util/xalloc.h"
+
+#define SUMMARY_TEXT_MAX 160
+
+enum scan_format {
+	FORMAT_JSON,
+	FORMAT_TEXT,
+};
+
+/* What the summary keeps per signature: bounded copies, cleaned. */
+struct sig_summary {
+	uint64_t count;
+	char *first_seen, *last_seen, *example;
+	size_t order; /* for a stable sort */
+};
+
+struct scan {
+	struct cli *o;
+	enum scan_format format;
+	bool summary;
+	const struct mt_catalog *catalog;
+	struct mt_matcher *matcher;
+	struct mt_alert_cache *cache;
+	struct sig_summary *sums;
+	bool *limit_warned;
+	struct mt_buf out;
+	uint64_t lines, alerts, truncated, unparsed, files;
+	int status;
+};
+
+static char *
+clean_copy(const char *p, size_t len, size_t max)
+{
+	struct mt_buf b;
+	char *s;
+
+	mt_buf_init(&b, max * 4 + 8);
+	if (mt_text_clean(&b, p, len, max) == 1)
+		(void)mt_buf_puts(&b, "...");
+	s = mt_xstrdup(b.data);
+	mt_buf_fini(&b);
+	return s;
+}
+
+/* When a line was seen: its timestamp, else where it was read. */
+static char *
+seen_at(const struct mt_logrec *rec, const char *file, uint64_t lineno)
+{
+	char where[512];
+
+	if (rec->f[MT_F_TIME].len)
+		return clean_copy(rec->f[MT_F_TIME].p, rec->f[MT_F_TIME].len, 40);
+	/* No timestamp: where it was read, short enough for the column. */
+	(void)snprintf(where, sizeof(where), "%.400s:%llu",
+		       strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
+		       (unsigned long long)lineno);
+	return mt_xstrdup(where);
+}
+
+static void
+note_summary(struct scan *s, const struct mt_match *m, const struct mt_logrec *rec,
+	     const struct line *l, const char *file)
+{
+	struct sig_summary *ss = &s->sums[m->sig->index];
+
+	if (ss->count++ == 0) {
+		ss->first_seen = seen_at(rec, file, l->lineno);
+		ss->example = clean_copy(l->p, l->len, SUMMARY_TEXT_MAX);
+	}
+	free(ss->last_seen);
+	ss->last_seen = seen_at(rec, file, l->lineno);
+}
+
+static void
+warn_limits(struct scan *s, const char *file, const struct line *l)
+{
+	for (size_t i = 0; i < mt_catalog_count(s->catalog); i++) {
+		if (s->limit_warned[i] || mt_matcher_limit_hits(s->matcher, i) == 0)
+			continue;
+		s->limit_warned[i] = true;
+		log_warnx("%s:%llu: signature %s hit the regex work limit; counted as no match "
+			  "(warned once per signature)",
+			  file, (unsigned long long)l->lineno, mt_catalog_get(s->catalog, i)->id);
+	}
+}
+
+static void
+emit(struct scan *s)
+{
+	if (fwrite(s->out.data, 1, s->out.len, stdout) != s->out.len) {
+		log_warn("cannot write to standard output");
+		exit(EX_IOERR);
+	}
+}
+
+static void
+scan_line(struct scan *s, const struct line *l, const char *file)
+{
+	const struct mt_match *res;
+	struct mt_logrec rec;
+	uint64_t hits_before = mt_matcher_stats(s->matcher)->limit_hits;
+	size_t n;
+
+	s->lines++;
+	if (l->truncated)
+		s->truncated++;
+	mt_logline_parse(l->p, l->len, &rec);
+	if (rec.fmt == MT_FMT_NONE)
+		s->unparsed++;
+	n = mt_matcher_run(s->matcher, l->p, l->len, rec.mta, &res);
+	if (mt_matcher_stats(s->matcher)->limit_hits != hits_before)
+		warn_limits(s, file, l);
+	if (n == 0)
+		return;
+	s->alerts++;
+	if (s->summary) {
+		note_summary(s, &res[0], &rec, l, file);
+		return;
+	}
+	{
+		struct mt_alert a = {
+			.match = &res[0],
+			.others = res + 1,
+			.nothers = n - 1,
+			.rec = &rec,
+			.line = l->p,
+			.len = l->len,
+			.truncated = l->truncated,
+			.file = file,
+			.offset = l->offset,
+			.lineno = l->lineno,
+			.locale = s->o->locale,
+			.cache = s->cache,
+		};
+		int r;
+
+		mt_buf_reset(&s->out);
+		r = s->format == FORMAT_JSON ? mt_alert_json(&s->out, &a) :
+					       mt_alert_text(&s->out, &a);
+		if (r < 0) {
+			/* Cannot happen with the caps in alert.h; never drop silently. */
+			log_warnx("%s:%llu: alert for %s too large to render, skipping", file,
+				  (unsigned long long)l->lineno, res[0].sig->id);
+			return;
+		}
+		(void)mt_buf_putc(&s->out, '\n');
+		emit(s);
+	}
+}
+
+static void
+scan_file(struct scan *s, const char *path)
+{
+	struct linereader *r;
+	struct line l;
+	int rc;
+
+	rc = linereader_open(path, MT_LINE_MAX, &r);
+	if (rc < 0) {
+		log_warnx("cannot open %s: %s, skipping", path, strerror(-rc));
+		s->status = EX_NOINPUT;
+		return;
+	}
+	s->files++;
+	while ((rc = linereader_next(r, &l)) > 0)
+		scan_line(s, &l, path);
+	if (rc < 0) {
+		log_warnx("%s: %s after %llu lines, skipping the rest", path,
+			  rc == -EBADMSG ? "corrupt gzip data" : strerror(-rc),
+			  (unsigned long long)l.lineno);
+		s->status = EX_DATAERR;
+	}
+	linereader_free(r);
+}
+
+static int
+by_count(const void *a, const void *b, void *ctx)
+{
+	const struct sig_summary *sums = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (sums[x].count != sums[y].count)
+		return sums[x].count < sums[y].count ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+static void
+print_summary(struct scan *s)
+{
+	size_t n = mt_catalog_count(s->catalog), nsig = 0;
+	size_t *order = mt_xcalloc(n ? n : 1, sizeof(*order));
+	const struct mt_matcher_stats *st = mt_matcher_stats(s->matcher);
+
+	for (size_t i = 0; i < n; i++)
+		if (s->sums[i].count)
+			order[nsig++] = i;
+	qsort_r(order, nsig, sizeof(*order), by_count, s->sums);
+
+	printf("mtalertd scan: %llu file%s, %llu lines, %llu alerts from %zu of %zu signatures\n",
+	       (unsigned long long)s->files, s->files == 1 ? "" : "s", (unsigned long long)s->lines,
+	       (unsigned long long)s->alerts, nsig, n);
+	printf("  lines without a recognised header: %llu; lines cut at %d bytes: %llu; "
+	       "regex limit hits: %llu\n\n",
+	       (unsigned long long)s->unparsed, MT_LINE_MAX, (unsigned long long)s->truncated,
+	       (unsigned long long)st->limit_hits);
+	if (nsig == 0)
+		printf("No known error found.\n");
+	else
+		printf("%7s  %-8s  %-32s  %-32s  %s\n", "COUNT", "SEVERITY", "FIRST SEEN",
+		       "LAST SEEN", "SIGNATURE");
+	for (size_t k = 0; k < nsig; k++) {
+		const struct mt_signature *sig = mt_catalog_get(s->catalog, order[k]);
+		const struct sig_summary *ss = &s->sums[order[k]];
+
+		printf("%7llu  %-8s  %-32.32s  %-32.32s  %s\n", (unsigned long long)ss->count,
+		       mt_severity_name(sig->severity), ss->first_seen, ss->last_seen, sig->id);
+		printf("%9s %s\n", "", mt_sig_title(sig, s->o->locale));
+		printf("%9s e.g. %s\n", "", ss->example);
+		if (sig->nworkarounds) {
+			const struct mt_workaround *w = &sig->workarounds[0];
+
+			printf("%9s fix (%.0f%%): %s", "", w->success_rate * 100,
+			       mt_workaround_action(w, s->o->locale));
+			/* A conditional fix says when it applies: catch-alls rank those first. */
+			if (w->condition && *w->condition)
+				printf(" (if: %.120s%s)", w->condition,
+				       strlen(w->condition) > 120 ? "..." : "");
+			printf("\n");
+		}
+		printf("\n");
+	}
+	free(order);
+}
+
+int
+cmd_scan(struct cli *o, int argc, char **argv)
+{
+	struct scan s = { .o = o, .status = 0 };
+	const char *files[4096];
+	size_t nfiles = 0;
+
+	for (int i = 1; i < argc; i++) {
+		int r = cli_common_option(o, argc, argv, &i);
+
+		if (r < 0)
+			return EX_USAGE;
+		if (r > 0)
+			continue;
+		if (!strcmp(argv[i], "--summary")) {
+			s.summary = true;
+		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "json"))
+				s.format = FORMAT_JSON;
+			else if (!strcmp(argv[i], "text"))
+				s.format = FORMAT_TEXT;
+			else {
+				log_error("--format takes json or text");
+				return EX_USAGE;
+			}
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			log_error("scan: unknown option '%s'", argv[i]);
+			return EX_USAGE;
+		} else if (nfiles == sizeof(files) / sizeof(files[0])) {
+			log_error("scan: too many files (at most %zu)", nfiles);
+			return EX_USAGE;
+		} else {
+			files[nfiles++] = argv[i];
+		}
+	}
+	if (nfiles == 0)
+		files[nfiles++] = "-";
+
+	s.catalog = cli_load_catalog(o, NULL);
+	if (s.catalog == NULL)
+		return EX_CONFIG;
+	s.matcher = mt_matcher_new(s.catalog);
+	s.cache = mt_alert_cache_new(mt_catalog_count(s.catalog));
+	s.sums = mt_xcalloc(mt_catalog_count(s.catalog), sizeof(*s.sums));
+	s.limit_warned = mt_xcalloc(mt_catalog_count(s.catalog), sizeof(*s.limit_warned));
+	mt_buf_init(&s.out, MT_ALERT_JSON_MAX);
+
+	for (size_t i = 0; i < nfiles; i++)
+		scan_file(&s, files[i]);
+	if (s.summary)
+		print_summary(&s);
+	if (fflush(stdout) != 0) {
+		log_warn("cannot write to standard output");
+		s.status = EX_IOERR;
+	}
+
+	for (size_t i = 0; i < mt_catalog_count(s.catalog); i++) {
+		free(s.sums[i].first_seen);
+		free(s.sums[i].last_seen);
+		free(s.sums[i].example);
+	}
+	free(s.sums);
+	free(s.limit_warned);
+	mt_buf_fini(&s.out);
+	mt_matcher_free(s.matcher);
+	mt_alert_cache_free(s.cache);
+	mt_catalog_free((struct mt_catalog *)s.catalog);
+	return s.status;
+}

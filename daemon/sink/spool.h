@@ -1,0 +1,59 @@
+/*
+ * spool - notifications accepted but not yet delivered, on disk.
+ *
+ * One file per notification in <state_directory>/spool/<sink>/, written
+ * atomically (temp file, fsync, rename) before the first attempt and removed
+ * once delivered or given up, so a restart or a crash delivers it afterwards.
+ * A file holds one header line (JSON: id, created) and the request body.
+ * The spool is bounded by size and age: past the bound the oldest
+ * notifications are dropped, counted and logged, never silently.
+ * The id is stable across retries and restarts, so receivers can dedupe.
+ */
+#ifndef MT_SPOOL_H
+#define MT_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+struct mt_spool;
+
+struct mt_spool_item {
+	char *id;   /* "<host>-<created ms>-<seq>" */
+	char *path; /* its file */
+	char *body;
+	size_t len;
+	double created;
+	uint32_t attempts; /* in this run */
+	double next_try;
+	struct mt_spool_item *next; /* the owner's queue */
+};
+
+struct mt_spool_stats {
+	uint64_t written, removed, dropped_size, dropped_age, write_errors;
+	uint64_t bytes; /* now on disk */
+};
+
+struct mt_spool *mt_spool_new(const char *state_dir, const struct mt_config_spool *conf,
+			      const char *hostname);
+struct mt_spool *mt_spool_free(struct mt_spool *s);
+
+/*
+ * Write a notification for sink; returns the item (caller owns it) or NULL
+ * when it could not be written (a full disk: counted and logged; the caller
+ * still gets to send it once from memory, see sink_webhook.c).
+ */
+struct mt_spool_item *mt_spool_put(struct mt_spool *s, const char *sink, const char *body,
+				   size_t len, double now);
+/* Items left by a previous run for sink, oldest first (a list through ->next). */
+struct mt_spool_item *mt_spool_load(struct mt_spool *s, const char *sink, double now);
+/* Delivered or given up: remove the file and free the item. */
+void mt_spool_done(struct mt_spool *s, struct mt_spool_item *it);
+/* Free an item without touching its file (it stays for the next run). */
+void mt_spool_item_free(struct mt_spool_item *it);
+const struct mt_spool_stats *mt_spool_stats(const struct mt_spool *s);
+/* True when the item is older than the spool's max_age. */
+bool mt_spool_expired(const struct mt_spool *s, const struct mt_spool_item *it, double now);
+
+#endif

@@ -1,0 +1,530 @@
+#include "sink/webhook.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "util/buf.h"
+#include "util/json.h"
+#include "log.h"
+#include "util.h"
+#include "util/xalloc.h"
+
+#define TOKEN_MAX 4096
+
+/* One request in flight. */
+struct request {
+	struct mt_webhook *w;
+	struct mt_spool_item *it;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct mt_buf response;
+	char error[CURL_ERROR_SIZE];
+};
+
+/* A socket curl asked us to watch. */
+struct sockwatch {
+	ev_io io;
+	struct mt_webhook *w;
+};
+
+struct mt_webhook {
+	struct ev_loop *loop;
+	struct mt_config_webhook conf; /* borrowed strings: the config outlives us */
+	char *url;		       /* with {token} substituted */
+	char *auth;		       /* "Authorization: Bearer ..." or NULL */
+	struct mt_spool *spool;
+	struct mt_rate rate, *global;
+	CURLM *multi;
+	ev_timer curl_timer;	     /* curl's own timeouts */
+	ev_timer dispatch;	     /* the next queued notification is due */
+	struct mt_spool_item *queue; /* by next_try */
+	struct request *inflight[MT_WEBHOOK_INFLIGHT_MAX];
+	size_t ninflight;
+	struct mt_webhook_stats stats;
+	bool warned;
+};
+
+void
+mt_rate_init(struct mt_rate *r, uint64_t per_minute, double now)
+{
+	r->capacity = (double)per_minute;
+	r->per_second = (double)per_minute / 60.0;
+	r->tokens = r->capacity;
+	r->last = now;
+}
+
+double
+mt_rate_take(struct mt_rate *r, double now)
+{
+	if (now > r->last) {
+		r->tokens += (now - r->last) * r->per_second;
+		if (r->tokens > r->capacity)
+			r->tokens = r->capacity;
+		r->last = now;
+	}
+	if (r->tokens >= 1.0) {
+		r->tokens -= 1.0;
+		return 0;
+	}
+	return (1.0 - r->tokens) / r->per_second;
+}
+
+static void dispatch(struct mt_webhook *w);
+
+/* Keep the queue sorted by next_try; stable for equal times. */
+static void
+enqueue(struct mt_webhook *w, struct mt_spool_item *it)
+{
+	struct mt_spool_item **p = &w->queue;
+
+	while (*p != NULL && (*p)->next_try <= it->next_try)
+		p = &(*p)->next;
+	it->next = *p;
+	*p = it;
+	w->stats.queued++;
+}
+
+static void
+arm_dispatch(struct mt_webhook *w, double after)
+{
+	ev_timer_stop(w->loop, &w->dispatch);
+	ev_timer_set(&w->dispatch, after > 0 ? after : 0., 0.);
+	ev_timer_start(w->loop, &w->dispatch);
+}
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct request *r = ctx;
+
+	/* Keep the start for the log; read (and drop) the rest. */
+	(void)mt_buf_append_trunc(&r->response, p, size * n);
+	return size * n;
+}
+
+static void
+request_free(struct request *r)
+{
+	if (r->easy) {
+		curl_multi_remove_handle(r->w->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->headers);
+	mt_buf_fini(&r->response);
+	free(r);
+}
+
+static void
+start_request(struct mt_webhook *w, struct mt_spool_item *it)
+{
+	struct request *r = mt_xcalloc(1, sizeof(*r));
+	char hdr[512];
+
+	r->w = w;
+	r->it = it;
+	mt_buf_init(&r->response, MT_WEBHOOK_RESPONSE_MAX);
+	r->easy = curl_easy_init();
+	if (r->easy == NULL)
+		mt_panic("curl_easy_init failed");
+	r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
+	r->headers = curl_slist_append(r->headers, "User-Agent: mtalert");
+	r->headers = curl_slist_append(r->headers, "Expect:");
+	(void)snprintf(hdr, sizeof(hdr), "X-Mtalert-Delivery: %.400s", it->id);
+	r->headers = curl_slist_append(r->headers, hdr);
+	if (w->auth)
+		r->headers = curl_slist_append(r->headers, w->auth);
+	for (size_t i = 0; i < w->conf.nheaders; i++)
+		r->headers = curl_slist_append(r->headers, w->conf.headers[i]);
+	(void)curl_easy_setopt(r->easy, CURLOPT_URL, w->url);
+	(void)curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+	(void)curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, it->body);
+	(void)curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+	(void)curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	(void)curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->error);
+	(void)curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+	(void)curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	(void)curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	(void)curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "https,http");
+	(void)curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			       (long)(w->conf.connect_timeout * 1000));
+	(void)curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)(w->conf.timeout * 1000));
+	(void)curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	(void)curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (w->conf.ca_file)
+		(void)curl_easy_setopt(r->easy, CURLOPT_CAINFO, w->conf.ca_file);
+	w->inflight[w->ninflight++] = r;
+	w->stats.inflight = w->ninflight;
+	it->attempts++;
+	if (curl_multi_add_handle(w->multi, r->easy) != CURLM_OK)
+		mt_panic("curl_multi_add_handle failed");
+}
+
+/* Retry later: exponential backoff with jitter, at least Retry-After. */
+static void
+retry(struct mt_webhook *w, struct mt_spool_item *it, double retry_after, double now)
+{
+	double backoff = pow(2.0, it->attempts > 20 ? 20 : (double)it->attempts - 1);
+
+	if (backoff > MT_WEBHOOK_BACKOFF_MAX)
+		backoff = MT_WEBHOOK_BACKOFF_MAX;
+	/* Jitter: many hosts failing at once must not retry in lockstep. */
+	backoff *= 0.8 + 0.4 * ((double)random() / (double)RAND_MAX);
+	if (retry_after > backoff)
+		backoff = retry_after;
+	if (now - it->created + backoff > w->conf.give_up_after) {
+		log_warnx("webhook %s: giving up on notification %s after %u attempts over %.0f s "
+			  "(counted as dropped)",
+			  w->conf.name, it->id, it->attempts, now - it->created);
+		w->stats.dropped++;
+		mt_spool_done(w->spool, it);
+		return;
+	}
+	w->stats.retried++;
+	it->next_try = now + backoff;
+	enqueue(w, it);
+}
+
+static void
+finish(struct mt_webhook *w, struct request *r, CURLcode res)
+{
+	struct mt_spool_item *it = r->it;
+	double now = ev_now(w->loop);
+	long status = 0;
+	curl_off_t retry_after = 0;
+
+	(void)curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	(void)curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after);
+	if (res == CURLE_OK && status >= 200 && status < 300) {
+		w->stats.delivered++;
+		w->warned = false;
+		mt_spool_done(w->spool, it);
+	} else if (res == CURLE_OK && status >= 400 && status < 500 && status != 429 &&
+		   status != 408) {
+		struct mt_buf clean;
+
+		/* The receiver refuses this request: sending it again cannot help. */
+		mt_buf_init(&clean, 4 * 200 + 8);
+		(void)mt_text_clean(&clean, r->response.data, r->response.len, 200);
+		log_warnx("webhook %s: HTTP %ld for notification %s, not retrying: '%s'",
+			  w->conf.name, status, it->id, clean.data);
+		mt_buf_fini(&clean);
+		w->stats.failed++;
+		mt_spool_done(w->spool, it);
+	} else {
+		if (!w->warned) {
+			if (res != CURLE_OK)
+				log_warnx("webhook %s: %s; retrying with backoff", w->conf.name,
+					  r->error[0] ? r->error : curl_easy_strerror(res));
+			else
+				log_warnx("webhook %s: HTTP %ld; retrying with backoff",
+					  w->conf.name, status);
+		}
+		w->warned = true;
+		retry(w, it, status == 429 || status == 503 ? (double)retry_after : 0, now);
+	}
+	r->it = NULL;
+	request_free(r);
+}
+
+static void
+check_done(struct mt_webhook *w)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+		struct request *r = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		for (size_t i = 0; i < w->ninflight; i++)
+			if (w->inflight[i] == r) {
+				w->inflight[i] = w->inflight[--w->ninflight];
+				break;
+			}
+		w->stats.inflight = w->ninflight;
+		finish(w, r, msg->data.result);
+	}
+	dispatch(w);
+}
+
+static void
+on_socket(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct sockwatch *sw = container_of(io, struct sockwatch, io);
+	struct mt_webhook *w = sw->w; /* sw may be freed by curl's REMOVE below */
+	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
+		     (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+	int running;
+
+	(void)curl_multi_socket_action(w->multi, io->fd, action, &running);
+	check_done(w);
+}
+
+static void
+on_curl_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mt_webhook *w = container_of(t, struct mt_webhook, curl_timer);
+	int running;
+
+	(void)curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(w);
+}
+
+/* curl: watch this socket for these events (or stop). */
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct mt_webhook *w = userp;
+	struct sockwatch *sw = socketp;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (sw) {
+			ev_io_stop(w->loop, &sw->io);
+			free(sw);
+			(void)curl_multi_assign(w->multi, s, NULL);
+		}
+		return 0;
+	}
+	if (sw == NULL) {
+		sw = mt_xcalloc(1, sizeof(*sw));
+		sw->w = w;
+		(void)curl_multi_assign(w->multi, s, sw);
+	} else {
+		ev_io_stop(w->loop, &sw->io);
+	}
+	ev_io_init(&sw->io, on_socket, s,
+		   (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0));
+	ev_io_start(w->loop, &sw->io);
+	return 0;
+}
+
+/* curl: call us back in timeout_ms (-1: stop the timer). */
+static int
+timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	struct mt_webhook *w = userp;
+
+	ev_timer_stop(w->loop, &w->curl_timer);
+	if (timeout_ms >= 0) {
+		ev_timer_set(&w->curl_timer, (double)timeout_ms / 1000.0, 0.);
+		ev_timer_start(w->loop, &w->curl_timer);
+	}
+	return 0;
+}
+
+/* Send what is due, within the in-flight cap and both rate limits. */
+static void
+dispatch(struct mt_webhook *w)
+{
+	double now = ev_now(w->loop);
+
+	while (w->queue != NULL && w->ninflight < MT_WEBHOOK_INFLIGHT_MAX) {
+		struct mt_spool_item *it = w->queue;
+		double wait;
+
+		if (it->next_try > now) {
+			arm_dispatch(w, it->next_try - now);
+			return;
+		}
+		if ((wait = mt_rate_take(&w->rate, now)) > 0 ||
+		    (wait = mt_rate_take(w->global, now)) > 0) {
+			arm_dispatch(w, wait);
+			return;
+		}
+		w->queue = it->next;
+		it->next = NULL;
+		w->stats.queued--;
+		/* The spool dropped it at its size bound (logged and counted there). */
+		if (it->path != NULL && access(it->path, F_OK) != 0) {
+			w->stats.dropped++;
+			mt_spool_item_free(it);
+			continue;
+		}
+		start_request(w, it);
+	}
+}
+
+static void
+on_dispatch(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	dispatch(container_of(t, struct mt_webhook, dispatch));
+}
+
+void
+mt_webhook_submit(struct mt_webhook *w, const char *body, size_t len)
+{
+	struct mt_spool_item *it = mt_spool_put(w->spool, w->conf.name, body, len, ev_now(w->loop));
+
+	w->stats.submitted++;
+	enqueue(w, it);
+	dispatch(w);
+}
+
+/* The secret, from a file or the environment; NULL if none is configured. */
+static int
+read_token(const struct mt_config_webhook *c, char **ret)
+{
+	char buf[TOKEN_MAX];
+	const char *v = NULL;
+	size_t len;
+
+	*ret = NULL;
+	if (c->token_file) {
+		int fd = open(c->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		ssize_t n;
+
+		if (fd < 0) {
+			log_warn("webhook %s: cannot read token_file %s", c->name, c->token_file);
+			return -EINVAL;
+		}
+		n = read(fd, buf, sizeof(buf) - 1);
+		(void)close(fd);
+		if (n <= 0) {
+			log_warnx("webhook %s: token_file %s is empty", c->name, c->token_file);
+			return -EINVAL;
+		}
+		buf[n] = '\0';
+		v = buf;
+	} else if (c->token_env) {
+		v = getenv(c->token_env);
+		if (v == NULL || *v == '\0') {
+			log_warnx("webhook %s: environment variable %s is not set", c->name,
+				  c->token_env);
+			return -EINVAL;
+		}
+	}
+	if (v == NULL)
+		return 0;
+	len = strcspn(v, "\r\n");
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			log_warnx("webhook %s: the token holds control characters", c->name);
+			return -EINVAL;
+		}
+	*ret = mt_xstrndup(v, len);
+	return 0;
+}
+
+int
+mt_webhook_new(struct ev_loop *loop, const struct mt_config_webhook *conf, struct mt_spool *spool,
+	       struct mt_rate *global, struct mt_webhook **ret)
+{
+	struct mt_webhook *w;
+	struct mt_spool_item *it, *next;
+	char *token;
+	const char *ph;
+
+	if (read_token(conf, &token) < 0)
+		return -EINVAL;
+	w = mt_xcalloc(1, sizeof(*w));
+	w->loop = loop;
+	w->conf = *conf;
+	w->spool = spool;
+	w->global = global;
+	mt_rate_init(&w->rate, conf->max_per_minute, ev_now(loop));
+	/* A {token} in the URL (Slack, Discord) takes the secret; else a bearer header. */
+	if (token && (ph = strstr(conf->url, "{token}")) != NULL) {
+		size_t pre = (size_t)(ph - conf->url), tl = strlen(token), post = strlen(ph + 7);
+
+		w->url = mt_xmalloc(pre + tl + post + 1);
+		memcpy(w->url, conf->url, pre);
+		memcpy(w->url + pre, token, tl);
+		memcpy(w->url + pre + tl, ph + 7, post + 1);
+	} else {
+		w->url = mt_xstrdup(conf->url);
+		if (token) {
+			size_t n = strlen(token) + 32;
+
+			w->auth = mt_xmalloc(n);
+			(void)snprintf(w->auth, n, "Authorization: Bearer %s", token);
+		}
+	}
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	w->multi = curl_multi_init();
+	if (w->multi == NULL)
+		mt_panic("curl_multi_init failed");
+	(void)curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	(void)curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+	(void)curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	(void)curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+	ev_timer_init(&w->curl_timer, on_curl_timer, 0., 0.);
+	ev_timer_init(&w->dispatch, on_dispatch, 0., 0.);
+	/* What a previous run could not deliver goes first. */
+	for (it = mt_spool_load(spool, conf->name, ev_now(loop)); it != NULL; it = next) {
+		next = it->next;
+		it->next = NULL;
+		enqueue(w, it);
+	}
+	if (w->queue)
+		log_info("webhook %s: %llu notifications from the spool to deliver", conf->name,
+			 (unsigned long long)w->stats.queued);
+	dispatch(w);
+	*ret = w;
+	return 0;
+}
+
+struct mt_webhook *
+mt_webhook_free(struct mt_webhook *w)
+{
+	if (w == NULL)
+		return NULL;
+	/* In flight or queued: the spool files stay for the next run. */
+	for (size_t i = 0; i < w->ninflight; i++) {
+		mt_spool_item_free(w->inflight[i]->it);
+		w->inflight[i]->it = NULL;
+		request_free(w->inflight[i]);
+	}
+	while (w->queue) {
+		struct mt_spool_item *it = w->queue;
+
+		w->queue = it->next;
+		mt_spool_item_free(it);
+	}
+	ev_timer_stop(w->loop, &w->curl_timer);
+	ev_timer_stop(w->loop, &w->dispatch);
+	curl_multi_cleanup(w->multi);
+	if (w->auth) {
+		explicit_bzero(w->auth, strlen(w->auth));
+		free(w->auth);
+	}
+	free(w->url);
+	free(w);
+	return NULL;
+}
+
+size_t
+mt_webhook_inflight(const struct mt_webhook *w)
+{
+	return w->ninflight;
+}
+
+const struct mt_webhook_stats *
+mt_webhook_stats(const struct mt_webhook *w)
+{
+	return &w->stats;
+}
+
+const char *
+mt_webhook_name(const struct mt_webhook *w)
+{
+	return w->conf.name;
+}
+
+const struct mt_config_webhook *
+mt_webhook_conf(const struct mt_webhook *w)
+{
+	return &w->conf;
+}

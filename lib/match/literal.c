@@ -1,0 +1,398 @@
+#include "match/literal.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+/*
+ * The extraction works on one alternation at a time (the whole pattern, or
+ * the inside of a group): for each alternative it picks the best "factor",
+ * either a run of plain characters or the literal set of a group whose every
+ * alternative has one, and the alternation's set is the union.  A factor is
+ * only taken where it is required: groups and characters followed by an
+ * optional quantifier, lookarounds and classes are never factors.
+ */
+
+struct set {
+	size_t count; /* 0: nothing usable */
+	size_t len[MT_LITERAL_ALTS];
+	char lit[MT_LITERAL_ALTS][MT_LITERAL_MAX];
+};
+
+static char
+lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/*
+ * Words found on most lines of any mail log: a literal that is only one of
+ * these selects nearly every line, so it is worth no more than the shortest
+ * usable literal.
+ */
+static const char *const common[] = {
+	"after",	"from",		 "from [",  "to",      "for",	  "with",
+	"host",		"said:",	 "status=", "relay=",  "postfix", "postfix/",
+	"postfix/smtp", "postfix/smtpd", "smtp",    "smtpd",   "connect", "connect from",
+	"error",	"warning:",	 "client",  "client=", "] said:", "reject:",
+};
+
+static size_t
+score_one(const char *lit, size_t len)
+{
+	size_t a = 0, b = len;
+
+	while (a < b && lit[a] == ' ')
+		a++;
+	while (b > a && lit[b - 1] == ' ')
+		b--;
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (strlen(common[i]) == b - a && memcmp(common[i], lit + a, b - a) == 0)
+			return 1;
+	return len;
+}
+
+/* A set is as good as its weakest literal; 0 if it is unusable. */
+static size_t
+score(const struct set *s)
+{
+	size_t best = 0;
+
+	if (s->count == 0)
+		return 0;
+	for (size_t i = 0; i < s->count; i++) {
+		size_t sc;
+
+		if (s->len[i] < MT_LITERAL_MIN)
+			return 0;
+		sc = score_one(s->lit[i], s->len[i]);
+		if (i == 0 || sc < best)
+			best = sc;
+	}
+	return best;
+}
+
+static void
+consider(struct set *best, const struct set *cand)
+{
+	size_t sb = score(best), sc = score(cand);
+
+	/* Better weakest literal wins; on a tie, fewer literals cost less. */
+	if (sc > sb || (sc == sb && sc > 0 && cand->count < best->count))
+		*best = *cand;
+}
+
+/* The current run of plain characters as a candidate factor. */
+struct run {
+	char buf[MT_LITERAL_MAX];
+	size_t len;
+	struct set *single; /* the best one-literal factor seen, kept as a fallback */
+};
+
+static void
+end_run(struct run *r, struct set *best)
+{
+	struct set one = { .count = 1 };
+
+	if (r->len > 0) {
+		memcpy(one.lit[0], r->buf, r->len);
+		one.len[0] = r->len;
+		consider(best, &one);
+		consider(r->single, &one);
+	}
+	r->len = 0;
+}
+
+static void
+add_char(struct run *r, struct set *best, char c)
+{
+	if (r->len == MT_LITERAL_MAX)
+		end_run(r, best);
+	r->buf[r->len++] = lower(c);
+}
+
+/* Skip a character class starting at p[i] == '['; returns the index after ']'. */
+static size_t
+skip_class(const char *p, size_t len, size_t i)
+{
+	i++;
+	if (i < len && p[i] == '^')
+		i++;
+	if (i < len && p[i] == ']') /* a leading ']' is literal */
+		i++;
+	while (i < len && p[i] != ']') {
+		if (p[i] == '\\')
+			i++;
+		else if (p[i] == '[' && i + 1 < len && p[i + 1] == ':') {
+			const char *e = memchr(p + i + 2, ']', len - i - 2);
+
+			if (e != NULL)
+				i = (size_t)(e - p);
+		}
+		i++;
+	}
+	return i < len ? i + 1 : len;
+}
+
+/* Index of the ')' closing the group that starts at p[i] == '(' (len if none). */
+static size_t
+group_end(const char *p, size_t len, size_t i)
+{
+	int depth = 0;
+
+	while (i < len) {
+		if (p[i] == '\\') {
+			i += 2;
+			continue;
+		}
+		if (p[i] == '[') {
+			i = skip_class(p, len, i);
+			continue;
+		}
+		if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')' && --depth == 0)
+			return i;
+		i++;
+	}
+	return len;
+}
+
+/* Length of a quantifier at p[i] ("?", "*", "+", "{n}", "{n,m}" plus lazy/possessive). */
+static size_t
+quantifier(const char *p, size_t len, size_t i, bool *ret_optional)
+{
+	size_t j = i;
+
+	*ret_optional = false;
+	if (i >= len)
+		return 0;
+	if (p[i] == '?' || p[i] == '*') {
+		*ret_optional = true;
+		j = i + 1;
+	} else if (p[i] == '+') {
+		j = i + 1;
+	} else if (p[i] == '{') {
+		size_t k = i + 1;
+
+		if (k >= len || p[k] < '0' || p[k] > '9')
+			return 0; /* a literal '{' */
+		*ret_optional = true;
+		while (k < len && p[k] == '0')
+			k++;
+		if (k < len && p[k] >= '1' && p[k] <= '9')
+			*ret_optional = false;
+		while (k < len && ((p[k] >= '0' && p[k] <= '9') || p[k] == ','))
+			k++;
+		if (k >= len || p[k] != '}') {
+			*ret_optional = false;
+			return 0;
+		}
+		j = k + 1;
+	} else {
+		return 0;
+	}
+	if (j < len && (p[j] == '?' || p[j] == '+'))
+		j++;
+	return j - i;
+}
+
+static bool alternation(const char *p, size_t len, int depth, struct set *ret);
+
+/*
+ * The inside of a group [i, e) (after its '(' up to its ')'): where its own
+ * syntax ends, or -1 for groups that are never required text (lookarounds,
+ * comments, inline option settings).  *ret_extended is set for (?x).
+ */
+static long
+group_body(const char *p, size_t i, size_t e, bool *ret_extended)
+{
+	*ret_extended = false;
+	if (i >= e || p[i] != '?')
+		return (long)i; /* a plain capture group */
+	if (i + 1 >= e)
+		return -1;
+	switch (p[i + 1]) {
+	case ':':
+	case '|':
+	case '>':
+		return (long)(i + 2);
+	case '=':
+	case '!':
+	case '#':
+		return -1;
+	case 'P':
+	case '\'':
+	case '<':
+		if (p[i + 1] == '<' && i + 2 < e && (p[i + 2] == '=' || p[i + 2] == '!'))
+			return -1; /* lookbehind */
+		for (size_t k = i + 2; k < e; k++)
+			if (p[k] == '>' || p[k] == '\'')
+				return (long)(k + 1);
+		return -1;
+	default:
+		/* (?flags) or (?flags:...): extended mode changes what spaces mean. */
+		for (size_t k = i + 1; k < e && p[k] != ':'; k++)
+			if (p[k] == 'x')
+				*ret_extended = true;
+		for (size_t k = i + 1; k < e; k++)
+			if (p[k] == ':')
+				return (long)(k + 1);
+		return -1;
+	}
+}
+
+/*
+ * One alternative [0, len): its best factor into *best, and its best single
+ * literal into *single (used when the sets of all alternatives together
+ * would not fit).  false: give up entirely.
+ */
+static bool
+alternative(const char *p, size_t len, int depth, struct set *best, struct set *single)
+{
+	struct run run = { .len = 0, .single = single };
+	size_t i = 0;
+	bool opt;
+
+	memset(best, 0, sizeof(*best));
+	memset(single, 0, sizeof(*single));
+	while (i < len) {
+		char c = p[i];
+		size_t q;
+
+		switch (c) {
+		case '(': {
+			size_t e = group_end(p, len, i);
+			bool extended;
+			long body = group_body(p, i + 1, e, &extended);
+			struct set inner;
+
+			end_run(&run, best);
+			if (extended)
+				return false;
+			q = e < len ? quantifier(p, len, e + 1, &opt) : 0;
+			if (body >= 0 && !opt && depth < 8 &&
+			    alternation(p + body, e - (size_t)body, depth + 1, &inner)) {
+				consider(best, &inner);
+				if (inner.count == 1)
+					consider(single, &inner);
+			}
+			i = (e < len ? e + 1 : len) + q;
+			continue;
+		}
+		case '[':
+			end_run(&run, best);
+			i = skip_class(p, len, i);
+			i += quantifier(p, len, i, &opt);
+			continue;
+		case '.':
+		case '^':
+		case '$':
+			end_run(&run, best);
+			i++;
+			i += quantifier(p, len, i, &opt);
+			continue;
+		case '\\':
+			if (i + 1 >= len) {
+				i++;
+				continue;
+			}
+			c = p[i + 1];
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9')) {
+				/* \d, \s, \b, \x.., \Q, back-references: not a plain byte. */
+				end_run(&run, best);
+				i += 2;
+				if (c == 'Q') { /* skip \Q...\E entirely */
+					while (i + 1 < len && !(p[i] == '\\' && p[i + 1] == 'E'))
+						i++;
+					i += 2;
+				}
+				i += quantifier(p, len, i, &opt);
+				continue;
+			}
+			i += 2;
+			break; /* escaped punctuation is that byte */
+		default:
+			i++;
+			break;
+		}
+		/* c is one literal byte; a quantifier after it may make it optional. */
+		q = quantifier(p, len, i, &opt);
+		if (q == 0) {
+			add_char(&run, best, c);
+		} else if (opt) {
+			end_run(&run, best);
+		} else {
+			add_char(&run, best, c);
+			end_run(&run, best);
+		}
+		i += q;
+	}
+	end_run(&run, best);
+	return true;
+}
+
+/*
+ * An alternation [0, len): the union of its alternatives' factors, or false.
+ * When the sets do not fit in MT_LITERAL_ALTS together, the alternatives
+ * with the largest sets fall back to their best single literal.
+ */
+static bool
+alternation(const char *p, size_t len, int depth, struct set *ret)
+{
+	struct set best[MT_LITERAL_ALTS], single[MT_LITERAL_ALTS];
+	size_t nalt = 0, start = 0, i = 0, total = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	for (;;) {
+		if (i == len || p[i] == '|') {
+			if (nalt == MT_LITERAL_ALTS ||
+			    !alternative(p + start, i - start, depth, &best[nalt], &single[nalt]) ||
+			    score(&best[nalt]) == 0)
+				return false;
+			total += best[nalt++].count;
+			if (i == len)
+				break;
+			start = ++i;
+			continue;
+		}
+		if (p[i] == '\\')
+			i = i + 2 <= len ? i + 2 : len;
+		else if (p[i] == '[')
+			i = skip_class(p, len, i);
+		else if (p[i] == '(')
+			i = group_end(p, len, i) < len ? group_end(p, len, i) + 1 : len;
+		else
+			i++;
+	}
+	while (total > MT_LITERAL_ALTS) {
+		size_t big = 0;
+
+		for (size_t k = 1; k < nalt; k++)
+			if (best[k].count > best[big].count)
+				big = k;
+		if (best[big].count == 1 || score(&single[big]) == 0)
+			return false;
+		total -= best[big].count - 1;
+		best[big] = single[big];
+	}
+	for (size_t a = 0; a < nalt; a++)
+		for (size_t k = 0; k < best[a].count; k++) {
+			memcpy(ret->lit[ret->count], best[a].lit[k], best[a].len[k]);
+			ret->len[ret->count++] = best[a].len[k];
+		}
+	return true;
+}
+
+void
+mt_literal_extract(const char *p, size_t len, struct mt_literals *ret)
+{
+	struct set s;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!alternation(p, len, 0, &s))
+		return;
+	ret->count = s.count;
+	memcpy(ret->len, s.len, sizeof(s.len));
+	memcpy(ret->lit, s.lit, sizeof(s.lit));
+}

@@ -1,0 +1,246 @@
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "match/acmatch.h"
+#include "match/literal.h"
+#include "match/matcher.h"
+#include "util/xalloc.h"
+
+struct mt_matcher {
+	const struct mt_catalog *catalog;
+	size_t nsigs;
+	struct mt_ac *ac;
+	struct mt_literals *lits; /* per signature */
+	uint32_t *costly;	  /* indexes of signatures without a literal */
+	size_t ncostly;
+
+	/* Per-run scratch: candidates are deduplicated with a generation stamp. */
+	uint32_t *stamp;
+	uint32_t gen;
+	uint32_t *cand;
+	size_t ncand;
+
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
+
+	uint64_t *limit_hits; /* per signature */
+	bool *disabled;	      /* per signature */
+	struct mt_matcher_stats stats;
+	bool naive;
+
+	struct mt_match results[MT_MATCHES_MAX];
+};
+
+struct mt_matcher *
+mt_matcher_new(const struct mt_catalog *c)
+{
+	struct mt_matcher *m = mt_xcalloc(1, sizeof(*m));
+	struct mt_ac_builder *b = mt_ac_builder_new();
+	uint32_t max_groups = 0;
+
+	m->catalog = c;
+	m->nsigs = mt_catalog_count(c);
+	m->lits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->lits));
+	m->costly = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->costly));
+	m->stamp = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->stamp));
+	m->cand = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->cand));
+	m->limit_hits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->limit_hits));
+	m->disabled = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->disabled));
+	for (size_t i = 0; i < m->nsigs; i++) {
+		const struct mt_signature *s = mt_catalog_get(c, i);
+
+		mt_literal_extract(s->regex, strlen(s->regex), &m->lits[i]);
+		if (m->lits[i].count == 0)
+			m->costly[m->ncostly++] = (uint32_t)i;
+		for (size_t j = 0; j < m->lits[i].count; j++)
+			mt_ac_builder_add(b, m->lits[i].lit[j], m->lits[i].len[j], (uint32_t)i);
+		if (s->ncaptures > max_groups)
+			max_groups = s->ncaptures;
+	}
+	m->ac = mt_ac_build(b);
+	m->md = pcre2_match_data_create(max_groups + 1, NULL);
+	m->mctx = pcre2_match_context_create(NULL);
+	m->jit_stack = pcre2_jit_stack_create(32 * 1024, MT_JIT_STACK_MAX, NULL);
+	if (m->md == NULL || m->mctx == NULL || m->jit_stack == NULL)
+		mt_panic("pcre2: out of memory");
+	(void)pcre2_set_match_limit(m->mctx, MT_MATCH_LIMIT);
+	(void)pcre2_set_depth_limit(m->mctx, MT_DEPTH_LIMIT);
+	(void)pcre2_set_heap_limit(m->mctx, MT_HEAP_LIMIT_KIB);
+	pcre2_jit_stack_assign(m->mctx, NULL, m->jit_stack);
+	return m;
+}
+
+struct mt_matcher *
+mt_matcher_free(struct mt_matcher *m)
+{
+	if (m == NULL)
+		return NULL;
+	mt_ac_free(m->ac);
+	pcre2_match_data_free(m->md);
+	pcre2_match_context_free(m->mctx);
+	pcre2_jit_stack_free(m->jit_stack);
+	free(m->lits);
+	free(m->costly);
+	free(m->stamp);
+	free(m->cand);
+	free(m->limit_hits);
+	free(m->disabled);
+	free(m);
+	return NULL;
+}
+
+static void
+on_hit(void *ctx, uint32_t id)
+{
+	struct mt_matcher *m = ctx;
+
+	if (m->stamp[id] != m->gen) {
+		m->stamp[id] = m->gen;
+		m->cand[m->ncand++] = id;
+	}
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Confirm signature i; fill the next result on a match. */
+static void
+confirm(struct mt_matcher *m, uint32_t i, const char *line, size_t len, enum mt_mta mta,
+	size_t *nres)
+{
+	const struct mt_signature *s = mt_catalog_get(m->catalog, i);
+	struct mt_match *r;
+	PCRE2_SIZE *ov;
+	uint32_t pairs;
+	int rc;
+
+	if (m->disabled[i])
+		return;
+	if (mta != MT_MTA_UNKNOWN && s->mta_mask != 0 && !(s->mta_mask & (1u << mta)))
+		return;
+	m->stats.regex_runs++;
+	rc = pcre2_match(s->code, (PCRE2_SPTR)line, len, 0, 0, m->md, m->mctx);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return;
+	if (rc < 0) {
+		if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+		    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+			m->stats.limit_hits++;
+			m->limit_hits[i]++;
+		} else {
+			m->stats.errors++;
+		}
+		return;
+	}
+	m->stats.matches++;
+	if (*nres == MT_MATCHES_MAX) {
+		m->stats.overflow++;
+		return;
+	}
+	r = &m->results[(*nres)++];
+	r->sig = s;
+	r->ncaptures = 0;
+	ov = pcre2_get_ovector_pointer(m->md);
+	pairs = pcre2_get_ovector_count(m->md);
+	for (uint32_t g = 1; g <= s->ncaptures && g <= MT_CAPTURES_MAX && g < pairs; g++) {
+		if (s->capture_name[g] == NULL || ov[2 * g] == PCRE2_UNSET)
+			continue;
+		r->captures[r->ncaptures].name = s->capture_name[g];
+		r->captures[r->ncaptures].v.p = line + ov[2 * g];
+		r->captures[r->ncaptures].v.len = ov[2 * g + 1] - ov[2 * g];
+		r->ncaptures++;
+	}
+}
+
+size_t
+mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta mta,
+	       const struct mt_match **ret)
+{
+	size_t nres = 0;
+
+	m->stats.lines++;
+	m->ncand = 0;
+	if (m->naive) {
+		for (size_t i = 0; i < m->nsigs; i++)
+			m->cand[m->ncand++] = (uint32_t)i;
+	} else {
+		if (++m->gen == 0) { /* wrapped: stamps from 4G lines ago could collide */
+			memset(m->stamp, 0, m->nsigs * sizeof(*m->stamp));
+			m->gen = 1;
+		}
+		mt_ac_scan(m->ac, line, len, on_hit, m);
+		for (size_t i = 0; i < m->ncostly; i++)
+			on_hit(m, m->costly[i]);
+		if (m->ncand > 1)
+			qsort(m->cand, m->ncand, sizeof(*m->cand), cmp_u32);
+	}
+	m->stats.candidates += m->ncand;
+	for (size_t i = 0; i < m->ncand; i++)
+		confirm(m, m->cand[i], line, len, mta, &nres);
+
+	/* Most specific first; insertion sort keeps catalog order among equals. */
+	for (size_t i = 1; i < nres; i++) {
+		struct mt_match r = m->results[i];
+		size_t j = i;
+
+		while (j > 0 && m->results[j - 1].sig->specificity < r.sig->specificity) {
+			m->results[j] = m->results[j - 1];
+			j--;
+		}
+		m->results[j] = r;
+	}
+	*ret = m->results;
+	return nres;
+}
+
+uint64_t
+mt_matcher_limit_hits(const struct mt_matcher *m, size_t i)
+{
+	return i < m->nsigs ? m->limit_hits[i] : 0;
+}
+
+const struct mt_matcher_stats *
+mt_matcher_stats(const struct mt_matcher *m)
+{
+	return &m->stats;
+}
+
+bool
+mt_matcher_is_costly(const struct mt_matcher *m, size_t i)
+{
+	return i < m->nsigs && m->lits[i].count == 0;
+}
+
+const struct mt_literals *
+mt_matcher_literals(const struct mt_matcher *m, size_t i)
+{
+	return &m->lits[i];
+}
+
+size_t
+mt_matcher_memory(const struct mt_matcher *m)
+{
+	return mt_ac_memory(m->ac) + m->nsigs * (sizeof(*m->lits) + 4 * sizeof(uint32_t));
+}
+
+void
+mt_matcher_set_enabled(struct mt_matcher *m, size_t i, bool enabled)
+{
+	if (i < m->nsigs)
+		m->disabled[i] = !enabled;
+}
+
+void
+mt_matcher_set_naive(struct mt_matcher *m, bool naive)
+{
+	m->naive = naive;
+}
