@@ -9,12 +9,12 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
-#include "util/json.h"
-#include "match/literal.h"
 #include "log.h"
-#include "parse/logline.h"
+#include "match/literal.h"
 #include "match/matcher.h"
 #include "mt_config.h"
+#include "parse/logline.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 /* The node of the i-th example of a kind, for its line number. */

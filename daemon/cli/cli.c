@@ -2,12 +2,13 @@
  * cli - the options every command shares and the catalog loading they all
  * start with.  Diagnostics go to stderr; exit codes are main()'s.
  */
+#include "cli/cli.h"
+
 #include <sys/stat.h>
 
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "log.h"
 #include "mt_config.h"
 #include "util/diag.h"

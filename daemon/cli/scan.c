@@ -10,11 +10,11 @@
 
 #include "alert/alert.h"
 #include "cli/cli.h"
-#include "util/json.h"
 #include "input/linereader.h"
 #include "log.h"
-#include "parse/logline.h"
 #include "match/matcher.h"
+#include "parse/logline.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 #define SUMMARY_TEXT_MAX 160

@@ -7,10 +7,10 @@
 #include <sysexits.h>
 
 #include "cli/cli.h"
-#include "util/json.h"
 #include "log.h"
-#include "parse/logline.h"
 #include "match/matcher.h"
+#include "parse/logline.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 /* Print untrusted text cleaned for the terminal. */

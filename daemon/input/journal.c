@@ -9,10 +9,10 @@
 
 #include <systemd/sd-journal.h>
 
-#include "util/buf.h"
 #include "input/linereader.h"
 #include "log.h"
 #include "util.h"
+#include "util/buf.h"
 #include "util/xalloc.h"
 
 struct mt_journal {

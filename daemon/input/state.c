@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/buf.h"
 #include "log.h"
+#include "util/buf.h"
 #include "util/xalloc.h"
 
 struct mt_state {

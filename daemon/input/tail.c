@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/buf.h"
 #include "log.h"
 #include "util.h"
+#include "util/buf.h"
 #include "util/xalloc.h"
 
 /* One open file being read: the current one, or the previous one after a rotation. */

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/buf.h"
-#include "util/json.h"
 #include "log.h"
 #include "sink/syslog.h"
+#include "util/buf.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 struct mt_output {

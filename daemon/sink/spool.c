@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util/buf.h"
 #include "util/json.h"
-#include "log.h"
 #include "util/xalloc.h"
 
 #define SPOOL_BODY_MAX (1024 * 1024) /* a payload is at most 64 KiB; this is slack */

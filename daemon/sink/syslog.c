@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/json.h"
 #include "log.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 /*

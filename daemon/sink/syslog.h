@@ -25,8 +25,8 @@
 #include <stdint.h>
 
 #include "alert/alert.h"
-#include "util/buf.h"
 #include "config/config.h"
+#include "util/buf.h"
 
 /*
  * The largest datagram we send: rsyslog's default maxMessageSize is 8 KiB

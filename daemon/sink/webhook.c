@@ -10,10 +10,10 @@
 
 #include <curl/curl.h>
 
-#include "util/buf.h"
-#include "util/json.h"
 #include "log.h"
 #include "util.h"
+#include "util/buf.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 #define TOKEN_MAX 4096

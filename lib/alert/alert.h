@@ -19,10 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/buf.h"
 #include "match/catalog.h"
-#include "parse/logline.h"
 #include "match/matcher.h"
+#include "parse/logline.h"
+#include "util/buf.h"
 
 #define MT_ALERT_LINE_MAX  (16 * 1024)
 #define MT_ALERT_FIELD_MAX 1024

@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "alert/alert.h"
-#include "util/buf.h"
 #include "match/catalog.h"
-#include "parse/logline.h"
 #include "match/matcher.h"
+#include "parse/logline.h"
+#include "util/buf.h"
 
 struct lines {
 	char *data;

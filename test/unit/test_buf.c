@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "util/buf.h"
 #include "tap.h"
+#include "util/buf.h"
 
 int
 main(void)

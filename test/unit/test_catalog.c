@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "match/catalog.h"
-#include "util/diag.h"
 #include "tap.h"
+#include "util/diag.h"
 
 static char dir[64];
 

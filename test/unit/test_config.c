@@ -14,10 +14,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "match/catalog.h"
 #include "config/config.h"
-#include "util/diag.h"
+#include "match/catalog.h"
 #include "tap.h"
+#include "util/diag.h"
 
 #define SIGDIR "/usr/share/mtalert/signatures"
 

@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "tap.h"
 #include "util/buf.h"
 #include "util/cursor.h"
-#include "tap.h"
 
 static const char *const bad[] = {
 	"",

@@ -1,9 +1,9 @@
 /* Unit tests for json.c: escaping of untrusted text. */
 #include <string.h>
 
+#include "tap.h"
 #include "util/buf.h"
 #include "util/json.h"
-#include "tap.h"
 
 struct json_case {
 	const char *name;

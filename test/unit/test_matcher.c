@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "match/catalog.h"
-#include "parse/logline.h"
 #include "match/matcher.h"
+#include "parse/logline.h"
 #include "tap.h"
 
 static char dir[64];

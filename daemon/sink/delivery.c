@@ -1,0 +1,329 @@
+/* delivery - the wiring from alerts to webhooks: grouper, payloads, spool, requests. */
+#include "sink/delivery.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/group.h"
+#include "alert/payload.h"
+#include "log.h"
+#include "parse/logline.h"
+#include "sink/spool.h"
+#include "sink/webhook.h"
+#include "util.h"
+#include "util/xalloc.h"
+
+struct mt_delivery {
+	struct ev_loop *loop;
+	const struct mt_config *cfg;
+	mt_delivery_emitted_fn *on_emitted;
+	void *ctx;
+
+	struct mt_grouper *grouper;
+	ev_timer group_timer; /* the grouper's next deadline; idle when nothing is pending */
+	struct mt_spool *spool;
+	struct mt_rate global_rate;
+	struct mt_webhook **webhooks;
+	size_t nwebhooks;
+	struct mt_buf payload;
+	bool emitted; /* notifications spooled since on_emitted last ran */
+};
+
+/* The grouper decided a notification is due: render it for every webhook that wants it. */
+static void
+on_notification(void *ctx, const struct mt_alert_group *g)
+{
+	struct mt_delivery *dl = ctx;
+
+	for (size_t i = 0; i < dl->nwebhooks; i++) {
+		const struct mt_config_webhook *c = mt_webhook_conf(dl->webhooks[i]);
+
+		if (!mt_config_filter_accepts(&c->filter, g->sig, g->severity))
+			continue;
+		mt_buf_reset(&dl->payload);
+		if (mt_payload_render(&dl->payload, (enum mt_payload_format)c->format, g) < 0) {
+			log_warnx("webhook %s: notification for %s too large to render, skipping",
+				  c->name, g->sig->id);
+			continue;
+		}
+		mt_webhook_submit(dl->webhooks[i], dl->payload.data, dl->payload.len);
+	}
+	dl->emitted = true;
+}
+
+/*
+ * A notification left the grouper for the spool: the owner saves the groups
+ * and the positions now, in the same loop iteration, so that a crash can
+ * neither send it again (from a snapshot taken before it) nor lose what it
+ * counted.
+ */
+static void
+report_emitted(struct mt_delivery *dl)
+{
+	if (!dl->emitted)
+		return;
+	dl->emitted = false;
+	dl->on_emitted(dl->ctx);
+}
+
+static void
+arm_group_timer(struct mt_delivery *dl)
+{
+	double at = mt_grouper_next_deadline(dl->grouper);
+
+	ev_timer_stop(dl->loop, &dl->group_timer);
+	if (at < 0)
+		return; /* nothing pending: no wakeup */
+	ev_timer_set(&dl->group_timer, at > ev_now(dl->loop) ? at - ev_now(dl->loop) : 0., 0.);
+	ev_timer_start(dl->loop, &dl->group_timer);
+}
+
+static void
+on_group_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mt_delivery *dl = container_of(w, struct mt_delivery, group_timer);
+
+	mt_grouper_tick(dl->grouper, ev_now(loop));
+	report_emitted(dl);
+	arm_group_timer(dl);
+}
+
+/* Copy a view as a NUL-terminated key; NULL if empty. */
+static const char *
+key_copy(char *buf, size_t size, const char *p, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+static const char *
+capture(const struct mt_match *m, const char *name, char *buf, size_t size)
+{
+	for (size_t i = 0; i < m->ncaptures; i++)
+		if (strcmp(m->captures[i].name, name) == 0)
+			return key_copy(buf, size, m->captures[i].v.p, m->captures[i].v.len);
+	return NULL;
+}
+
+/* What a group is keyed by, per alerting.grouping.by. */
+static void
+group_key(const struct mt_delivery *dl, const struct mt_alert *a, const char **ret_name,
+	  const char **ret_value, char *buf, size_t size)
+{
+	const struct mt_logrec *r = a->rec;
+	const char *val = NULL, *name = NULL;
+
+	switch (dl->cfg->alerting.grouping.by) {
+	case MT_GROUP_BY_RELAY:
+		name = "relay";
+		if ((val = key_copy(buf, size, r->f[MT_F_RELAY_HOST].p, r->f[MT_F_RELAY_HOST].len)))
+			break;
+		if ((val = capture(a->match, "relay", buf, size)))
+			break;
+		name = "client";
+		val = key_copy(buf, size, r->f[MT_F_CLIENT_HOST].p, r->f[MT_F_CLIENT_HOST].len);
+		break;
+	case MT_GROUP_BY_DOMAIN: {
+		const struct mt_view *v = &r->f[MT_F_RECIPIENT];
+		const char *at = v->len ? memchr(v->p, '@', v->len) : NULL;
+
+		name = "domain";
+		if (at != NULL)
+			val = key_copy(buf, size, at + 1, v->len - (size_t)(at + 1 - v->p));
+		else
+			val = capture(a->match, "domain", buf, size);
+		break;
+	}
+	case MT_GROUP_BY_CLIENT_IP:
+		name = "client_ip";
+		if (!(val = key_copy(buf, size, r->f[MT_F_CLIENT_IP].p, r->f[MT_F_CLIENT_IP].len)))
+			val = capture(a->match, "client_ip", buf, size);
+		break;
+	default:
+		break;
+	}
+	*ret_name = val ? name : NULL;
+	*ret_value = val;
+}
+
+static const char *
+group_by_name(int by)
+{
+	switch (by) {
+	case MT_GROUP_BY_RELAY:
+		return "relay";
+	case MT_GROUP_BY_DOMAIN:
+		return "recipient domain";
+	case MT_GROUP_BY_CLIENT_IP:
+		return "client address";
+	default:
+		return "signature only";
+	}
+}
+
+struct mt_delivery *
+mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct mt_catalog *cat,
+		const char *hostname, const uint8_t hash_key[16], struct mt_buf *saved_groups,
+		mt_delivery_emitted_fn *on_emitted, void *ctx)
+{
+	const struct mt_config_alerting *al = &cfg->alerting;
+	const struct mt_config_grouping *gc = &al->grouping;
+	struct mt_group_params p;
+	struct mt_delivery *dl;
+
+	if (al->nwebhooks == 0)
+		return NULL;
+	dl = mt_xcalloc(1, sizeof(*dl));
+	dl->loop = loop;
+	dl->cfg = cfg;
+	dl->on_emitted = on_emitted;
+	dl->ctx = ctx;
+	ev_timer_init(&dl->group_timer, on_group_timer, 0., 0.);
+	mt_buf_init(&dl->payload, MT_PAYLOAD_MAX);
+	dl->spool = mt_spool_new(cfg->state_directory, &al->spool, hostname);
+	mt_rate_init(&dl->global_rate, al->max_per_minute, ev_now(loop));
+	dl->webhooks = mt_xcalloc(al->nwebhooks, sizeof(*dl->webhooks));
+	for (size_t i = 0; i < al->nwebhooks; i++) {
+		struct mt_webhook *w;
+
+		if (mt_webhook_new(loop, &al->webhooks[i], dl->spool, &dl->global_rate, &w) == 0)
+			dl->webhooks[dl->nwebhooks++] = w;
+		else
+			log_error("webhook %s is not used (see above)", al->webhooks[i].name);
+	}
+	mt_group_params_default(&p);
+	p.group_wait = gc->group_wait;
+	p.group_interval = gc->group_interval;
+	p.repeat_interval = gc->repeat_interval;
+	p.resolve_after = gc->resolve_after;
+	p.min_count = (uint32_t)gc->min_count;
+	p.window = gc->window;
+	p.max_groups = (size_t)gc->max_groups;
+	dl->grouper = mt_grouper_new(&p, hash_key, on_notification, dl);
+	if (saved_groups != NULL && saved_groups->len > 0) {
+		size_t bad = 0, unknown = 0, restored;
+
+		restored = mt_grouper_load(dl->grouper, cat, saved_groups->data, saved_groups->len,
+					   ev_now(loop), &bad, &unknown);
+		log_info(
+			"restored %zu groups from the state (%zu damaged, %zu of signatures no longer "
+			"in the catalog)",
+			restored, bad, unknown);
+		mt_buf_reset(saved_groups);
+		arm_group_timer(dl);
+	}
+	log_info("delivering to %zu webhooks, grouping by %s", dl->nwebhooks,
+		 group_by_name(gc->by));
+	return dl;
+}
+
+struct mt_delivery *
+mt_delivery_free(struct mt_delivery *dl, bool flush)
+{
+	if (dl == NULL)
+		return NULL;
+	/* Nothing accepted is lost: the unsent rest goes to the spool now. */
+	if (flush)
+		mt_grouper_flush(dl->grouper, ev_now(dl->loop));
+	dl->grouper = mt_grouper_free(dl->grouper);
+	ev_timer_stop(dl->loop, &dl->group_timer);
+	for (size_t i = 0; i < dl->nwebhooks; i++)
+		mt_webhook_free(dl->webhooks[i]);
+	free(dl->webhooks);
+	dl->spool = mt_spool_free(dl->spool);
+	mt_buf_fini(&dl->payload);
+	free(dl);
+	return NULL;
+}
+
+void
+mt_delivery_offer(struct mt_delivery *dl, const struct mt_alert *a)
+{
+	const char *kname, *kval;
+	char kbuf[MT_GROUP_TEXT_MAX];
+
+	group_key(dl, a, &kname, &kval, kbuf, sizeof(kbuf));
+	mt_grouper_offer(dl->grouper, a, kname, kval, ev_now(dl->loop));
+	report_emitted(dl); /* an eviction from a full table emits */
+	arm_group_timer(dl);
+}
+
+int
+mt_delivery_save(struct mt_delivery *dl, struct mt_buf *out)
+{
+	return mt_grouper_save(dl->grouper, out);
+}
+
+/* Give requests in flight a bounded time to finish (shutdown). */
+static void
+on_drain_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_break(loop, EVBREAK_ONE);
+}
+
+static void
+on_drain_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct mt_delivery *dl = w->data;
+	size_t n = 0;
+
+	for (size_t i = 0; i < dl->nwebhooks; i++)
+		n += mt_webhook_inflight(dl->webhooks[i]);
+	if (n == 0)
+		ev_break(loop, EVBREAK_ONE);
+}
+
+void
+mt_delivery_finish(struct mt_delivery *dl, double seconds)
+{
+	ev_timer deadline;
+	ev_prepare check;
+
+	/* The owner saves the state right after: no on_emitted here. */
+	mt_grouper_flush(dl->grouper, ev_now(dl->loop));
+	dl->emitted = false;
+	if (dl->nwebhooks == 0)
+		return;
+	ev_timer_init(&deadline, on_drain_deadline, seconds, 0.);
+	ev_prepare_init(&check, on_drain_check);
+	check.data = dl;
+	ev_timer_start(dl->loop, &deadline);
+	ev_prepare_start(dl->loop, &check);
+	ev_run(dl->loop, 0);
+	ev_timer_stop(dl->loop, &deadline);
+	ev_prepare_stop(dl->loop, &check);
+}
+
+void
+mt_delivery_log_counters(const struct mt_delivery *dl)
+{
+	const struct mt_spool_stats *ss = mt_spool_stats(dl->spool);
+	const struct mt_grouper_stats *gs = mt_grouper_stats(dl->grouper);
+
+	for (size_t i = 0; i < dl->nwebhooks; i++) {
+		const struct mt_webhook_stats *s = mt_webhook_stats(dl->webhooks[i]);
+
+		log_info("webhook %s: %llu submitted, %llu delivered, %llu retried, %llu failed, "
+			 "%llu dropped, %llu spooled, %llu in flight",
+			 mt_webhook_name(dl->webhooks[i]), (unsigned long long)s->submitted,
+			 (unsigned long long)s->delivered, (unsigned long long)s->retried,
+			 (unsigned long long)s->failed, (unsigned long long)s->dropped,
+			 (unsigned long long)s->queued, (unsigned long long)s->inflight);
+	}
+	log_info("spool: %llu written, %llu removed, %llu dropped at the size bound, %llu "
+		 "dropped at the age bound, %llu write errors, %llu bytes",
+		 (unsigned long long)ss->written, (unsigned long long)ss->removed,
+		 (unsigned long long)ss->dropped_size, (unsigned long long)ss->dropped_age,
+		 (unsigned long long)ss->write_errors, (unsigned long long)ss->bytes);
+	log_info("grouping: %llu occurrences, %llu groups now, %llu notifications, %llu "
+		 "evicted, %llu below min_count",
+		 (unsigned long long)gs->offered, (unsigned long long)gs->groups,
+		 (unsigned long long)gs->notifications, (unsigned long long)gs->evicted,
+		 (unsigned long long)gs->below_min_count);
+}
