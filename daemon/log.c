@@ -1,3 +1,4 @@
+/* log - the daemon's own messages: stderr, levels, cleaned untrusted text. */
 #include "log.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* notify - sd_notify over $NOTIFY_SOCKET: READY, RELOADING, STOPPING, STATUS, WATCHDOG. */
 #include "notify.h"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+/* journal - lines from the systemd journal (sd-journal), with a cursor for restarts. */
 #include "input/journal.h"
 
 #include <errno.h>

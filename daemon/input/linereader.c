@@ -1,3 +1,4 @@
+/* linereader - whole files, plain or gzip, line by line, for `scan`. */
 #include "input/linereader.h"
 
 #include <errno.h>

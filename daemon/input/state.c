@@ -1,3 +1,4 @@
+/* state - the positions file: loaded at start, saved atomically (temp, fsync, rename). */
 #include "input/state.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+/* tail - one followed file: read, frame lines, survive every rotation style. */
 #include "input/tail.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+/* watch - inotify on the inputs' directories and files, a stat poll as fallback. */
 #include "input/watch.h"
 
 #include <sys/inotify.h>

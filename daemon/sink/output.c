@@ -1,3 +1,4 @@
+/* output - every alert at once to stdout (JSON Lines or text) and to syslog. */
 #include "sink/output.h"
 
 #include <errno.h>

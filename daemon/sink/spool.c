@@ -1,3 +1,4 @@
+/* spool - notifications on disk (fsync'd) until delivered; bounded by size and age. */
 #include "sink/spool.h"
 
 #include <sys/stat.h>

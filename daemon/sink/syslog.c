@@ -1,3 +1,4 @@
+/* syslog - our own non-blocking syslog datagrams: RFC 3164 text or JSON, RFC 5424. */
 #include "sink/syslog.h"
 
 #include <sys/socket.h>

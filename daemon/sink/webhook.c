@@ -1,3 +1,4 @@
+/* webhook - HTTP POSTs through curl multi on libev: retries, backoff, rate limits. */
 #include "sink/webhook.h"
 
 #include <errno.h>

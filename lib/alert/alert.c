@@ -1,3 +1,4 @@
+/* alert - one alert as JSON or text, with the per-signature parts cached. */
 #include "alert/alert.h"
 
 #include <errno.h>

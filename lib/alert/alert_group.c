@@ -1,3 +1,4 @@
+/* alert_group - names of notification events. */
 #include "alert/alert_group.h"
 
 const char *

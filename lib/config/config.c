@@ -1,3 +1,4 @@
+/* config - mtalert.yaml validated against schema tables into struct mt_config. */
 #include "config/config.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+/* acmatch - Aho-Corasick over byte classes: every literal of the catalog in one pass. */
 #include "match/acmatch.h"
 
 #include <stdbool.h>

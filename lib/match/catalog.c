@@ -1,3 +1,4 @@
+/* catalog - signature files (YAML or JSON) loaded, checked and compiled. */
 #include <sys/stat.h>
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* literal - the literal strings a regex requires, for the prefilter. */
 #include "match/literal.h"
 
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* matcher - a line against the catalog: prefilter, then PCRE2 JIT under limits. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* buf - the one growable byte buffer, with a mandatory cap. */
 #include "util/buf.h"
 
 #include <errno.h>

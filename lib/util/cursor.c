@@ -1,3 +1,4 @@
+/* cursor - one position record per input, encoded for the state file. */
 #include "util/cursor.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* diag - file:line:col diagnostics collected by the loaders. */
 #include "util/diag.h"
 
 #include <stdarg.h>

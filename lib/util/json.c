@@ -1,3 +1,4 @@
+/* json - JSON strings from untrusted bytes: escaped, invalid UTF-8 written as \xHH. */
 #include "util/json.h"
 
 #include <errno.h>

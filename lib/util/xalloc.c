@@ -1,3 +1,4 @@
+/* xalloc - allocation that succeeds or does not return; mt_strlcpy; the panic hook. */
 #include "util/xalloc.h"
 
 #include <stdarg.h>

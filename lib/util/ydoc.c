@@ -1,3 +1,4 @@
+/* ydoc - YAML/JSON documents into a bounded tree with 1-based positions. */
 #include "util/ydoc.h"
 
 #include <sys/stat.h>
