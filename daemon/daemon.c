@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "alert/alert.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "input/inputs.h"
 #include "input/state.h"
@@ -39,6 +40,7 @@ struct generation {
 	int *severity;		      /* per signature: an override, or -1 */
 	bool *limit_warned;	      /* per signature */
 	uint64_t *matched;	      /* per signature */
+	size_t catalog_errors;	      /* in signature files that did not load (boot only) */
 };
 
 struct mt_daemon {
@@ -62,6 +64,7 @@ struct mt_daemon {
 	ev_prepare flush; /* push alerts out before the loop sleeps */
 	bool save_warned;
 	uint64_t lines, alerts, reloads, reload_failures;
+	uint64_t own_lines; /* our own alerts and messages, read back and skipped */
 };
 
 /* --- a generation: configuration, catalog, matcher ---------------------- */
@@ -100,11 +103,8 @@ static bool
 generation_config(struct mt_daemon *d, struct generation *g, const char *def_sigs,
 		  struct mt_diag *diag)
 {
-	const char *path = d->opts->config_path;
-	struct stat st;
+	const char *path = d->opts->config_path ? d->opts->config_path : cli_default_config();
 
-	if (path == NULL && stat(MT_CONFIG_PATH, &st) == 0)
-		path = MT_CONFIG_PATH;
 	if (path == NULL) {
 		g->cfg = mt_config_default(def_sigs);
 	} else {
@@ -130,17 +130,21 @@ generation_config(struct mt_daemon *d, struct generation *g, const char *def_sig
 	return true;
 }
 
-/* Load config and catalog into g; false (and g empty) if either has an error. */
+/*
+ * Load config and catalog into g; false (and g empty) on a config error.
+ * At boot (partial_ok) a signature file that does not load is logged and
+ * counted, and the daemon runs with the others: one bad local file must not
+ * leave a mail host unwatched.  A reload needs every file, since the live
+ * generation still has what the broken file held.
+ */
 static bool
-generation_load(struct mt_daemon *d, struct generation *g)
+generation_load(struct mt_daemon *d, struct generation *g, bool partial_ok)
 {
-	const char *def_sigs;
-	struct stat st;
+	const char *def_sigs = cli_default_signatures();
 	struct mt_diag diag;
 	bool ok;
 
 	memset(g, 0, sizeof(*g));
-	def_sigs = stat(MT_SIGNATURES_DIR, &st) == 0 ? MT_SIGNATURES_DIR : MT_SOURCE_SIGNATURES_DIR;
 	mt_diag_init(&diag);
 	ok = generation_config(d, g, def_sigs, &diag);
 	if (ok) {
@@ -151,11 +155,14 @@ generation_load(struct mt_daemon *d, struct generation *g)
 			paths = (const char *const *)g->cfg->signatures.directories;
 			npaths = g->cfg->signatures.ndirectories;
 		}
+		size_t before = diag.errors;
+
 		g->cat = mt_catalog_load_lean(paths, npaths, &diag);
-		if (diag.errors > 0 || mt_catalog_count(g->cat) == 0) {
-			if (mt_catalog_count(g->cat) == 0)
-				log_error("no usable signature in %s",
-					  npaths ? paths[0] : "(none)");
+		g->catalog_errors = diag.errors - before;
+		if (mt_catalog_count(g->cat) == 0) {
+			log_error("no usable signature in %s", npaths ? paths[0] : "(none)");
+			ok = false;
+		} else if (g->catalog_errors > 0 && !partial_ok) {
 			ok = false;
 		} else {
 			(void)mt_config_check_catalog(g->cfg, g->cat, &diag);
@@ -163,6 +170,11 @@ generation_load(struct mt_daemon *d, struct generation *g)
 	}
 	print_diags(&diag);
 	mt_diag_fini(&diag);
+	if (ok && g->catalog_errors > 0)
+		log_error("%zu error%s in signature files (see above): those files are not used; "
+			  "running with the %zu signature%s that loaded",
+			  g->catalog_errors, plural(g->catalog_errors), mt_catalog_count(g->cat),
+			  plural(mt_catalog_count(g->cat)));
 	if (!ok) {
 		generation_free(g);
 		return false;
@@ -215,20 +227,39 @@ mark_dirty(struct mt_daemon *d)
 	}
 }
 
-/* Every line of every input: parse, match, and hand the alert to the sinks. */
-static void
-on_line(void *ctx, const char *file, const char *p, size_t len, bool truncated, uint64_t offset)
+static bool
+view_is(const struct mt_view *v, const char *s)
 {
-	struct mt_daemon *d = ctx;
+	return v->len == strlen(s) && memcmp(v->p, s, v->len) == 0;
+}
+
+/*
+ * A line mtalert wrote itself: an alert through the syslog sink (our tag)
+ * or the daemon's own messages (mtalertd, through the journal).  Whatever
+ * routes them back into a followed log, they must never alert again: one
+ * alert would become a storm that fills the disk.  Any pid: an earlier run
+ * of ours wrote them too.
+ */
+static bool
+own_line(const struct mt_daemon *d, const struct mt_logrec *rec)
+{
+	const struct mt_view *prog = &rec->f[MT_F_PROGRAM];
+
+	return prog->len > 0 &&
+	       (view_is(prog, d->gen.cfg->alerting.syslog_sink.tag) || view_is(prog, "mtalertd"));
+}
+
+/* Match one line and hand its alert, if any, to the sinks. */
+static void
+alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bool truncated,
+	   uint64_t offset, const struct mt_logrec *prec)
+{
 	struct generation *g = &d->gen;
 	uint64_t hits = mt_matcher_stats(g->matcher)->limit_hits;
 	const struct mt_match *res;
-	struct mt_logrec rec;
+	struct mt_logrec rec = *prec;
 	size_t n, idx;
 
-	d->lines++;
-	mark_dirty(d);
-	mt_logline_parse(p, len, &rec);
 	n = mt_matcher_run(g->matcher, p, len, rec.mta, &res);
 	if (mt_matcher_stats(g->matcher)->limit_hits != hits)
 		warn_limits(d, file);
@@ -264,7 +295,66 @@ on_line(void *ctx, const char *file, const char *p, size_t len, bool truncated, 
 	}
 }
 
+/* Every line of every input: parse, match, and hand the alert to the sinks. */
+static void
+on_line(void *ctx, const char *file, const char *p, size_t len, bool truncated, uint64_t offset)
+{
+	struct mt_daemon *d = ctx;
+	struct mt_logrec rec;
+
+	d->lines++;
+	mark_dirty(d);
+	mt_logline_parse(p, len, &rec);
+	if (own_line(d, &rec)) {
+		d->own_lines++;
+		return;
+	}
+	alert_line(d, file, p, len, truncated, offset, &rec);
+}
+
+/*
+ * A webhook has failed for a while: say so through the other sinks, as an
+ * alert of the catalog's local/mtalert-webhook-failing record (built from a
+ * line of our own, never read from a log).
+ */
+static void
+on_webhook_failing(void *ctx, const char *webhook, double seconds, const char *error)
+{
+	struct mt_daemon *d = ctx;
+	struct mt_logrec rec;
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof(line), "mtalertd[%ld]: webhook %s has failed for %.0f s: %s",
+		     (long)getpid(), webhook, seconds, error);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	mt_logline_parse(line, (size_t)n, &rec);
+	alert_line(d, "mtalertd", line, (size_t)n, false, 0, &rec);
+}
+
 /* --- checkpoints: positions and groups in one atomic write --------------- */
+
+/* systemd's STATUS= line: what `systemctl status` shows, problems first. */
+static void
+notify_status(struct mt_daemon *d)
+{
+	char problems[512] = "";
+	size_t n = mt_inputs_nfiles(d->inputs);
+
+	if (d->gen.catalog_errors > 0)
+		(void)snprintf(problems, sizeof(problems), "%zu error%s in signature files; ",
+			       d->gen.catalog_errors, plural(d->gen.catalog_errors));
+	if (d->delivery != NULL)
+		mt_delivery_describe_failing(d->delivery, ev_now(d->loop),
+					     problems + strlen(problems),
+					     sizeof(problems) - strlen(problems));
+	(void)notify_send("STATUS=%s%llu line%s, %llu alert%s, %zu input%s", problems,
+			  (unsigned long long)d->lines, plural(d->lines),
+			  (unsigned long long)d->alerts, plural(d->alerts), n, plural(n));
+}
 
 static void
 save_state(struct mt_daemon *d)
@@ -303,9 +393,7 @@ save_state(struct mt_daemon *d)
 			log_info("positions saved again to %s", mt_state_path(d->state));
 		d->save_warned = false;
 	}
-	(void)notify_send("STATUS=%llu lines, %llu alerts, %zu inputs",
-			  (unsigned long long)d->lines, (unsigned long long)d->alerts,
-			  mt_inputs_nfiles(d->inputs));
+	notify_status(d);
 }
 
 static void
@@ -325,7 +413,7 @@ static void
 delivery_start(struct mt_daemon *d)
 {
 	d->delivery = mt_delivery_new(d->loop, d->gen.cfg, d->gen.cat, d->hostname, d->hash_key,
-				      &d->saved_groups, on_emitted, d);
+				      &d->saved_groups, on_emitted, on_webhook_failing, d);
 }
 
 /* --- signals ------------------------------------------------------------ */
@@ -338,13 +426,14 @@ log_counters(struct mt_daemon *d)
 
 	log_info("counters: %llu lines, %llu alerts, %llu regex-limit hits, %llu reloads "
 		 "(%llu failed), inotify fallbacks %llu, stdout write failures %llu, "
-		 "syslog %llu sent, %llu failed, %llu dropped",
+		 "syslog %llu sent, %llu failed, %llu dropped, own lines skipped %llu",
 		 (unsigned long long)d->lines, (unsigned long long)d->alerts,
 		 (unsigned long long)ms->limit_hits, (unsigned long long)d->reloads,
 		 (unsigned long long)d->reload_failures,
 		 (unsigned long long)mt_inputs_watch_fallbacks(d->inputs),
 		 (unsigned long long)os->stdout_failed, (unsigned long long)os->syslog_sent,
-		 (unsigned long long)os->syslog_failed, (unsigned long long)os->syslog_dropped);
+		 (unsigned long long)os->syslog_failed, (unsigned long long)os->syslog_dropped,
+		 (unsigned long long)d->own_lines);
 	mt_inputs_log_counters(d->inputs);
 	if (d->delivery != NULL)
 		mt_delivery_log_counters(d->delivery);
@@ -382,7 +471,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)notify_send("RELOADING=1");
 	log_info("reloading configuration and signatures");
-	if (!generation_load(d, &g)) {
+	if (!generation_load(d, &g, false)) {
 		d->reload_failures++;
 		log_error("reload failed: still running with the previous configuration and "
 			  "signatures");
@@ -400,10 +489,12 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	delivery_start(d);
 	mt_inputs_configure(d->inputs, d->gen.cfg, false);
 	d->reloads++;
-	log_info("reloaded: %zu signatures, %zu inputs", mt_catalog_count(d->gen.cat),
-		 mt_inputs_nfiles(d->inputs));
-	(void)notify_send("READY=1\nSTATUS=reloaded: %zu signatures, %zu inputs",
-			  mt_catalog_count(d->gen.cat), mt_inputs_nfiles(d->inputs));
+	log_info("reloaded: %zu signature%s, %zu input%s", mt_catalog_count(d->gen.cat),
+		 plural(mt_catalog_count(d->gen.cat)), mt_inputs_nfiles(d->inputs),
+		 plural(mt_inputs_nfiles(d->inputs)));
+	(void)notify_send("READY=1\nSTATUS=reloaded: %zu signature%s, %zu input%s",
+			  mt_catalog_count(d->gen.cat), plural(mt_catalog_count(d->gen.cat)),
+			  mt_inputs_nfiles(d->inputs), plural(mt_inputs_nfiles(d->inputs)));
 }
 
 static void
@@ -482,7 +573,7 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (gethostname(d->hostname, sizeof(d->hostname) - 1) < 0)
 		mt_strlcpy(d->hostname, "localhost", sizeof(d->hostname));
-	if (!generation_load(d, &d->gen)) {
+	if (!generation_load(d, &d->gen, true)) {
 		free(d);
 		return EX_CONFIG;
 	}
@@ -504,8 +595,9 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 	 * checkpoint then repeats lines instead of skipping them.
 	 */
 	save_state(d);
-	log_info("started: %zu signatures, %zu input files%s, state in %s",
-		 mt_catalog_count(d->gen.cat), mt_inputs_nfiles(d->inputs),
+	log_info("started: %zu signature%s, %zu input file%s%s, state in %s",
+		 mt_catalog_count(d->gen.cat), plural(mt_catalog_count(d->gen.cat)),
+		 mt_inputs_nfiles(d->inputs), plural(mt_inputs_nfiles(d->inputs)),
 		 mt_inputs_journal(d->inputs) ? " and the journal" : "", mt_state_path(d->state));
 	(void)notify_send("READY=1\nSTATUS=following %zu inputs with %zu signatures",
 			  mt_inputs_nfiles(d->inputs), mt_catalog_count(d->gen.cat));

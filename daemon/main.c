@@ -44,7 +44,8 @@ usage(FILE *f)
 		"                              else %s)\n"
 		"  --locale en|zh              language of root causes and workarounds\n"
 		"  -d, --debug                 log debug messages\n"
-		"  -v, --verbose               say more\n",
+		"  -v, --verbose               say more\n"
+		"  -V, --version               print the version\n",
 		MT_CONFIG_PATH, MT_SIGNATURES_DIR, MT_SOURCE_SIGNATURES_DIR);
 }
 
@@ -79,6 +80,10 @@ main(int argc, char **argv)
 				usage(stdout);
 				return 0;
 			}
+			if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+				printf("mtalertd %s\n", MT_VERSION);
+				return 0;
+			}
 			log_error("unknown option '%s'", argv[i]);
 			usage(stderr);
 			return EX_USAGE;
@@ -111,7 +116,7 @@ main(int argc, char **argv)
 		return cmd_list(&o, argc, argv);
 	if (!strcmp(argv[0], "show"))
 		return cmd_show(&o, argc, argv);
-	if (!strcmp(argv[0], "version") || !strcmp(argv[0], "--version")) {
+	if (!strcmp(argv[0], "version")) {
 		printf("mtalertd %s\n", MT_VERSION);
 		return 0;
 	}

@@ -13,4 +13,11 @@
  */
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
+/* "s" unless n is one: "1 error", "2 errors". */
+static inline const char *
+plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 #endif

@@ -14,6 +14,7 @@
 #include "match/matcher.h"
 #include "mt_config.h"
 #include "parse/logline.h"
+#include "util.h"
 #include "util/json.h"
 #include "util/xalloc.h"
 
@@ -69,6 +70,9 @@ cmd_check(struct cli *o, int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	/* The file the daemon would read, unless told otherwise. */
+	if (o->config_path == NULL)
+		o->config_path = cli_default_config();
 	if (o->config_path != NULL) {
 		struct mt_config *cfg = NULL;
 		struct mt_diag d;
@@ -77,7 +81,7 @@ cmd_check(struct cli *o, int argc, char **argv)
 		/* Like `nginx -t`: the config first, then the catalog it names. */
 		mt_diag_init(&d);
 		(void)mt_config_check_secrecy(o->config_path, &d);
-		r = mt_config_load(o->config_path, MT_SOURCE_SIGNATURES_DIR, &d, &cfg);
+		r = mt_config_load(o->config_path, cli_default_signatures(), &d, &cfg);
 		for (size_t i = 0; i < d.n; i++) {
 			char line[1400];
 
@@ -88,7 +92,8 @@ cmd_check(struct cli *o, int argc, char **argv)
 		warnings += d.warnings;
 		mt_diag_fini(&d);
 		if (r < 0) {
-			printf("%s: configuration has %zu errors\n", o->config_path, errors);
+			printf("%s: configuration has %zu error%s\n", o->config_path, errors,
+			       plural(errors));
 			return EX_CONFIG;
 		}
 		printf("%s: configuration OK\n", o->config_path);
@@ -114,7 +119,7 @@ cmd_check(struct cli *o, int argc, char **argv)
 
 		/* Include, exclude and override entries that name nothing: likely typos. */
 		mt_diag_init(&d);
-		if (mt_config_load(o->config_path, MT_SOURCE_SIGNATURES_DIR, &d, &cfg) == 0) {
+		if (mt_config_load(o->config_path, cli_default_signatures(), &d, &cfg) == 0) {
 			mt_diag_fini(&d);
 			mt_diag_init(&d);
 			(void)mt_config_check_catalog(cfg, c, &d);
@@ -169,8 +174,10 @@ cmd_check(struct cli *o, int argc, char **argv)
 				       "example matches but a more specific signature wins", line);
 		}
 	}
-	printf("checked %zu signatures and %zu example lines: %zu errors, %zu warnings, %zu costly\n",
-	       mt_catalog_count(c), examples, errors, warnings, costly);
+	printf("checked %zu signature%s and %zu example line%s: %zu error%s, %zu warning%s, %zu "
+	       "costly\n",
+	       mt_catalog_count(c), plural(mt_catalog_count(c)), examples, plural(examples), errors,
+	       plural(errors), warnings, plural(warnings), costly);
 	mt_matcher_free(m);
 	mt_catalog_free(c);
 	return errors ? EX_CONFIG : 0;

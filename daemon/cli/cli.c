@@ -58,6 +58,22 @@ cli_common_option(struct cli *o, int argc, char **argv, int *i)
 	return 0;
 }
 
+const char *
+cli_default_signatures(void)
+{
+	struct stat st;
+
+	return stat(MT_SIGNATURES_DIR, &st) == 0 ? MT_SIGNATURES_DIR : MT_SOURCE_SIGNATURES_DIR;
+}
+
+const char *
+cli_default_config(void)
+{
+	struct stat st;
+
+	return stat(MT_CONFIG_PATH, &st) == 0 ? MT_CONFIG_PATH : NULL;
+}
+
 struct mt_catalog *
 cli_load_catalog(const struct cli *o, size_t *ret_errors)
 {
@@ -66,12 +82,9 @@ cli_load_catalog(const struct cli *o, size_t *ret_errors)
 	size_t npaths = o->nsig_paths;
 	struct mt_catalog *c;
 	struct mt_diag d;
-	struct stat st;
 
 	if (npaths == 0) {
-		/* Installed signatures first; a build tree falls back to its source. */
-		def[0] = stat(MT_SIGNATURES_DIR, &st) == 0 ? MT_SIGNATURES_DIR :
-							     MT_SOURCE_SIGNATURES_DIR;
+		def[0] = cli_default_signatures();
 		paths = def;
 		npaths = 1;
 	}

@@ -33,6 +33,16 @@ struct cli {
  */
 struct mt_catalog *cli_load_catalog(const struct cli *o, size_t *ret_errors);
 
+/*
+ * Where signatures are when neither -s nor the configuration says: the
+ * installed ones, or the source tree's when run from a build directory.
+ * The daemon and every command use this one rule.
+ */
+const char *cli_default_signatures(void);
+
+/* The configuration file to read when -c is not given: MT_CONFIG_PATH if it exists, else NULL. */
+const char *cli_default_config(void);
+
 /* Try a common option at argv[*i]: 1 taken (i advanced), 0 not ours, -1 bad. */
 int cli_common_option(struct cli *o, int argc, char **argv, int *i);
 

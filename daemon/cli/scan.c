@@ -34,6 +34,7 @@ struct sig_summary {
 struct scan {
 	struct cli *o;
 	enum scan_format format;
+	bool format_set; /* --format given: --summary follows it too */
 	bool summary;
 	const struct mt_catalog *catalog;
 	struct mt_matcher *matcher;
@@ -249,6 +250,65 @@ print_summary(struct scan *s)
 	free(order);
 }
 
+/* The summary as one JSON object, for scripts (`--summary --format json`). */
+static void
+print_summary_json(struct scan *s)
+{
+	size_t n = mt_catalog_count(s->catalog), nsig = 0;
+	size_t *order = mt_xcalloc(n ? n : 1, sizeof(*order));
+	const struct mt_matcher_stats *st = mt_matcher_stats(s->matcher);
+	struct mt_buf b;
+	bool first = true;
+	char num[32];
+
+	for (size_t i = 0; i < n; i++)
+		if (s->sums[i].count)
+			order[nsig++] = i;
+	qsort_r(order, nsig, sizeof(*order), by_count, s->sums);
+	printf("{\"files\":%llu,\"lines\":%llu,\"alerts\":%llu,\"unparsed\":%llu,"
+	       "\"cut\":%llu,\"regex_limit_hits\":%llu,\"signatures\":%zu,\"errors\":[",
+	       (unsigned long long)s->files, (unsigned long long)s->lines,
+	       (unsigned long long)s->alerts, (unsigned long long)s->unparsed,
+	       (unsigned long long)s->truncated, (unsigned long long)st->limit_hits, n);
+	mt_buf_init(&b, 1024 * 1024); /* signature texts are capped by the YAML reader */
+	for (size_t k = 0; k < nsig; k++) {
+		const struct mt_signature *sig = mt_catalog_get(s->catalog, order[k]);
+		const struct sig_summary *ss = &s->sums[order[k]];
+
+		mt_buf_reset(&b);
+		first = true;
+		(void)mt_buf_putc(&b, '{');
+		(void)mt_json_key(&b, &first, "id");
+		(void)mt_json_cstr(&b, sig->id);
+		(void)mt_json_key(&b, &first, "title");
+		(void)mt_json_cstr(&b, mt_sig_title(sig, s->o->locale));
+		(void)mt_json_key(&b, &first, "severity");
+		(void)mt_json_cstr(&b, mt_severity_name(sig->severity));
+		(void)mt_json_key(&b, &first, "count");
+		(void)snprintf(num, sizeof(num), "%llu", (unsigned long long)ss->count);
+		(void)mt_buf_append(&b, num, strlen(num));
+		(void)mt_json_key(&b, &first, "first_seen");
+		(void)mt_json_cstr(&b, ss->first_seen);
+		(void)mt_json_key(&b, &first, "last_seen");
+		(void)mt_json_cstr(&b, ss->last_seen);
+		(void)mt_json_key(&b, &first, "example");
+		(void)mt_json_cstr(&b, ss->example);
+		if (sig->nworkarounds) {
+			const struct mt_workaround *w = &sig->workarounds[0];
+
+			(void)mt_json_key(&b, &first, "fix");
+			(void)mt_json_cstr(&b, mt_workaround_action(w, s->o->locale));
+			(void)mt_json_key(&b, &first, "fix_success_rate");
+			(void)mt_json_num(&b, w->success_rate);
+		}
+		(void)mt_buf_putc(&b, '}');
+		printf("%s%.*s", k ? "," : "", (int)b.len, b.data);
+	}
+	printf("]}\n");
+	mt_buf_fini(&b);
+	free(order);
+}
+
 int
 cmd_scan(struct cli *o, int argc, char **argv)
 {
@@ -267,6 +327,7 @@ cmd_scan(struct cli *o, int argc, char **argv)
 			s.summary = true;
 		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
 			i++;
+			s.format_set = true;
 			if (!strcmp(argv[i], "json"))
 				s.format = FORMAT_JSON;
 			else if (!strcmp(argv[i], "text"))
@@ -299,7 +360,9 @@ cmd_scan(struct cli *o, int argc, char **argv)
 
 	for (size_t i = 0; i < nfiles; i++)
 		scan_file(&s, files[i]);
-	if (s.summary)
+	if (s.summary && s.format_set && s.format == FORMAT_JSON)
+		print_summary_json(&s);
+	else if (s.summary)
 		print_summary(&s);
 	if (fflush(stdout) != 0) {
 		log_warn("cannot write to standard output");

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "match/matcher.h"
 #include "parse/logline.h"
+#include "util.h"
 #include "util/json.h"
 #include "util/xalloc.h"
 
@@ -146,7 +147,7 @@ cmd_list(struct cli *o, int argc, char **argv)
 		printf("  %-56s %-8s %s\n", v[i]->id, mt_severity_name(v[i]->severity),
 		       mt_sig_title(v[i], o->locale));
 	}
-	printf("\n%zu signatures\n", n);
+	printf("\n%zu signature%s\n", n, plural(n));
 	free(v);
 	mt_catalog_free(c);
 	return 0;

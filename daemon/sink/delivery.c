@@ -18,13 +18,16 @@ struct mt_delivery {
 	struct ev_loop *loop;
 	const struct mt_config *cfg;
 	mt_delivery_emitted_fn *on_emitted;
+	mt_delivery_failing_fn *on_failing;
 	void *ctx;
+	ev_timer failing_timer; /* the next failing webhook's alert is due */
 
 	struct mt_grouper *grouper;
 	ev_timer group_timer; /* the grouper's next deadline; idle when nothing is pending */
 	struct mt_spool *spool;
 	struct mt_rate global_rate;
 	struct mt_webhook **webhooks;
+	bool *failing_alerted; /* per webhook: this failing episode was alerted */
 	size_t nwebhooks;
 	struct mt_buf payload;
 	bool emitted; /* notifications spooled since on_emitted last ran */
@@ -152,6 +155,60 @@ group_key(const struct mt_delivery *dl, const struct mt_alert *a, const char **r
 	*ret_value = val;
 }
 
+/* Alert once per episode for every webhook failing for webhook_failing_after. */
+static void
+check_failing(struct mt_delivery *dl)
+{
+	double now = ev_now(dl->loop), after = dl->cfg->alerting.webhook_failing_after;
+	double next = -1;
+
+	for (size_t i = 0; i < dl->nwebhooks; i++) {
+		const struct mt_webhook_stats *s = mt_webhook_stats(dl->webhooks[i]);
+		double due;
+
+		if (!(s->failing_since > 0) || dl->failing_alerted[i])
+			continue;
+		due = s->failing_since + after;
+		if (due <= now) {
+			dl->failing_alerted[i] = true;
+			log_error(
+				"webhook %s has failed for %.0f s (%s); alerting through the other "
+				"sinks",
+				mt_webhook_name(dl->webhooks[i]), now - s->failing_since,
+				s->last_error);
+			dl->on_failing(dl->ctx, mt_webhook_name(dl->webhooks[i]),
+				       now - s->failing_since, s->last_error);
+		} else if (next < 0 || due < next) {
+			next = due;
+		}
+	}
+	ev_timer_stop(dl->loop, &dl->failing_timer);
+	if (next >= 0) {
+		ev_timer_set(&dl->failing_timer, next - now, 0.);
+		ev_timer_start(dl->loop, &dl->failing_timer);
+	}
+}
+
+static void
+on_failing_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	check_failing(container_of(w, struct mt_delivery, failing_timer));
+}
+
+static void
+on_health(void *ctx, struct mt_webhook *w, bool failing)
+{
+	struct mt_delivery *dl = ctx;
+
+	for (size_t i = 0; i < dl->nwebhooks; i++)
+		if (dl->webhooks[i] == w && !failing)
+			dl->failing_alerted[i] = false; /* a new episode may alert again */
+	/* Decide from the timer: we are inside the webhook's own completion here. */
+	ev_timer_stop(dl->loop, &dl->failing_timer);
+	ev_timer_set(&dl->failing_timer, 0., 0.);
+	ev_timer_start(dl->loop, &dl->failing_timer);
+}
+
 static const char *
 group_by_name(int by)
 {
@@ -170,7 +227,7 @@ group_by_name(int by)
 struct mt_delivery *
 mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct mt_catalog *cat,
 		const char *hostname, const uint8_t hash_key[16], struct mt_buf *saved_groups,
-		mt_delivery_emitted_fn *on_emitted, void *ctx)
+		mt_delivery_emitted_fn *on_emitted, mt_delivery_failing_fn *on_failing, void *ctx)
 {
 	const struct mt_config_alerting *al = &cfg->alerting;
 	const struct mt_config_grouping *gc = &al->grouping;
@@ -183,18 +240,22 @@ mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct 
 	dl->loop = loop;
 	dl->cfg = cfg;
 	dl->on_emitted = on_emitted;
+	dl->on_failing = on_failing;
 	dl->ctx = ctx;
 	ev_timer_init(&dl->group_timer, on_group_timer, 0., 0.);
+	ev_timer_init(&dl->failing_timer, on_failing_timer, 0., 0.);
 	mt_buf_init(&dl->payload, MT_PAYLOAD_MAX);
 	dl->spool = mt_spool_new(cfg->state_directory, &al->spool, hostname);
 	mt_rate_init(&dl->global_rate, al->max_per_minute, ev_now(loop));
 	dl->webhooks = mt_xcalloc(al->nwebhooks, sizeof(*dl->webhooks));
+	dl->failing_alerted = mt_xcalloc(al->nwebhooks, sizeof(*dl->failing_alerted));
 	for (size_t i = 0; i < al->nwebhooks; i++) {
 		struct mt_webhook *w;
 
-		if (mt_webhook_new(loop, &al->webhooks[i], dl->spool, &dl->global_rate, &w) == 0)
+		if (mt_webhook_new(loop, &al->webhooks[i], dl->spool, &dl->global_rate, &w) == 0) {
+			mt_webhook_on_health(w, on_health, dl);
 			dl->webhooks[dl->nwebhooks++] = w;
-		else
+		} else
 			log_error("webhook %s is not used (see above)", al->webhooks[i].name);
 	}
 	mt_group_params_default(&p);
@@ -218,8 +279,8 @@ mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct 
 		mt_buf_reset(saved_groups);
 		arm_group_timer(dl);
 	}
-	log_info("delivering to %zu webhooks, grouping by %s", dl->nwebhooks,
-		 group_by_name(gc->by));
+	log_info("delivering to %zu webhook%s, grouping by %s", dl->nwebhooks,
+		 plural(dl->nwebhooks), group_by_name(gc->by));
 	return dl;
 }
 
@@ -233,9 +294,11 @@ mt_delivery_free(struct mt_delivery *dl, bool flush)
 		mt_grouper_flush(dl->grouper, ev_now(dl->loop));
 	dl->grouper = mt_grouper_free(dl->grouper);
 	ev_timer_stop(dl->loop, &dl->group_timer);
+	ev_timer_stop(dl->loop, &dl->failing_timer);
 	for (size_t i = 0; i < dl->nwebhooks; i++)
 		mt_webhook_free(dl->webhooks[i]);
 	free(dl->webhooks);
+	free(dl->failing_alerted);
 	dl->spool = mt_spool_free(dl->spool);
 	mt_buf_fini(&dl->payload);
 	free(dl);
@@ -326,4 +389,21 @@ mt_delivery_log_counters(const struct mt_delivery *dl)
 		 (unsigned long long)gs->offered, (unsigned long long)gs->groups,
 		 (unsigned long long)gs->notifications, (unsigned long long)gs->evicted,
 		 (unsigned long long)gs->below_min_count);
+}
+
+void
+mt_delivery_describe_failing(const struct mt_delivery *dl, double now, char *buf, size_t size)
+{
+	for (size_t i = 0; i < dl->nwebhooks; i++) {
+		const struct mt_webhook_stats *s = mt_webhook_stats(dl->webhooks[i]);
+		char one[640];
+		size_t used = strlen(buf);
+
+		if (!(s->failing_since > 0) || used >= size)
+			continue;
+		(void)snprintf(one, sizeof(one), "webhook %.64s failing for %.0f s (%s); ",
+			       mt_webhook_name(dl->webhooks[i]), now - s->failing_since,
+			       s->last_error);
+		mt_strlcpy(buf + used, one, size - used);
+	}
 }

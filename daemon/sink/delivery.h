@@ -32,6 +32,12 @@
 struct mt_delivery;
 
 typedef void mt_delivery_emitted_fn(void *ctx);
+/*
+ * A webhook has failed for alerting.webhook_failing_after (once per
+ * episode): the owner raises an alert through the other sinks.
+ */
+typedef void mt_delivery_failing_fn(void *ctx, const char *webhook, double seconds,
+				    const char *error);
 
 /*
  * NULL when no webhook is configured.  hash_key keys the grouper's table
@@ -41,7 +47,8 @@ typedef void mt_delivery_emitted_fn(void *ctx);
 struct mt_delivery *mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg,
 				    const struct mt_catalog *cat, const char *hostname,
 				    const uint8_t hash_key[16], struct mt_buf *saved_groups,
-				    mt_delivery_emitted_fn *on_emitted, void *ctx);
+				    mt_delivery_emitted_fn *on_emitted,
+				    mt_delivery_failing_fn *on_failing, void *ctx);
 /* flush: hand the unsent rest of every group to the spool first (reload). */
 struct mt_delivery *mt_delivery_free(struct mt_delivery *dl, bool flush);
 
@@ -52,5 +59,7 @@ int mt_delivery_save(struct mt_delivery *dl, struct mt_buf *out);
 /* Stopping: everything pending goes out now, then requests in flight get seconds to finish. */
 void mt_delivery_finish(struct mt_delivery *dl, double seconds);
 void mt_delivery_log_counters(const struct mt_delivery *dl);
+/* "webhook X failing for 12 min (HTTP 500); " for each failing webhook, into buf. */
+void mt_delivery_describe_failing(const struct mt_delivery *dl, double now, char *buf, size_t size);
 
 #endif

@@ -50,7 +50,38 @@ struct mt_webhook {
 	size_t ninflight;
 	struct mt_webhook_stats stats;
 	bool warned;
+	mt_webhook_health_fn *on_health;
+	void *health_ctx;
 };
+
+void
+mt_webhook_on_health(struct mt_webhook *w, mt_webhook_health_fn *fn, void *ctx)
+{
+	w->on_health = fn;
+	w->health_ctx = ctx;
+}
+
+/* Track failing episodes: when one starts and when it ends. */
+static void
+health(struct mt_webhook *w, bool ok, const char *error, double now)
+{
+	if (ok) {
+		if (!(w->stats.failing_since > 0))
+			return;
+		log_info("webhook %s: delivering again after %.0f s of failures", w->conf.name,
+			 now - w->stats.failing_since);
+		w->stats.failing_since = 0;
+		if (w->on_health)
+			w->on_health(w->health_ctx, w, false);
+		return;
+	}
+	mt_strlcpy(w->stats.last_error, error, sizeof(w->stats.last_error));
+	if (w->stats.failing_since > 0)
+		return;
+	w->stats.failing_since = now > 0 ? now : 1e-9;
+	if (w->on_health)
+		w->on_health(w->health_ctx, w, true);
+}
 
 void
 mt_rate_init(struct mt_rate *r, uint64_t per_minute, double now)
@@ -200,6 +231,7 @@ finish(struct mt_webhook *w, struct request *r, CURLcode res)
 	double now = ev_now(w->loop);
 	long status = 0;
 	curl_off_t retry_after = 0;
+	char errbuf[160];
 
 	(void)curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	(void)curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after);
@@ -207,6 +239,7 @@ finish(struct mt_webhook *w, struct request *r, CURLcode res)
 		w->stats.delivered++;
 		w->warned = false;
 		mt_spool_done(w->spool, it);
+		health(w, true, NULL, now);
 	} else if (res == CURLE_OK && status >= 400 && status < 500 && status != 429 &&
 		   status != 408) {
 		struct mt_buf clean;
@@ -219,6 +252,8 @@ finish(struct mt_webhook *w, struct request *r, CURLcode res)
 		mt_buf_fini(&clean);
 		w->stats.failed++;
 		mt_spool_done(w->spool, it);
+		(void)snprintf(errbuf, sizeof(errbuf), "HTTP %ld, not retried", status);
+		health(w, false, errbuf, now);
 	} else {
 		if (!w->warned) {
 			if (res != CURLE_OK)
@@ -229,6 +264,12 @@ finish(struct mt_webhook *w, struct request *r, CURLcode res)
 					  w->conf.name, status);
 		}
 		w->warned = true;
+		if (res != CURLE_OK)
+			mt_strlcpy(errbuf, r->error[0] ? r->error : curl_easy_strerror(res),
+				   sizeof(errbuf));
+		else
+			(void)snprintf(errbuf, sizeof(errbuf), "HTTP %ld", status);
+		health(w, false, errbuf, now);
 		retry(w, it, status == 429 || status == 503 ? (double)retry_after : 0, now);
 	}
 	r->it = NULL;

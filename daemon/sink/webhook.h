@@ -47,12 +47,19 @@ double mt_rate_take(struct mt_rate *r, double now);
 
 struct mt_webhook_stats {
 	uint64_t submitted, delivered, retried, failed, dropped, inflight, queued;
+	double failing_since; /* ev_now() of the first failure since the last success; 0: healthy */
+	char last_error[160]; /* of the latest failure: "HTTP 500", curl's message */
 };
+
+/* The webhook started failing (failing true) or delivered again after failures. */
+typedef void mt_webhook_health_fn(void *ctx, struct mt_webhook *w, bool failing);
 
 /* -EINVAL (logged) when the token cannot be read or curl cannot be set up. */
 int mt_webhook_new(struct ev_loop *loop, const struct mt_config_webhook *conf,
 		   struct mt_spool *spool, struct mt_rate *global, struct mt_webhook **ret);
 struct mt_webhook *mt_webhook_free(struct mt_webhook *w);
+/* Who hears of health changes (at most one; NULL: nobody). */
+void mt_webhook_on_health(struct mt_webhook *w, mt_webhook_health_fn *fn, void *ctx);
 /* Queue a rendered notification (spooled first). */
 void mt_webhook_submit(struct mt_webhook *w, const char *body, size_t len);
 /* Requests in flight (shutdown waits for them a bounded time). */

@@ -248,7 +248,8 @@ static const struct schema stdout_schema =
 #define SL(m) offsetof(struct mt_config_syslog, m)
 static const struct field syslog_fields[] = {
 	{ KEY("enabled", T_BOOL, SL(enabled)), .def = "true" },
-	{ KEY("facility", T_ENUM, SL(facility)), .def = "mail",
+	/* Not mail: Debian's rsyslog writes mail.* into the very logs we follow. */
+	{ KEY("facility", T_ENUM, SL(facility)), .def = "daemon",
 	  NAMES(facility_names, facility_values) },
 	{ KEY("tag", T_STRING, SL(tag)), .def = "mtalert", .maxlen = MT_CONFIG_SYSLOG_TAG_MAX,
 	  .flags = F_TOKEN },
@@ -298,8 +299,9 @@ static const struct field webhook_fields[] = {
 	{ KEY("give_up_after", T_DURATION, WH(give_up_after)), .def = "24h", .min = "5s",
 	  .max = "720h" },
 };
+static void check_webhook(struct ctx *k, const struct mt_ynode *map, void *obj);
 static const struct schema webhook_schema =
-	SCHEMA(struct mt_config_webhook, webhook_fields, NO_OFF, WH(pos), NULL);
+	SCHEMA(struct mt_config_webhook, webhook_fields, NO_OFF, WH(pos), check_webhook);
 
 #define SP(m) offsetof(struct mt_config_spool, m)
 static const struct field spool_fields[] = {
@@ -319,6 +321,8 @@ static const struct field alerting_fields[] = {
 	{ KEY("spool", T_SECTION, AL(spool)), .sub = &spool_schema },
 	{ KEY("max_per_minute", T_UINT, AL(max_per_minute)), .def = "120", .min = "1",
 	  .max = "1000000" },
+	{ KEY("webhook_failing_after", T_DURATION, AL(webhook_failing_after)), .def = "15m",
+	  .min = "1s", .max = "24h" },
 };
 static const struct schema alerting_schema =
 	SCHEMA(struct mt_config_alerting, alerting_fields, NO_OFF, NO_OFF, NULL);
@@ -1242,6 +1246,18 @@ apply_defaults(struct ctx *k, const struct schema *s, void *obj)
 }
 
 /* Rules across sections. */
+/* A {token} that nothing fills would be posted as the literal text "{token}". */
+static void
+check_webhook(struct ctx *k, const struct mt_ynode *map, void *obj)
+{
+	const struct mt_config_webhook *w = obj;
+
+	if (w->url != NULL && strstr(w->url, "{token}") != NULL && w->token_file == NULL &&
+	    w->token_env == NULL)
+		err(k, mt_ynode_get(map, "url"),
+		    "url has {token} but neither token_file nor token_env gives one");
+}
+
 static void
 check_top(struct ctx *k, const struct mt_ynode *map, void *obj)
 {
@@ -1342,9 +1358,45 @@ mt_config_load(const char *path, const char *default_sig_dir, struct mt_diag *d,
 
 	if (r < 0)
 		return r;
-	r = mt_config_parse(path, data, len, default_sig_dir, d, ret_config);
+	struct mt_config *c;
+
+	r = mt_config_parse(path, data, len, default_sig_dir, d, &c);
 	free(data);
-	return r;
+	if (r < 0)
+		return r;
+	if (mt_config_check_files(c, d) > 0) {
+		mt_config_free(c);
+		return -EINVAL;
+	}
+	*ret_config = c;
+	return 0;
+}
+
+int
+mt_config_check_files(const struct mt_config *c, struct mt_diag *d)
+{
+	int errors = 0;
+
+	for (size_t i = 0; i < c->alerting.nwebhooks; i++) {
+		const struct mt_config_webhook *w = &c->alerting.webhooks[i];
+		char byte;
+		ssize_t n;
+		int fd;
+
+		if (w->token_file == NULL)
+			continue;
+		fd = open(w->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		n = fd < 0 ? -1 : read(fd, &byte, 1);
+		if (n <= 0)
+			mt_diag_addc(d, MT_DIAG_ERROR, c->file, w->pos.line, w->pos.col,
+				     "webhook %s: token_file %s %s%s", w->name, w->token_file,
+				     n == 0 ? "is empty" : "cannot be read: ",
+				     n == 0 ? "" : strerror(errno));
+		errors += n <= 0;
+		if (fd >= 0)
+			(void)close(fd);
+	}
+	return errors;
 }
 
 struct mt_config *

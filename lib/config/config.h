@@ -21,8 +21,9 @@
  * paths are absolute and at most MT_CONFIG_PATH_MAX bytes.  Durations and
  * sizes have per-key ranges (see the tables).
  *
- * Pure: no printing, no exit, no event loop; mt_config_load() and
- * mt_config_check_secrecy() touch the file system, nothing else does.  Any
+ * Pure: no printing, no exit, no event loop; mt_config_load(),
+ * mt_config_check_secrecy() and mt_config_check_files() touch the file
+ * system, nothing else does.  Any
  * thread, any context; a loaded config may be shared read-only.
  */
 #ifndef MT_CONFIG_H
@@ -194,7 +195,8 @@ struct mt_config_alerting {
 	struct mt_config_webhook *webhooks;
 	size_t nwebhooks;
 	struct mt_config_spool spool;
-	uint64_t max_per_minute; /* over every webhook together */
+	uint64_t max_per_minute;      /* over every webhook together */
+	double webhook_failing_after; /* a webhook failing this long raises an alert elsewhere */
 };
 
 struct mt_config {
@@ -243,6 +245,15 @@ int mt_config_set_state_directory(struct mt_config *c, const char *dir);
  * of warnings added, or -errno if it cannot be stat'ed.
  */
 int mt_config_check_secrecy(const char *path, struct mt_diag *d);
+
+/*
+ * Files the configuration names and the daemon must read at start: each
+ * webhook's token_file (readable and not empty, by the user running this,
+ * so `mtalertd check` under the service's user finds what the daemon would).
+ * Adds an error per problem at the webhook's position; returns their count.
+ * mt_config_load() runs it.
+ */
+int mt_config_check_files(const struct mt_config *c, struct mt_diag *d);
 
 /*
  * Warn about include, exclude and override entries that name no signature

@@ -22,6 +22,8 @@ struct mt_ydoc {
 /* Parse state: one pass over libyaml's events with an explicit stack. */
 struct reader {
 	yaml_parser_t parser;
+	const char *text; /* the document, for positions libyaml gives as offsets */
+	size_t len;
 	const char *file;
 	struct mt_diag *d;
 	size_t nodes;
@@ -97,6 +99,33 @@ next_event(struct reader *r, yaml_event_t *ev)
 	{
 		char msg[512];
 		yaml_mark_t m = r->parser.problem_mark;
+
+		/*
+		 * The reader (encoding errors, such as a byte that is not UTF-8)
+		 * gives a byte offset, not a mark: count lines and characters
+		 * up to it so the error points at the byte.
+		 */
+		if (r->parser.error == YAML_READER_ERROR) {
+			size_t end = r->parser.problem_offset < r->len ? r->parser.problem_offset :
+									 r->len;
+
+			/* At the start of a bad sequence, not inside it. */
+			while (end > 0 && end < r->len &&
+			       ((unsigned char)r->text[end] & 0xC0) == 0x80)
+				end--;
+			if (end > 0 && (unsigned char)r->text[end - 1] >= 0xC0 &&
+			    r->parser.problem != NULL && strstr(r->parser.problem, "trailing"))
+				end--;
+			memset(&m, 0, sizeof(m));
+			for (size_t i = 0; i < end; i++) {
+				if (r->text[i] == '\n') {
+					m.line++;
+					m.column = 0;
+				} else if (((unsigned char)r->text[i] & 0xC0) != 0x80) {
+					m.column++; /* a character starts here */
+				}
+			}
+		}
 
 		if (r->parser.context)
 			(void)snprintf(msg, sizeof(msg), "YAML syntax error: %s %s",
@@ -227,6 +256,8 @@ mt_ydoc_parse(const char *file, const char *p, size_t len, struct mt_diag *d, st
 	if (!yaml_parser_initialize(&r.parser))
 		mt_panic("yaml_parser_initialize failed");
 	yaml_parser_set_input_string(&r.parser, (const unsigned char *)p, len);
+	r.text = p;
+	r.len = len;
 
 	/* STREAM-START, DOCUMENT-START, node, DOCUMENT-END, then STREAM-END. */
 	if (!next_event(&r, &ev))

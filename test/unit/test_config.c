@@ -201,9 +201,9 @@ test_defaults(void)
 	ok(c->alerting.stdout_sink.enabled && (int)c->alerting.stdout_sink.format == MT_FORMAT_JSON,
 	   "default stdout: got %d/%d, want on/json", c->alerting.stdout_sink.enabled,
 	   (int)c->alerting.stdout_sink.format);
-	ok(c->alerting.syslog_sink.enabled && c->alerting.syslog_sink.facility == LOG_MAIL &&
+	ok(c->alerting.syslog_sink.enabled && c->alerting.syslog_sink.facility == LOG_DAEMON &&
 		   strcmp(c->alerting.syslog_sink.tag, "mtalert") == 0,
-	   "default syslog: got %d/%d/%s, want on/LOG_MAIL/mtalert",
+	   "default syslog: got %d/%d/%s, want on/LOG_DAEMON/mtalert",
 	   c->alerting.syslog_sink.enabled, c->alerting.syslog_sink.facility,
 	   c->alerting.syslog_sink.tag);
 	ok(mt_config_signature_enabled(c, "a/b", "x", "y"), "default enables every signature");
@@ -256,7 +256,7 @@ static const struct bad_case bad_cases[] = {
 	{ "e12.yaml", "alerting:\n  stdout:\n    colour: red\n",
 	  "e12.yaml:3:5: error: unknown key 'colour' in alerting.stdout (allowed: enabled, format, min_severity, include, exclude)" },
 	{ "e13.yaml", "alerting:\n  webhook: {}\n",
-	  "e13.yaml:2:3: error: unknown key 'webhook' in alerting (allowed: stdout, syslog, grouping, webhooks, spool, max_per_minute)" },
+	  "e13.yaml:2:3: error: unknown key 'webhook' in alerting (allowed: stdout, syslog, grouping, webhooks, spool, max_per_minute, webhook_failing_after)" },
 	{ "e14.yaml", "signatures:\n  overrides:\n    a/b:\n      sevrity: info\n",
 	  "e14.yaml:4:7: error: unknown key 'sevrity' in signatures.overrides.a/b (allowed: severity, disabled)" },
 	{ "e15.yaml", "inputs:\n  - path: mail.log\n",
@@ -325,6 +325,16 @@ static const struct bad_case bad_cases[] = {
 	  "e46.yaml:2:4: error: inputs[0] must be a path or a mapping, not empty" },
 	{ "e47.yaml", "log_level: [\n",
 	  "e47.yaml:2:1: error: YAML syntax error: did not find expected node content" },
+	/* The byte that is not UTF-8 is where the error points, not 1:1. */
+	{ "e48.yaml", "log_level: info\nlocale: en\nstate_directory: /var/lib/m\xe9t\n",
+	  "e48.yaml:3:28: error: YAML syntax error: invalid trailing UTF-8 octet" },
+	{ "e49.yaml",
+	  "alerting:\n  webhooks:\n    - name: chat\n      url: https://hooks.example.net/{token}\n",
+	  "e49.yaml:4:12: error: url has {token} but neither token_file nor token_env gives one" },
+	{ "e50.yaml",
+	  "alerting:\n  webhooks:\n    - name: chat\n      url: https://hooks.example.net/x\n"
+	  "      token_file: /nonexistent/mtalert-token\n",
+	  "e50.yaml:3:7: error: webhook chat: token_file /nonexistent/mtalert-token cannot be read: No such file or directory" },
 };
 
 static void
