@@ -1,5 +1,6 @@
 /*
  * group - grouping and throttling of alerts; the contract is in group.h.
+ * Saving and restoring the groups is in group_snapshot.c.
  *
  * Each group is on three structures at once:
  *   - a hash chain (lookup by signature id + key, SipHash-2-4, keyed);
@@ -19,94 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse/logline.h"
+#include "alert/group_internal.h"
 #include "match/matcher.h"
+#include "parse/logline.h"
 #include "util/xalloc.h"
 
-#define NO_HEAP	      SIZE_MAX
-#define BUCKETS_MIN   64
-#define HOSTNAME_MAX  MT_GROUP_FIELD_MAX
-#define FILE_NAME_MAX MT_GROUP_TEXT_MAX
-
-/* A bounded copy, NUL-terminated; s is NULL until the first set. */
-struct text {
-	char *s;
-	size_t cap; /* bytes allocated */
-};
-
-/* An example line or a queue id, with the group's occurrence number that last had it. */
-struct stamped {
-	struct text t;
-	uint64_t seq;
-};
-
-/* A ring of the newest n entries, oldest at head. */
-struct ring {
-	size_t head, n;
-};
-
-struct field {
-	struct text name, value;
-};
-
-struct group {
-	struct group *hnext;		   /* hash chain */
-	struct group *lru_prev, *lru_next; /* most recently active first */
-	uint64_t hash;
-	uint64_t serial; /* creation order: ties in the heap go to the older group */
-	size_t heap_i;	 /* index in the heap, or NO_HEAP */
-	double deadline; /* heap key: the next time tick has work for this group */
-
-	/* The key.  sig->id is compared; sig is rebound on catalog reload. */
-	const struct mt_signature *sig;
-	bool has_key;
-	struct text key_name, key_value;
-
-	/* Pending (min_count not reached yet): times of the occurrences in window. */
-	bool started;
-	double *times; /* min_count entries, ring; NULL once started */
-	struct ring tr;
-	double times_max; /* newest time in the ring */
-
-	uint64_t seq;	  /* occurrences offered to this group, started or not */
-	uint64_t total;	  /* occurrences since the group started */
-	uint64_t pending; /* not yet notified */
-	uint64_t nnotified;
-	double first_seen, last_seen, last_notify;
-	double due; /* the next check, or -1: idle */
-
-	/* The latest occurrence. */
-	enum mt_severity severity;
-	enum mt_locale locale;
-	bool has_hostname;
-	struct text hostname, file;
-	struct field fields[MT_GROUP_FIELDS_MAX];
-	size_t nfields;
-
-	/* Since the previous notification. */
-	struct stamped ex[MT_GROUP_EXAMPLES_MAX];
-	struct ring exr;
-	struct stamped ids[MT_GROUP_IDS_MAX];
-	struct ring idr;
-};
-
-struct mt_grouper {
-	struct mt_group_params p;
-	uint8_t key[16];
-	mt_group_emit_fn *emit;
-	void *ctx;
-	bool emitting; /* reentrancy guard */
-
-	struct group **buckets;
-	size_t nbuckets; /* power of two */
-	struct group *lru_head, *lru_tail;
-	struct group **heap;
-	size_t nheap, heap_cap;
-	size_t ngroups;
-	uint64_t serial;
-
-	struct mt_grouper_stats stats;
-};
+#define BUCKETS_MIN 64
 
 /* The parsed fields a notification carries, in this order. */
 static const enum mt_field report_fields[] = {
@@ -239,8 +158,8 @@ cut_len(const char *p, size_t len, size_t max)
 	return len;
 }
 
-static void
-text_set(struct text *t, const char *p, size_t len, size_t max)
+void
+grp_text_set(struct text *t, const char *p, size_t len, size_t max)
 {
 	len = cut_len(p, len, max);
 	if (t->cap < len + 1) {
@@ -266,8 +185,8 @@ text_fini(struct text *t)
 	t->cap = 0;
 }
 
-static size_t
-ring_slot(const struct ring *r, size_t i, size_t cap)
+size_t
+grp_ring_slot(const struct ring *r, size_t i, size_t cap)
 {
 	return (r->head + i) % cap;
 }
@@ -279,7 +198,7 @@ ring_push(struct ring *r, size_t cap)
 	size_t i;
 
 	if (r->n < cap)
-		return ring_slot(r, r->n++, cap);
+		return grp_ring_slot(r, r->n++, cap);
 	i = r->head;
 	r->head = (r->head + 1) % cap;
 	return i;
@@ -298,7 +217,7 @@ stamped_keep_since(struct stamped *v, struct ring *r, size_t cap, uint64_t seq)
 	size_t k = 0;
 
 	for (size_t i = 0; i < r->n; i++) {
-		size_t slot = ring_slot(r, i, cap);
+		size_t slot = grp_ring_slot(r, i, cap);
 
 		if (v[slot].seq >= seq) {
 			tmp[k++] = v[slot];
@@ -313,18 +232,9 @@ stamped_keep_since(struct stamped *v, struct ring *r, size_t cap, uint64_t seq)
 	memcpy(v, tmp, cap * sizeof(*v));
 }
 
-/* A group's key as offered, already cut to what a group stores. */
-struct key {
-	const char *id;
-	const char *name; /* NULL: signature only */
-	size_t name_len;
-	const char *value;
-	size_t value_len;
-};
-
 /* The key's hash: id NUL, then (flag, name NUL, value) if keyed; unambiguous as none holds a NUL. */
-static uint64_t
-key_hash(const struct mt_grouper *gr, const struct key *k)
+uint64_t
+grp_key_hash(const struct mt_grouper *gr, const struct key *k)
 {
 	static const uint8_t zero = 0;
 	struct sip s;
@@ -445,8 +355,8 @@ heap_remove(struct mt_grouper *gr, struct group *g)
 }
 
 /* Recompute the group's deadline and its place in the heap. */
-static void
-heap_update(struct mt_grouper *gr, struct group *g)
+void
+grp_heap_update(struct mt_grouper *gr, struct group *g)
 {
 	double d = group_deadline(gr, g);
 
@@ -563,9 +473,9 @@ notify(struct mt_grouper *gr, struct group *g, enum mt_group_event ev, double no
 	if (gr->emitting)
 		mt_panic("emit callback called back into the grouper");
 	for (size_t i = 0; i < g->exr.n; i++)
-		examples[i] = g->ex[ring_slot(&g->exr, i, MT_GROUP_EXAMPLES_MAX)].t.s;
+		examples[i] = g->ex[grp_ring_slot(&g->exr, i, MT_GROUP_EXAMPLES_MAX)].t.s;
 	for (size_t i = 0; i < g->idr.n; i++)
-		ids[i] = g->ids[ring_slot(&g->idr, i, MT_GROUP_IDS_MAX)].t.s;
+		ids[i] = g->ids[grp_ring_slot(&g->idr, i, MT_GROUP_IDS_MAX)].t.s;
 	for (size_t i = 0; i < g->nfields; i++) {
 		fields[i].name = g->fields[i].name.s;
 		fields[i].value = g->fields[i].value.s;
@@ -626,13 +536,13 @@ group_record(struct group *g, const struct mt_alert *a)
 	g->locale = a->locale;
 	g->has_hostname = a->hostname != NULL;
 	if (a->hostname != NULL)
-		text_set(&g->hostname, a->hostname, strlen(a->hostname), HOSTNAME_MAX);
-	text_set(&g->file, a->file != NULL ? a->file : "", a->file != NULL ? strlen(a->file) : 0,
-		 FILE_NAME_MAX);
+		grp_text_set(&g->hostname, a->hostname, strlen(a->hostname), HOSTNAME_MAX);
+	grp_text_set(&g->file, a->file != NULL ? a->file : "",
+		     a->file != NULL ? strlen(a->file) : 0, FILE_NAME_MAX);
 
 	e = &g->ex[ring_push(&g->exr, MT_GROUP_EXAMPLES_MAX)];
-	text_set(&e->t, a->line != NULL ? a->line : "", a->line != NULL ? a->len : 0,
-		 MT_GROUP_TEXT_MAX);
+	grp_text_set(&e->t, a->line != NULL ? a->line : "", a->line != NULL ? a->len : 0,
+		     MT_GROUP_TEXT_MAX);
 	e->seq = g->seq;
 
 	if (rec != NULL && rec->f[MT_F_QUEUE_ID].len > 0) {
@@ -641,7 +551,7 @@ group_record(struct group *g, const struct mt_alert *a)
 		bool seen = false;
 
 		for (size_t i = 0; i < g->idr.n && !seen; i++) {
-			e = &g->ids[ring_slot(&g->idr, i, MT_GROUP_IDS_MAX)];
+			e = &g->ids[grp_ring_slot(&g->idr, i, MT_GROUP_IDS_MAX)];
 			if (strlen(e->t.s) == len && memcmp(e->t.s, v->p, len) == 0) {
 				e->seq = g->seq;
 				seen = true;
@@ -649,7 +559,7 @@ group_record(struct group *g, const struct mt_alert *a)
 		}
 		if (!seen) {
 			e = &g->ids[ring_push(&g->idr, MT_GROUP_IDS_MAX)];
-			text_set(&e->t, v->p, len, MT_GROUP_ID_MAX);
+			grp_text_set(&e->t, v->p, len, MT_GROUP_ID_MAX);
 			e->seq = g->seq;
 		}
 	}
@@ -661,8 +571,8 @@ group_record(struct group *g, const struct mt_alert *a)
 
 		if (v->len == 0 || n == MT_GROUP_FIELDS_MAX)
 			continue;
-		text_set(&g->fields[n].name, name, strlen(name), MT_GROUP_NAME_MAX);
-		text_set(&g->fields[n].value, v->p, v->len, MT_GROUP_FIELD_MAX);
+		grp_text_set(&g->fields[n].name, name, strlen(name), MT_GROUP_NAME_MAX);
+		grp_text_set(&g->fields[n].value, v->p, v->len, MT_GROUP_FIELD_MAX);
 		n++;
 	}
 	for (size_t i = 0; i < m->ncaptures && i < MT_CAPTURES_MAX; i++) {
@@ -670,8 +580,8 @@ group_record(struct group *g, const struct mt_alert *a)
 
 		if (c->name == NULL || c->v.len == 0 || n == MT_GROUP_FIELDS_MAX)
 			continue;
-		text_set(&g->fields[n].name, c->name, strlen(c->name), MT_GROUP_NAME_MAX);
-		text_set(&g->fields[n].value, c->v.p, c->v.len, MT_GROUP_FIELD_MAX);
+		grp_text_set(&g->fields[n].name, c->name, strlen(c->name), MT_GROUP_NAME_MAX);
+		grp_text_set(&g->fields[n].value, c->v.p, c->v.len, MT_GROUP_FIELD_MAX);
 		n++;
 	}
 	g->nfields = n;
@@ -754,8 +664,8 @@ mt_grouper_free(struct mt_grouper *gr)
 	return NULL;
 }
 
-static struct group *
-lookup(struct mt_grouper *gr, uint64_t h, const struct key *k)
+struct group *
+grp_lookup(struct mt_grouper *gr, uint64_t h, const struct key *k)
 {
 	for (struct group *g = gr->buckets[h & (gr->nbuckets - 1)]; g != NULL; g = g->hnext) {
 		if (g->hash != h || strcmp(g->sig->id, k->id) != 0 ||
@@ -769,8 +679,8 @@ lookup(struct mt_grouper *gr, uint64_t h, const struct key *k)
 }
 
 /* Put a new group (hash set) on the hash chain and at the head of the LRU list. */
-static void
-group_link(struct mt_grouper *gr, struct group *g)
+void
+grp_link(struct mt_grouper *gr, struct group *g)
 {
 	g->hnext = gr->buckets[g->hash & (gr->nbuckets - 1)];
 	gr->buckets[g->hash & (gr->nbuckets - 1)] = g;
@@ -798,15 +708,15 @@ group_new(struct mt_grouper *gr, uint64_t h, const struct mt_signature *sig, con
 	g->sig = sig;
 	g->has_key = k->name != NULL;
 	if (k->name != NULL) {
-		text_set(&g->key_name, k->name, k->name_len, MT_GROUP_NAME_MAX);
-		text_set(&g->key_value, k->value, k->value_len, MT_GROUP_TEXT_MAX);
+		grp_text_set(&g->key_name, k->name, k->name_len, MT_GROUP_NAME_MAX);
+		grp_text_set(&g->key_value, k->value, k->value_len, MT_GROUP_TEXT_MAX);
 	}
 	g->started = gr->p.min_count <= 1;
 	if (!g->started)
 		g->times = mt_xreallocarray(NULL, gr->p.min_count, sizeof(*g->times));
 	g->due = -1;
 	g->first_seen = now;
-	group_link(gr, g);
+	grp_link(gr, g);
 	return g;
 }
 
@@ -870,8 +780,8 @@ mt_grouper_offer(struct mt_grouper *gr, const struct mt_alert *a, const char *ke
 		k.value_len = cut_len(k.value, strnlen(k.value, MT_GROUP_TEXT_MAX + 1),
 				      MT_GROUP_TEXT_MAX);
 	}
-	h = key_hash(gr, &k);
-	g = lookup(gr, h, &k);
+	h = grp_key_hash(gr, &k);
+	g = grp_lookup(gr, h, &k);
 	if (g == NULL) {
 		g = group_new(gr, h, a->match->sig, &k, now);
 	} else {
@@ -891,7 +801,7 @@ mt_grouper_offer(struct mt_grouper *gr, const struct mt_alert *a, const char *ke
 		if (g->due < 0)
 			g->due = now + gr->p.group_wait;
 	}
-	heap_update(gr, g);
+	grp_heap_update(gr, g);
 }
 
 /* The group's scheduled check: notify if anything is new.  False: the group was forgotten. */
@@ -941,7 +851,7 @@ group_tick(struct mt_grouper *gr, struct group *g, double now)
 		}
 		break;
 	}
-	heap_update(gr, g);
+	grp_heap_update(gr, g);
 }
 
 void
@@ -992,618 +902,4 @@ const struct mt_grouper_stats *
 mt_grouper_stats(const struct mt_grouper *gr)
 {
 	return &gr->stats;
-}
-
-/*
- * Snapshot and restore (the line format is in group.h).  Loading parses a
- * line into a struct snap of views into the input (nothing allocated, every
- * text checked against its cap), checks it for consistency with itself and
- * with the params, and only then builds the group, which cannot fail.
- */
-
-#define SIG_ID_MAX 256 /* bytes of a signature id in a snapshot line */
-
-static const char *const locale_names[] = { "en", "zh" };
-
-/* What the group's next notification will be, as the line's next= says. */
-static const char *
-next_name(bool started, uint64_t pending, uint64_t nnotified)
-{
-	if (!started)
-		return "pending";
-	if (pending == 0)
-		return "resolved";
-	return nnotified == 0 ? "first" : nnotified == 1 ? "update" : "reminder";
-}
-
-/* An appender that remembers its first error, so a line is written without a check per call. */
-struct writer {
-	struct mt_buf *b;
-	int r;
-};
-
-static void
-w_puts(struct writer *w, const char *s)
-{
-	if (w->r == 0)
-		w->r = mt_buf_puts(w->b, s);
-}
-
-static void
-w_text(struct writer *w, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (const unsigned char *p = (const unsigned char *)s; w->r == 0 && *p != '\0'; p++) {
-		if (*p > ' ' && *p < 0x7f && *p != '\\' && *p != ',' && *p != '=') {
-			w->r = mt_buf_putc(w->b, (char)*p);
-		} else {
-			char e[4] = { '\\', 'x', hex[*p >> 4], hex[*p & 15] };
-
-			w->r = mt_buf_append(w->b, e, sizeof(e));
-		}
-	}
-}
-
-static void
-w_num(struct writer *w, const char *name, uint64_t v)
-{
-	if (w->r == 0)
-		w->r = mt_buf_printf(w->b, " %s=%llu", name, (unsigned long long)v);
-}
-
-static void
-w_time(struct writer *w, const char *name, double t)
-{
-	uint64_t bits;
-
-	memcpy(&bits, &t, sizeof(bits));
-	if (w->r == 0)
-		w->r = mt_buf_printf(w->b, " %s=%016llx", name, (unsigned long long)bits);
-}
-
-static void
-save_group(struct writer *w, const struct mt_grouper *gr, const struct group *g)
-{
-	w_puts(w, "group sig=");
-	w_text(w, g->sig->id);
-	if (g->has_key) {
-		w_puts(w, " kn=");
-		w_text(w, g->key_name.s);
-		w_puts(w, " kv=");
-		w_text(w, g->key_value.s);
-	}
-	w_num(w, "serial", g->serial);
-	w_num(w, "seq", g->seq);
-	w_num(w, "total", g->total);
-	w_num(w, "new", g->pending);
-	w_num(w, "notified", g->nnotified);
-	w_puts(w, " next=");
-	w_puts(w, next_name(g->started, g->pending, g->nnotified));
-	w_time(w, "first", g->first_seen);
-	w_time(w, "last", g->last_seen);
-	w_time(w, "notify", g->last_notify);
-	w_time(w, "due", g->due);
-	if (!g->started) {
-		w_time(w, "tmax", g->times_max);
-		for (size_t i = 0; i < g->tr.n; i++)
-			w_time(w, "t", g->times[ring_slot(&g->tr, i, gr->p.min_count)]);
-	}
-	w_puts(w, " sev=");
-	w_puts(w, mt_severity_name(g->severity));
-	w_puts(w, " loc=");
-	w_puts(w, locale_names[g->locale == MT_LOCALE_ZH]);
-	if (g->has_hostname) {
-		w_puts(w, " host=");
-		w_text(w, g->hostname.s);
-	}
-	w_puts(w, " file=");
-	w_text(w, g->file.s);
-	for (size_t i = 0; i < g->exr.n; i++) {
-		const struct stamped *e = &g->ex[ring_slot(&g->exr, i, MT_GROUP_EXAMPLES_MAX)];
-
-		w_num(w, "ex", e->seq);
-		w_puts(w, ",");
-		w_text(w, e->t.s);
-	}
-	for (size_t i = 0; i < g->idr.n; i++) {
-		const struct stamped *e = &g->ids[ring_slot(&g->idr, i, MT_GROUP_IDS_MAX)];
-
-		w_num(w, "id", e->seq);
-		w_puts(w, ",");
-		w_text(w, e->t.s);
-	}
-	for (size_t i = 0; i < g->nfields; i++) {
-		w_puts(w, " f=");
-		w_text(w, g->fields[i].name.s);
-		w_puts(w, ",");
-		w_text(w, g->fields[i].value.s);
-	}
-	w_puts(w, "\n");
-}
-
-int
-mt_grouper_save(const struct mt_grouper *gr, struct mt_buf *out)
-{
-	struct writer w = { .b = out };
-	size_t mark = out->len;
-
-	/* Oldest activity first: loading pushes each on the LRU head, rebuilding the order. */
-	for (const struct group *g = gr->lru_tail; g != NULL && w.r == 0; g = g->lru_prev)
-		save_group(&w, gr, g);
-	if (w.r < 0) {
-		out->len = mark;
-		out->data[mark] = '\0';
-	}
-	return w.r;
-}
-
-struct view {
-	const char *p;
-	size_t len;
-};
-
-struct stamped_view {
-	uint64_t seq;
-	struct view v;
-};
-
-/* One parsed line: views into the input, every text already checked against its cap. */
-struct snap {
-	unsigned seen; /* bit per singular token */
-	struct view sig, kn, kv, next, sev, loc, host, file;
-	uint64_t serial, seq, total, pending, notified;
-	double first, last, notify, due, tmax;
-	double t[MT_GROUP_MIN_COUNT_MAX];
-	size_t nt;
-	struct stamped_view ex[MT_GROUP_EXAMPLES_MAX], id[MT_GROUP_IDS_MAX];
-	size_t nex, nid;
-	struct view fname[MT_GROUP_FIELDS_MAX], fvalue[MT_GROUP_FIELDS_MAX];
-	size_t nf;
-};
-
-enum tok_type {
-	TOK_TEXT,
-	TOK_NUM,
-	TOK_TIME,
-};
-
-/* The singular tokens; max: the cap of a text, decoded. */
-static const struct {
-	const char *name;
-	enum tok_type type;
-	size_t off;
-	size_t max;
-	bool required;
-} toks[] = {
-	{ "sig", TOK_TEXT, offsetof(struct snap, sig), SIG_ID_MAX, true },
-	{ "kn", TOK_TEXT, offsetof(struct snap, kn), MT_GROUP_NAME_MAX, false },
-	{ "kv", TOK_TEXT, offsetof(struct snap, kv), MT_GROUP_TEXT_MAX, false },
-	{ "serial", TOK_NUM, offsetof(struct snap, serial), 0, true },
-	{ "seq", TOK_NUM, offsetof(struct snap, seq), 0, true },
-	{ "total", TOK_NUM, offsetof(struct snap, total), 0, true },
-	{ "new", TOK_NUM, offsetof(struct snap, pending), 0, true },
-	{ "notified", TOK_NUM, offsetof(struct snap, notified), 0, true },
-	{ "next", TOK_TEXT, offsetof(struct snap, next), 16, true },
-	{ "first", TOK_TIME, offsetof(struct snap, first), 0, true },
-	{ "last", TOK_TIME, offsetof(struct snap, last), 0, true },
-	{ "notify", TOK_TIME, offsetof(struct snap, notify), 0, true },
-	{ "due", TOK_TIME, offsetof(struct snap, due), 0, true },
-	{ "tmax", TOK_TIME, offsetof(struct snap, tmax), 0, false },
-	{ "sev", TOK_TEXT, offsetof(struct snap, sev), 16, true },
-	{ "loc", TOK_TEXT, offsetof(struct snap, loc), 16, true },
-	{ "host", TOK_TEXT, offsetof(struct snap, host), HOSTNAME_MAX, false },
-	{ "file", TOK_TEXT, offsetof(struct snap, file), FILE_NAME_MAX, true },
-};
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Decode escaped text into dst (max + 1 bytes, NUL-terminated); dst NULL:
- * check only.  -EINVAL on a raw byte outside '!'..'~' or a raw '\\' or ',',
- * a bad escape, a NUL, or more than max bytes decoded.
- */
-static int
-unescape(struct view v, char *dst, size_t max, size_t *ret_len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < v.len; i++) {
-		unsigned char c = (unsigned char)v.p[i];
-
-		if (c == '\\') {
-			int hi, lo;
-
-			if (v.len - i < 4 || v.p[i + 1] != 'x' || (hi = hexval(v.p[i + 2])) < 0 ||
-			    (lo = hexval(v.p[i + 3])) < 0 || (hi | lo) == 0)
-				return -EINVAL;
-			c = (unsigned char)(hi << 4 | lo);
-			i += 3;
-		} else if (c <= ' ' || c >= 0x7f || c == ',') {
-			return -EINVAL;
-		}
-		if (n == max)
-			return -EINVAL;
-		if (dst != NULL)
-			dst[n] = (char)c;
-		n++;
-	}
-	if (dst != NULL)
-		dst[n] = '\0';
-	if (ret_len != NULL)
-		*ret_len = n;
-	return 0;
-}
-
-static bool
-view_is(struct view v, const char *s)
-{
-	return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
-}
-
-static int
-parse_num(struct view v, uint64_t *ret)
-{
-	uint64_t n = 0;
-
-	if (v.len == 0 || v.len > 20)
-		return -EINVAL;
-	for (size_t i = 0; i < v.len; i++) {
-		unsigned d = (unsigned)(unsigned char)v.p[i] - '0';
-
-		if (d > 9 || n > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		n = n * 10 + d;
-	}
-	*ret = n;
-	return 0;
-}
-
-static int
-parse_time(struct view v, double *ret)
-{
-	uint64_t bits = 0;
-	double t;
-
-	if (v.len != 16)
-		return -EINVAL;
-	for (size_t i = 0; i < 16; i++) {
-		int d = hexval(v.p[i]);
-
-		if (d < 0 || (v.p[i] >= 'A' && v.p[i] <= 'F'))
-			return -EINVAL;
-		bits = bits << 4 | (unsigned)d;
-	}
-	memcpy(&t, &bits, sizeof(t));
-	if (!isfinite(t))
-		return -EINVAL;
-	*ret = t;
-	return 0;
-}
-
-/* "N,TEXT": a number, a comma, then text checked against max. */
-static int
-parse_stamped(struct view v, size_t max, struct stamped_view *ret)
-{
-	const char *comma = memchr(v.p, ',', v.len);
-	struct view num, text;
-
-	if (comma == NULL)
-		return -EINVAL;
-	num = (struct view){ v.p, (size_t)(comma - v.p) };
-	text = (struct view){ comma + 1, v.len - num.len - 1 };
-	if (parse_num(num, &ret->seq) < 0 || unescape(text, NULL, max, NULL) < 0)
-		return -EINVAL;
-	ret->v = text;
-	return 0;
-}
-
-static int
-parse_token(struct snap *s, struct view name, struct view v)
-{
-	for (size_t i = 0; i < sizeof(toks) / sizeof(toks[0]); i++) {
-		char *field = (char *)s + toks[i].off;
-
-		if (!view_is(name, toks[i].name))
-			continue;
-		if (s->seen & (1u << i))
-			return -EINVAL; /* repeated */
-		s->seen |= 1u << i;
-		switch (toks[i].type) {
-		case TOK_TEXT:
-			if (unescape(v, NULL, toks[i].max, NULL) < 0)
-				return -EINVAL;
-			memcpy(field, &v, sizeof(v));
-			return 0;
-		case TOK_NUM:
-			return parse_num(v, (uint64_t *)(void *)field);
-		case TOK_TIME:
-			return parse_time(v, (double *)(void *)field);
-		}
-		return -EINVAL;
-	}
-	if (view_is(name, "t")) {
-		if (s->nt == MT_GROUP_MIN_COUNT_MAX)
-			return -EINVAL;
-		return parse_time(v, &s->t[s->nt++]);
-	}
-	if (view_is(name, "ex")) {
-		if (s->nex == MT_GROUP_EXAMPLES_MAX)
-			return -EINVAL;
-		return parse_stamped(v, MT_GROUP_TEXT_MAX, &s->ex[s->nex++]);
-	}
-	if (view_is(name, "id")) {
-		if (s->nid == MT_GROUP_IDS_MAX)
-			return -EINVAL;
-		return parse_stamped(v, MT_GROUP_ID_MAX, &s->id[s->nid++]);
-	}
-	if (view_is(name, "f")) {
-		const char *comma = memchr(v.p, ',', v.len);
-		struct view fn, fv;
-
-		if (comma == NULL || s->nf == MT_GROUP_FIELDS_MAX)
-			return -EINVAL;
-		fn = (struct view){ v.p, (size_t)(comma - v.p) };
-		fv = (struct view){ comma + 1, v.len - fn.len - 1 };
-		if (unescape(fn, NULL, MT_GROUP_NAME_MAX, NULL) < 0 ||
-		    unescape(fv, NULL, MT_GROUP_FIELD_MAX, NULL) < 0)
-			return -EINVAL;
-		s->fname[s->nf] = fn;
-		s->fvalue[s->nf++] = fv;
-		return 0;
-	}
-	return -EINVAL; /* unknown */
-}
-
-/* The tokens after "group ": NAME=VALUE separated by single spaces. */
-static int
-snap_parse(struct snap *s, const char *p, size_t len)
-{
-	const char *end = p + len;
-
-	memset(s, 0, offsetof(struct snap, t));
-	s->nt = s->nex = s->nid = s->nf = 0;
-	while (p < end) {
-		const char *sp = memchr(p, ' ', (size_t)(end - p));
-		const char *te = sp != NULL ? sp : end;
-		const char *eq = memchr(p, '=', (size_t)(te - p));
-
-		if (eq == NULL || eq == p)
-			return -EINVAL;
-		if (parse_token(s, (struct view){ p, (size_t)(eq - p) },
-				(struct view){ eq + 1, (size_t)(te - eq - 1) }) < 0)
-			return -EINVAL;
-		if (sp != NULL && sp + 1 == end)
-			return -EINVAL; /* a trailing space */
-		p = sp != NULL ? sp + 1 : end;
-	}
-	for (size_t i = 0; i < sizeof(toks) / sizeof(toks[0]); i++)
-		if (toks[i].required && !(s->seen & (1u << i)))
-			return -EINVAL;
-	return 0;
-}
-
-static bool
-snap_has(const struct snap *s, const char *name)
-{
-	for (size_t i = 0; i < sizeof(toks) / sizeof(toks[0]); i++)
-		if (strcmp(toks[i].name, name) == 0)
-			return (s->seen & (1u << i)) != 0;
-	return false;
-}
-
-/* Stamps oldest first: increasing (examples strictly), within (lo, hi]. */
-static bool
-stamps_ok(const struct stamped_view *v, size_t n, uint64_t lo, uint64_t hi, bool strict)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].seq <= lo || v[i].seq > hi)
-			return false;
-		if (strict && i > 0 && v[i].seq <= v[i - 1].seq)
-			return false;
-	}
-	return true;
-}
-
-/* Is the group consistent, with itself and with the params (things the code relies on)? */
-static int
-snap_check(const struct mt_grouper *gr, const struct snap *s, enum mt_severity *ret_sev,
-	   enum mt_locale *ret_loc)
-{
-	bool started = !view_is(s->next, "pending");
-	size_t i;
-
-	if (snap_has(s, "kn") != snap_has(s, "kv"))
-		return -EINVAL;
-	if (!view_is(s->next, next_name(started, s->pending, s->notified)))
-		return -EINVAL;
-	for (i = 0; i < 4 && !view_is(s->sev, mt_severity_name((enum mt_severity)i)); i++)
-		;
-	if (i == 4)
-		return -EINVAL;
-	*ret_sev = (enum mt_severity)i;
-	for (i = 0; i < 2 && !view_is(s->loc, locale_names[i]); i++)
-		;
-	if (i == 2)
-		return -EINVAL;
-	*ret_loc = i == 1 ? MT_LOCALE_ZH : MT_LOCALE_EN;
-	if (s->seq < s->total || s->seq < s->nt)
-		return -EINVAL;
-	if (!started) {
-		/* Occurrences in window, fewer than min_count; nothing counted or scheduled. */
-		if (gr->p.min_count <= 1 || s->nt == 0 || s->nt >= gr->p.min_count ||
-		    !snap_has(s, "tmax") || s->total != 0 || s->notified != 0 || s->due >= 0)
-			return -EINVAL;
-		for (i = 0; i < s->nt; i++)
-			if (s->t[i] > s->tmax)
-				return -EINVAL;
-		if (!stamps_ok(s->ex, s->nex, 0, s->seq, true) ||
-		    !stamps_ok(s->id, s->nid, 0, s->seq, false))
-			return -EINVAL;
-		return 0;
-	}
-	/*
-	 * Started: unnotified occurrences have a check scheduled (the FIRST among
-	 * them), a group with resolve_after 0 always has one, and examples and
-	 * ids are those of the unnotified occurrences.
-	 */
-	if (s->nt != 0 || snap_has(s, "tmax") || s->total == 0 || s->pending > s->total ||
-	    (s->notified == 0 && s->pending != s->total) || (s->pending > 0 && s->due < 0) ||
-	    (gr->p.resolve_after <= 0 && s->due < 0))
-		return -EINVAL;
-	if (!stamps_ok(s->ex, s->nex, s->seq - s->pending, s->seq, true) ||
-	    !stamps_ok(s->id, s->nid, s->seq - s->pending, s->seq, false))
-		return -EINVAL;
-	return 0;
-}
-
-/* Set t from escaped text already checked against max. */
-static void
-text_load(struct text *t, struct view v, size_t max, char *scratch)
-{
-	size_t n;
-
-	if (unescape(v, scratch, max, &n) < 0)
-		mt_panic("snapshot text changed between check and load");
-	text_set(t, scratch, n, max);
-}
-
-/* Build the group; -ENOENT: unknown signature, -EEXIST: duplicate, -ENOSPC: table full. */
-static int
-restore(struct mt_grouper *gr, const struct mt_catalog *c, const struct snap *s,
-	enum mt_severity sev, enum mt_locale loc)
-{
-	char id[SIG_ID_MAX + 1], name[MT_GROUP_NAME_MAX + 1], scratch[MT_GROUP_TEXT_MAX + 1];
-	const struct mt_signature *sig;
-	struct key k = { 0 };
-	struct group *g;
-	uint64_t h;
-
-	if (unescape(s->sig, id, SIG_ID_MAX, NULL) < 0)
-		mt_panic("snapshot text changed between check and load");
-	if ((sig = mt_catalog_find(c, id)) == NULL)
-		return -ENOENT;
-	k.id = sig->id;
-	if (snap_has(s, "kn")) {
-		if (unescape(s->kn, name, MT_GROUP_NAME_MAX, &k.name_len) < 0 ||
-		    unescape(s->kv, scratch, MT_GROUP_TEXT_MAX, &k.value_len) < 0)
-			mt_panic("snapshot text changed between check and load");
-		k.name = name;
-		k.value = scratch;
-	}
-	h = key_hash(gr, &k);
-	if (lookup(gr, h, &k) != NULL)
-		return -EEXIST;
-	if (gr->ngroups >= gr->p.max_groups)
-		return -ENOSPC;
-
-	g = mt_xcalloc(1, sizeof(*g));
-	g->hash = h;
-	g->serial = s->serial;
-	g->heap_i = NO_HEAP;
-	g->sig = sig;
-	g->has_key = k.name != NULL;
-	if (g->has_key) {
-		text_set(&g->key_name, k.name, k.name_len, MT_GROUP_NAME_MAX);
-		text_set(&g->key_value, k.value, k.value_len, MT_GROUP_TEXT_MAX);
-	}
-	g->started = !view_is(s->next, "pending");
-	if (!g->started) {
-		g->times = mt_xreallocarray(NULL, gr->p.min_count, sizeof(*g->times));
-		memcpy(g->times, s->t, s->nt * sizeof(*g->times));
-		g->tr.n = s->nt;
-		g->times_max = s->tmax;
-	}
-	g->seq = s->seq;
-	g->total = s->total;
-	g->pending = s->pending;
-	g->nnotified = s->notified;
-	g->first_seen = s->first;
-	g->last_seen = s->last;
-	g->last_notify = s->notify;
-	g->due = s->due;
-	g->severity = sev;
-	g->locale = loc;
-	g->has_hostname = snap_has(s, "host");
-	if (g->has_hostname)
-		text_load(&g->hostname, s->host, HOSTNAME_MAX, scratch);
-	text_load(&g->file, s->file, FILE_NAME_MAX, scratch);
-	for (size_t i = 0; i < s->nf; i++) {
-		text_load(&g->fields[i].name, s->fname[i], MT_GROUP_NAME_MAX, scratch);
-		text_load(&g->fields[i].value, s->fvalue[i], MT_GROUP_FIELD_MAX, scratch);
-	}
-	g->nfields = s->nf;
-	for (size_t i = 0; i < s->nex; i++) {
-		text_load(&g->ex[i].t, s->ex[i].v, MT_GROUP_TEXT_MAX, scratch);
-		g->ex[i].seq = s->ex[i].seq;
-	}
-	g->exr.n = s->nex;
-	for (size_t i = 0; i < s->nid; i++) {
-		text_load(&g->ids[i].t, s->id[i].v, MT_GROUP_ID_MAX, scratch);
-		g->ids[i].seq = s->id[i].seq;
-	}
-	g->idr.n = s->nid;
-
-	/* New groups must sort after every restored one in heap ties, as they did before. */
-	if (g->serial >= gr->serial)
-		gr->serial = g->serial < UINT64_MAX ? g->serial + 1 : UINT64_MAX;
-	group_link(gr, g);
-	heap_update(gr, g);
-	return 0;
-}
-
-size_t
-mt_grouper_load(struct mt_grouper *gr, const struct mt_catalog *c, const char *p, size_t len,
-		double now, size_t *ret_bad, size_t *ret_unknown)
-{
-	const char *end = p + len;
-	size_t n = 0, bad = 0, unknown = 0;
-	struct snap *s;
-
-	if (gr->emitting)
-		mt_panic("emit callback called back into the grouper");
-	if (gr->ngroups != 0)
-		mt_panic("load into a grouper that has groups");
-	if (!isfinite(now))
-		mt_panic("time is not finite");
-	s = mt_xcalloc(1, sizeof(*s));
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = (size_t)((nl != NULL ? nl : end) - p);
-
-		if (ll >= 6 && memcmp(p, "group ", 6) == 0) {
-			enum mt_severity sev = MT_SEV_ERROR;
-			enum mt_locale loc = MT_LOCALE_EN;
-			int r = ll > MT_GROUP_SAVE_LINE_MAX ? -EINVAL :
-							      snap_parse(s, p + 6, ll - 6);
-
-			if (r == 0)
-				r = snap_check(gr, s, &sev, &loc);
-			if (r == 0)
-				r = restore(gr, c, s, sev, loc);
-			if (r == 0)
-				n++;
-			else if (r == -ENOENT)
-				unknown++;
-			else
-				bad++;
-		}
-		p = nl != NULL ? nl + 1 : end;
-	}
-	free(s);
-	if (ret_bad != NULL)
-		*ret_bad = bad;
-	if (ret_unknown != NULL)
-		*ret_unknown = unknown;
-	return n;
 }

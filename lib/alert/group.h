@@ -108,8 +108,8 @@
 
 #include "alert/alert.h"
 #include "alert/alert_group.h"
-#include "util/buf.h"
 #include "match/catalog.h"
+#include "util/buf.h"
 
 #define MT_GROUP_FIELDS_MAX	24	   /* name/value pairs carried by one notification */
 #define MT_GROUP_FIELD_MAX	256	   /* bytes kept of one field value */
