@@ -9,6 +9,7 @@
 #include "alert/payload.h"
 #include "log.h"
 #include "parse/logline.h"
+#include "sink/keepalive.h"
 #include "sink/spool.h"
 #include "sink/webhook.h"
 #include "util.h"
@@ -27,7 +28,8 @@ struct mt_delivery {
 	struct mt_spool *spool;
 	struct mt_rate global_rate;
 	struct mt_webhook **webhooks;
-	bool *failing_alerted; /* per webhook: this failing episode was alerted */
+	struct mt_keepalive **keepalive; /* per webhook: Alertmanager's, else NULL */
+	bool *failing_alerted;		 /* per webhook: this failing episode was alerted */
 	size_t nwebhooks;
 	struct mt_buf payload;
 	bool emitted; /* notifications spooled since on_emitted last ran */
@@ -50,7 +52,10 @@ on_notification(void *ctx, const struct mt_alert_group *g)
 				  c->name, g->sig->id);
 			continue;
 		}
-		mt_webhook_submit(dl->webhooks[i], dl->payload.data, dl->payload.len);
+		if (dl->keepalive[i] != NULL)
+			mt_keepalive_submit(dl->keepalive[i], g->event, &dl->payload);
+		else
+			mt_webhook_submit(dl->webhooks[i], dl->payload.data, dl->payload.len);
 	}
 	dl->emitted = true;
 }
@@ -249,11 +254,18 @@ mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct 
 	mt_rate_init(&dl->global_rate, al->max_per_minute, ev_now(loop));
 	dl->webhooks = mt_xcalloc(al->nwebhooks, sizeof(*dl->webhooks));
 	dl->failing_alerted = mt_xcalloc(al->nwebhooks, sizeof(*dl->failing_alerted));
+	dl->keepalive = mt_xcalloc(al->nwebhooks, sizeof(*dl->keepalive));
 	for (size_t i = 0; i < al->nwebhooks; i++) {
 		struct mt_webhook *w;
 
 		if (mt_webhook_new(loop, &al->webhooks[i], dl->spool, &dl->global_rate, &w) == 0) {
 			mt_webhook_on_health(w, on_health, dl);
+			/* The grouper forgot a group it did not resolve (eviction) after this. */
+			if (al->webhooks[i].format == MT_PAYLOAD_ALERTMANAGER)
+				dl->keepalive[dl->nwebhooks] = mt_keepalive_new(
+					loop, w, al->webhooks[i].resend_interval,
+					gc->group_wait + gc->repeat_interval + gc->resolve_after +
+						al->webhooks[i].resend_interval);
 			dl->webhooks[dl->nwebhooks++] = w;
 		} else
 			log_error("webhook %s is not used (see above)", al->webhooks[i].name);
@@ -295,9 +307,12 @@ mt_delivery_free(struct mt_delivery *dl, bool flush)
 	dl->grouper = mt_grouper_free(dl->grouper);
 	ev_timer_stop(dl->loop, &dl->group_timer);
 	ev_timer_stop(dl->loop, &dl->failing_timer);
-	for (size_t i = 0; i < dl->nwebhooks; i++)
+	for (size_t i = 0; i < dl->nwebhooks; i++) {
+		mt_keepalive_free(dl->keepalive[i]);
 		mt_webhook_free(dl->webhooks[i]);
+	}
 	free(dl->webhooks);
+	free(dl->keepalive);
 	free(dl->failing_alerted);
 	dl->spool = mt_spool_free(dl->spool);
 	mt_buf_fini(&dl->payload);

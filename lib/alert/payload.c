@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "alert/payload_internal.h"
@@ -206,6 +207,21 @@ pl_fld_close(struct pl_fld *f, const char *close, size_t close_units)
 	f->units += close_units;
 }
 
+/* @everyone, @here, @channel, @all: broken wherever they stand. */
+static bool
+broadcast(const unsigned char *p, const unsigned char *end)
+{
+	static const char *const words[] = { "everyone", "here", "channel", "all" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t n = strlen(words[i]);
+
+		if ((size_t)(end - p) >= n && strncasecmp((const char *)p, words[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * The shown form of the ASCII character at p (not a control), in u; returns
  * the input bytes it stands for.
@@ -232,7 +248,15 @@ ascii_unit(const unsigned char *p, const unsigned char *end, unsigned prev, unsi
 		bool word_start = !((prev | 0x20) >= 'a' && (prev | 0x20) <= 'z') &&
 				  !(prev >= '0' && prev <= '9');
 
-		if (*p == '@')
+		/*
+		 * A mention starts a word (@here, @channel, @everyone, @user);
+		 * the @ of an address follows its local part and pings nobody,
+		 * so it stays whole and the address copies as it is.
+		 */
+		bool in_address = !word_start || prev == '.' || prev == '_' || prev == '-' ||
+				  prev == '+' || prev == '%' || prev == '=';
+
+		if (*p == '@' && (!in_address || broadcast(p + 1, end)))
 			rep = "@" ZWSP;
 		else if (*p == '<')
 			rep = "<" ZWSP;

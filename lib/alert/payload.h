@@ -97,6 +97,15 @@ enum mt_payload_format {
  */
 int mt_payload_render(struct mt_buf *out, enum mt_payload_format f, const struct mt_alert_group *g);
 
+/*
+ * An Alertmanager body of a firing alert (it ends in "}]" and has no
+ * endsAt) made valid until ends_at, in place: Alertmanager then keeps the
+ * alert active until that time whatever its resolve_timeout, the way
+ * Prometheus keeps its alerts alive.  -EINVAL if body is not such a body,
+ * -ENOBUFS past its cap.
+ */
+int mt_payload_alertmanager_valid_until(struct mt_buf *body, double ends_at);
+
 /* "json", "slack", "mattermost", "teams", "discord", "alertmanager". */
 int mt_payload_format_parse(const char *s, enum mt_payload_format *ret);
 const char *mt_payload_format_name(enum mt_payload_format f);

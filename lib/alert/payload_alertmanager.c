@@ -1,4 +1,5 @@
 /* payload_alertmanager - Alertmanager POST /api/v2/alerts bodies: labels and annotations. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -140,4 +141,19 @@ pl_render_alertmanager(struct mt_buf *b, struct pl_ctx *c)
 		TRY(pl_json_time(b, g->last_seen));
 	}
 	return mt_buf_puts(b, "}]");
+}
+
+int
+mt_payload_alertmanager_valid_until(struct mt_buf *body, double ends_at)
+{
+	int r;
+
+	if (body->len < 2 || memcmp(body->data + body->len - 2, "}]", 2) != 0 ||
+	    strstr(body->data, "\"endsAt\":") != NULL)
+		return -EINVAL;
+	body->len -= 2;
+	body->data[body->len] = '\0';
+	TRY(mt_buf_puts(body, ",\"endsAt\":"));
+	TRY(pl_json_time(body, ends_at));
+	return mt_buf_puts(body, "}]");
 }

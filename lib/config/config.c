@@ -298,6 +298,8 @@ static const struct field webhook_fields[] = {
 	  .max = "100000" },
 	{ KEY("give_up_after", T_DURATION, WH(give_up_after)), .def = "24h", .min = "5s",
 	  .max = "720h" },
+	{ KEY("resend_interval", T_DURATION, WH(resend_interval)), .def = "1m", .min = "1s",
+	  .max = "1h" },
 };
 static void check_webhook(struct ctx *k, const struct mt_ynode *map, void *obj);
 static const struct schema webhook_schema =

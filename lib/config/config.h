@@ -180,6 +180,7 @@ struct mt_config_webhook {
 	char *ca_file; /* TLS trust anchors; NULL: the system's */
 	uint64_t max_per_minute;
 	double give_up_after; /* a notification undelivered this long is dropped (counted, logged) */
+	double resend_interval; /* alertmanager: firing alerts posted again this often */
 	struct mt_config_pos pos;
 };
 

@@ -67,7 +67,10 @@ tmp = tempfile.mkdtemp(prefix="mt-alertmanager-")
 am_log_path = os.path.join(tmp, "alertmanager.log")
 am_conf = os.path.join(tmp, "alertmanager.yml")
 with open(am_conf, "w") as f:
-    f.write('route:\n  receiver: "null"\n  group_wait: 1s\n'
+    # A short resolve_timeout: an alert without endsAt that is not posted
+    # again within 5 s is resolved by Alertmanager (the storm test below).
+    f.write('global:\n  resolve_timeout: 5s\n'
+            'route:\n  receiver: "null"\n  group_wait: 1s\n'
             'receivers:\n  - name: "null"\n')
 port = free_port()
 base = "http://127.0.0.1:%d" % port
@@ -187,6 +190,63 @@ try:
     spool = os.path.join(d.state, "spool", "am")
     left = os.listdir(spool) if os.path.isdir(spool) else None
     ok(left == [], "nothing left in the spool", left)
+
+    # A storm of STORM seconds with the grouper's own posts far apart
+    # (group_interval 1m, repeat_interval 1h) and Alertmanager's
+    # resolve_timeout at 5 s: the alert must stay active the whole time,
+    # kept alive by re-posts every resend_interval with an endsAt ahead of
+    # now, and end once mtalertd resolves it.
+    storm = float(os.environ.get("MT_STORM_SECONDS", "120"))
+    log2 = os.path.join(tmp, "mail2.log")
+    open(log2, "w").close()
+    os.makedirs(os.path.join(tmp, "storm"), exist_ok=True)
+    d = Daemon(EXE, SIGS, os.path.join(tmp, "storm"),
+               "  stdout:\n    enabled: false\n"
+               "  grouping: {by: relay, group_wait: 200ms, group_interval: 1m, "
+               "repeat_interval: 1h, resolve_after: 8s}\n"
+               "  webhooks:\n"
+               "    - name: am\n"
+               "      url: %s/api/v2/alerts\n"
+               "      format: alertmanager\n"
+               "      min_severity: info\n"
+               "      resend_interval: 2s\n"
+               "      max_per_minute: 600\n"
+               "inputs:\n  - path: %s\n" % (base, log2), name="storm")
+    d.start()
+    append(log2, [error_line(1, "storm")])
+    deadline = time.time() + 15
+    while time.time() < deadline and not our_alerts():
+        time.sleep(0.1)
+    ok(our_alerts(), "storm: the alert is active", d.log()[-2000:])
+    start, seq, gaps, polls, next_line = time.time(), 2, [], 0, time.time() + 2
+    while time.time() - start < storm:
+        if time.time() >= next_line:  # an error line every 2 s: the storm goes on
+            append(log2, [error_line(seq, "storm")])
+            seq += 1
+            next_line += 2
+        cur = our_alerts()
+        polls += 1
+        if not cur or cur[0].get("status", {}).get("state") != "active":
+            gaps.append(round(time.time() - start, 1))
+        time.sleep(0.5)
+    ok(polls > storm and not gaps,
+       "storm: active in every one of %d polls over %.0f s (resolve_timeout 5 s, "
+       "grouper posts 1 m apart)" % (polls, storm),
+       "not active at %r s\n--- mtalertd\n%s" % (gaps[:20], d.log()[-2000:]))
+    ends = [a.get("endsAt", "") for a in (our_alerts() or [])]
+    ok(ends and all(e > time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) for e in ends),
+       "storm: endsAt is ahead of now", ends)
+    gone = False
+    deadline = time.time() + 40
+    while time.time() < deadline:
+        now = our_alerts()
+        if now is not None and not now:
+            gone = True
+            break
+        time.sleep(0.5)
+    ok(gone, "storm over: resolved by mtalertd's RESOLVED notice",
+       "%r\n--- mtalertd\n%s" % (our_alerts(), d.log()[-2000:]))
+    ok(d.stop() == 0, "storm: mtalertd stops cleanly", d.log()[-1000:])
 except RuntimeError as e:
     print("# " + str(e))
 finally:

@@ -13,12 +13,12 @@
 #include <string.h>
 
 #include "alert/alert_group.h"
-#include "util/buf.h"
+#include "alert/payload.h"
 #include "match/catalog.h"
+#include "tap.h"
+#include "util/buf.h"
 #include "util/diag.h"
 #include "util/json.h"
-#include "alert/payload.h"
-#include "tap.h"
 
 #define SIG_ID	 "communication/smtp-421-service-not-available"
 #define BIG_LINE (100 * 1024)
@@ -351,6 +351,41 @@ main(int argc, char **argv)
 		h.severity = (enum mt_severity)(i % 4);
 		h.event = (enum mt_group_event)(i % 5);
 		check_all(&h, hostile[i].name);
+	}
+
+	/*
+	 * Addresses and host names stay whole, so they copy as they are: only
+	 * what would ping or link is broken (x@everyone still is).
+	 */
+	{
+		static const char *const whole[] = { "bob@example.net", "mx.example.net",
+						     "postmaster@mx-1.example.org" };
+		struct mt_alert_group h = g;
+		struct mt_group_field af[2] = { { "recipient", "bob@example.net" },
+						{ "relay", "mx.example.net" } };
+		const char *aex[1] = {
+			"to=<postmaster@mx-1.example.org>, orig_to=<bob@example.net>, relay=mx.example.net, "
+			"x@everyone"
+		};
+
+		h.fields = af, h.nfields = 2;
+		h.examples = aex, h.nexamples = 1;
+		h.key_name = "relay", h.key_value = "mx.example.net";
+		for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
+			const char *fname = mt_payload_format_name((enum mt_payload_format)f);
+			struct mt_buf b;
+
+			mt_buf_init(&b, MT_PAYLOAD_MAX);
+			(void)mt_payload_render(&b, (enum mt_payload_format)f, &h);
+			for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+				if (!ok(strstr(b.data, whole[i]) != NULL, "%s keeps %s whole",
+					fname, whole[i]))
+					diag("not found in: %.400s", b.data);
+			if (f != MT_PAYLOAD_JSON)
+				ok(strstr(b.data, "@everyone") == NULL, "%s breaks x@everyone",
+				   fname);
+			mt_buf_fini(&b);
+		}
 	}
 
 	/* A 100 KB line of mentions and links, and the most of everything. */
