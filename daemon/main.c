@@ -28,7 +28,7 @@ usage(FILE *f)
 		"       mtalertd [-s DIR] [--locale en|zh] COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
-		"  scan [--format json|text] [--summary] [FILE ...|-]\n"
+		"  scan [--format json|text] [--summary] [--no-correlate] [FILE ...|-]\n"
 		"                  report every known error in logs (plain or .gz)\n"
 		"  test LINE ...   explain what a line matches: signatures, captures, fields\n"
 		"  check [-c FILE] validate the configuration, the catalog and its examples\n"

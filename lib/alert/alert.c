@@ -262,6 +262,30 @@ mt_alert_json(struct mt_buf *b, const struct mt_alert *a)
 	}
 	TRY(mt_buf_putc(b, ']'));
 
+	if (a->cause_id != NULL && (a->repeat || a->outcome != NULL)) {
+		/* The first cause the correlation stage attributes this line to. */
+		TRY(mt_json_key(b, &first, a->repeat ? "repeat_of" : "outcome"));
+		TRY(mt_buf_putc(b, '{'));
+		f2 = true;
+		if (a->outcome != NULL) {
+			TRY(kv_str(b, &f2, "status", a->outcome));
+			TRY(mt_json_key(b, &f2, "summary"));
+			TRY(json_capped(b, a->outcome_text ? a->outcome_text : "",
+					a->outcome_text ? strlen(a->outcome_text) : 0,
+					MT_ALERT_FIELD_MAX));
+		}
+		TRY(kv_str(b, &f2, a->repeat ? "id" : "cause", a->cause_id));
+		if (a->cause_sig != NULL)
+			TRY(kv_str(b, &f2, "title", mt_sig_title(a->cause_sig, a->locale)));
+		if (a->cause_reply != NULL && *a->cause_reply) {
+			TRY(mt_json_key(b, &f2, "reply"));
+			TRY(json_capped(b, a->cause_reply, strlen(a->cause_reply),
+					MT_ALERT_FIELD_MAX));
+		}
+		if (a->cause_since > 0)
+			TRY(kv_num(b, &f2, "since", a->cause_since));
+		TRY(mt_buf_putc(b, '}'));
+	}
 	TRY(kv_str(b, &first, "hostname", a->hostname));
 	TRY(kv_str(b, &first, "file", a->file));
 	TRY(kv_num(b, &first, "offset", (double)a->offset));
@@ -326,6 +350,12 @@ mt_alert_text(struct mt_buf *b, const struct mt_alert *a)
 				 f == MT_F_CLIENT_HOST || f == MT_F_TIME);
 		if (!shown)
 			TRY(text_field(b, c->name, &c->v));
+	}
+	if (a->cause_id != NULL && a->repeat)
+		TRY(mt_buf_printf(b, "\n  repeat of: %s", a->cause_id));
+	if (a->outcome_text != NULL) {
+		TRY(mt_buf_puts(b, "\n  outcome: "));
+		TRY(mt_text_clean(b, a->outcome_text, strlen(a->outcome_text), 400));
 	}
 	TRY(mt_buf_puts(b, "\n  line: "));
 	if ((r = mt_text_clean(b, a->line, a->len, 400)) < 0)

@@ -59,6 +59,22 @@ struct mt_alert {
 	enum mt_severity severity;
 	const char *hostname;	      /* the host mtalert runs on; NULL: not reported */
 	struct mt_alert_cache *cache; /* NULL: render everything */
+
+	/*
+	 * From the correlation stage (correlate/correlate.h); zero without it.
+	 * repeat: the line restates a cause already known for its message or
+	 * destination (a retry notice, a frozen notice, a suspended
+	 * destination): count it into the first cause's group, notify nothing
+	 * new.  cause_id names that first cause whenever repeat or outcome is
+	 * set; cause_sig is its signature (NULL if the catalog lacks it).
+	 */
+	bool repeat;
+	const char *cause_id;		      /* rendered as "repeat_of" / "outcome.cause" */
+	const struct mt_signature *cause_sig; /* the grouper's key for a repeat */
+	const char *cause_reply;	      /* untrusted: the reply that first named it */
+	double cause_since;		      /* Unix time it was first seen; 0: unknown */
+	const char *outcome;		      /* "expired", "bounced": a message's end */
+	const char *outcome_text;	      /* "expired after 5 days of deferrals: ..." */
 };
 
 /* The severity the alert carries: the override, else the signature's. */

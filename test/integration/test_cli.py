@@ -95,7 +95,12 @@ for path in files:
             bad_json.append("%s: missing %s" % (path, missing))
             break
         off = a["offset"]
-        end = data.find(b"\n", off)
+        # An Exim entry over several lines is one record: its lines joined by "\n".
+        end = off
+        for _ in range(a["line"].count("\n") + 1):
+            end = data.find(b"\n", end + (end > off))
+            if end < 0:
+                break
         raw = data[off:end if end >= 0 else len(data)]
         # Invalid UTF-8 is rendered as \xHH, as Python's backslashreplace does.
         want = raw.rstrip(b"\r").decode("utf-8", "backslashreplace")
@@ -182,6 +187,8 @@ with tempfile.TemporaryDirectory() as tmp:
 rc, out, _ = run("scan", *files)
 by_id = {}
 for a in parse_alerts(out):
+    if "repeat_of" in a:
+        continue  # restating lines: listed under their first cause, not counted
     by_id[a["id"]] = by_id.get(a["id"], 0) + 1
 rc, summ, err = run("scan", "--summary", *files)
 text = summ.decode()
