@@ -393,6 +393,7 @@ mt_correlate_stats(struct mt_correlate *c)
 	c->st.messages = c->msgs.n;
 	c->st.destinations = c->dests.n;
 	c->st.causes = c->causes.n;
+	c->st.memory_messages = c->msgs.cap * c->msgs.stride + c->msgs.nb * sizeof(uint32_t);
 	c->st.memory = c->msgs.cap * c->msgs.stride + c->msgs.nb * sizeof(uint32_t) +
 		       c->dests.cap * c->dests.stride + c->dests.nb * sizeof(uint32_t) +
 		       c->causes.cap * c->causes.stride + c->causes.nb * sizeof(uint32_t);
@@ -510,11 +511,16 @@ classify(const struct mt_logrec *r, bool *ret_frozen)
 
 	*ret_frozen = false;
 	if (r->mta == MT_MTA_EXIM) {
-		if (has(m, "etry time not reached") || has(m, "etry time not yet reached"))
+		if (view_is(st, "==") &&
+		    (has(m, "etry time not reached") || has(m, "etry time not yet reached")))
 			return K_RESTATE;
-		if (has(m, " Message is frozen") || has(m, " Frozen") || has(m, " frozen by ")) {
-			*ret_frozen = true;
-			return has(m, " Message is frozen") ? K_RESTATE : K_OTHER;
+		if (st->len == 0 && has(m, "rozen")) {
+			if (has(m, " Message is frozen")) {
+				*ret_frozen = true;
+				return K_RESTATE;
+			}
+			*ret_frozen = has(m, " Frozen") || has(m, " frozen by ");
+			return K_OTHER;
 		}
 		if (view_is(st, "=>") || view_is(st, "->") || view_is(st, "*>"))
 			return K_SENT;

@@ -100,7 +100,8 @@ struct mt_correlate_stats {
 	size_t messages, destinations, causes; /* entries now */
 	uint64_t msg_evicted_lru, msg_evicted_age, dest_evicted, cause_evicted;
 	uint64_t repeats, outcomes, resolved, health_alerts;
-	size_t memory; /* bytes allocated for the tables now */
+	size_t memory;		/* bytes allocated for the tables now */
+	size_t memory_messages; /* of which the message table */
 	size_t memory_max; /* bytes they may grow to at their configured sizes */
 };
 
