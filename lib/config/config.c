@@ -192,6 +192,27 @@ static const struct field limits_fields[] = {
 static const struct schema limits_schema =
 	SCHEMA(struct mt_config_limits, limits_fields, NO_OFF, NO_OFF, NULL);
 
+#define CO(m) offsetof(struct mt_config_correlate, m)
+static const struct field correlate_fields[] = {
+	{ KEY("enabled", T_BOOL, CO(enabled)), .def = "true" },
+	{ KEY("max_messages", T_UINT, CO(max_messages)), .def = "1000000", .min = "1000",
+	  .max = "10000000" },
+	{ KEY("max_destinations", T_UINT, CO(max_destinations)), .def = "10000", .min = "16",
+	  .max = "1000000" },
+	{ KEY("message_max_age", T_DURATION, CO(message_max_age)), .def = "10d", .min = "1h",
+	  .max = "90d" },
+	{ KEY("continuation_timeout", T_DURATION, CO(continuation_timeout)), .def = "500ms",
+	  .min = "10ms", .max = "10s" },
+	{ KEY("health_window", T_DURATION, CO(health_window)), .def = "15m", .min = "1m",
+	  .max = "1d" },
+	{ KEY("health_threshold", T_UINT, CO(health_threshold)), .def = "20", .min = "1",
+	  .max = "100" },
+	{ KEY("health_min_attempts", T_UINT, CO(health_min_attempts)), .def = "10", .min = "1",
+	  .max = "100000" },
+};
+static const struct schema correlate_schema =
+	SCHEMA(struct mt_config_correlate, correlate_fields, NO_OFF, NO_OFF, NULL);
+
 #define OV(m) offsetof(struct mt_config_override, m)
 static const struct field override_fields[] = {
 	{ KEY("severity", T_ENUM, OV(severity)), .def = NULL,
@@ -343,6 +364,7 @@ static const struct field top_fields[] = {
 	  .defl = default_inputs, .flags = F_UNIQUE | F_SHORTHAND },
 	{ KEY("journal", T_SECTION, TOP(journal)), .sub = &journal_schema },
 	{ KEY("limits", T_SECTION, TOP(limits)), .sub = &limits_schema },
+	{ KEY("correlate", T_SECTION, TOP(correlate)), .sub = &correlate_schema },
 	{ KEY("signatures", T_SECTION, TOP(signatures)), .sub = &signatures_schema },
 	{ KEY("alerting", T_SECTION, TOP(alerting)), .sub = &alerting_schema },
 };
@@ -1628,7 +1650,8 @@ mt_parse_duration(const char *s, double *ret_seconds)
 		const char *unit;
 		double div, mul; /* divide for ms, so 100ms is exactly 0.1 */
 	} units[] = {
-		{ "", 1, 1 }, { "ms", 1000, 1 }, { "s", 1, 1 }, { "m", 1, 60 }, { "h", 1, 3600 }
+		{ "", 1, 1 },	  { "ms", 1000, 1 }, { "s", 1, 1 },
+		{ "m", 1, 60 },	  { "h", 1, 3600 },  { "d", 1, 86400 },
 	};
 	char num[NUM_LEN];
 	const char *unit;

@@ -113,6 +113,18 @@ struct mt_config_limits {
 	uint64_t read_chunk;	     /* bytes per file per wakeup */
 };
 
+/* The correlation stage (correlate/correlate.h) and record joining (correlate/join.h). */
+struct mt_config_correlate {
+	bool enabled;		     /* false: every line judged alone, as before */
+	uint64_t max_messages;	     /* message table size */
+	uint64_t max_destinations;   /* destination table size */
+	double message_max_age;	     /* seconds a message is kept after its last line */
+	double continuation_timeout; /* seconds a multi-line record waits for its next line */
+	double health_window;	     /* seconds */
+	uint64_t health_threshold;   /* percent of attempts deferred or bounced */
+	uint64_t health_min_attempts;
+};
+
 struct mt_config_signatures {
 	char **directories; /* absolute */
 	size_t ndirectories;
@@ -210,6 +222,7 @@ struct mt_config {
 	size_t ninputs;
 	struct mt_config_journal journal;
 	struct mt_config_limits limits;
+	struct mt_config_correlate correlate;
 	struct mt_config_signatures signatures;
 	struct mt_config_alerting alerting;
 };

@@ -139,6 +139,16 @@ test_example_is_default(const char *example)
 	   (unsigned long long)got->limits.read_chunk,
 	   (unsigned long long)want->limits.max_line_length, want->limits.partial_line_timeout,
 	   (unsigned long long)want->limits.read_chunk);
+	ok(got->correlate.enabled == want->correlate.enabled &&
+		   got->correlate.max_messages == want->correlate.max_messages &&
+		   got->correlate.max_destinations == want->correlate.max_destinations &&
+		   same_num(got->correlate.message_max_age, want->correlate.message_max_age) &&
+		   same_num(got->correlate.continuation_timeout,
+			    want->correlate.continuation_timeout) &&
+		   same_num(got->correlate.health_window, want->correlate.health_window) &&
+		   got->correlate.health_threshold == want->correlate.health_threshold &&
+		   got->correlate.health_min_attempts == want->correlate.health_min_attempts,
+	   "example correlate equals the defaults");
 	ok(got->signatures.ndirectories == 1 && strcmp(got->signatures.directories[0], SIGDIR) == 0,
 	   "example signature directories: got %zu (%s), want 1 (%s)", got->signatures.ndirectories,
 	   got->signatures.ndirectories ? got->signatures.directories[0] : "-", SIGDIR);
@@ -195,6 +205,18 @@ test_defaults(void)
 	   "default limits: got %llu/%g/%llu, want 65536/5/262144",
 	   (unsigned long long)c->limits.max_line_length, c->limits.partial_line_timeout,
 	   (unsigned long long)c->limits.read_chunk);
+	ok(c->correlate.enabled && c->correlate.max_messages == 1000000 &&
+		   c->correlate.max_destinations == 10000 &&
+		   same_num(c->correlate.message_max_age, 10 * 86400.) &&
+		   same_num(c->correlate.continuation_timeout, 0.5) &&
+		   same_num(c->correlate.health_window, 900.) &&
+		   c->correlate.health_threshold == 20 && c->correlate.health_min_attempts == 10,
+	   "default correlate: got %d/%llu/%llu/%g/%g/%g/%llu/%llu", c->correlate.enabled,
+	   (unsigned long long)c->correlate.max_messages,
+	   (unsigned long long)c->correlate.max_destinations, c->correlate.message_max_age,
+	   c->correlate.continuation_timeout, c->correlate.health_window,
+	   (unsigned long long)c->correlate.health_threshold,
+	   (unsigned long long)c->correlate.health_min_attempts);
 	ok(c->signatures.ndirectories == 1 &&
 		   strcmp(c->signatures.directories[0], "/opt/sigs") == 0,
 	   "default signature directory: got %zu, want the caller's", c->signatures.ndirectories);
@@ -247,12 +269,18 @@ static const struct bad_case bad_cases[] = {
 	  "e07.yaml:1:22: error: checkpoint_interval must be a duration such as 250ms, 5s, 2m or 1h, not 'often'" },
 	{ "e08.yaml", "limits:\n  max_line_length: 32MiB\n",
 	  "e08.yaml:2:20: error: limits.max_line_length must be between 1KiB and 16MiB, not '32MiB'" },
+	{ "e08b.yaml", "correlate:\n  health_threshold: 150\n",
+	  "e08b.yaml:2:21: error: correlate.health_threshold must be between 1 and 100, not '150'" },
+	{ "e08c.yaml", "correlate:\n  message_max_age: 100d\n",
+	  "e08c.yaml:2:20: error: correlate.message_max_age must be between 1h and 90d, not '100d'" },
+	{ "e08d.yaml", "correlate:\n  max_messages: 10\n",
+	  "e08d.yaml:2:17: error: correlate.max_messages must be between 1000 and 10000000, not '10'" },
 	{ "e09.yaml", "limits:\n  read_chunk: 1.5MiB\n",
 	  "e09.yaml:2:15: error: limits.read_chunk must be a size such as 512B, 64KiB or 1MiB, not '1.5MiB'" },
 	{ "e10.yaml", "limits:\n  partial_line_timeout: [5s]\n",
 	  "e10.yaml:2:25: error: limits.partial_line_timeout must be a duration such as 250ms, 5s, 2m or 1h, not a list" },
 	{ "e11.yaml", "log_level: info\ncolour: blue\n",
-	  "e11.yaml:2:1: error: unknown key 'colour' (allowed: log_level, locale, state_directory, checkpoint_interval, inputs, journal, limits, signatures, alerting)" },
+	  "e11.yaml:2:1: error: unknown key 'colour' (allowed: log_level, locale, state_directory, checkpoint_interval, inputs, journal, limits, correlate, signatures, alerting)" },
 	{ "e12.yaml", "alerting:\n  stdout:\n    colour: red\n",
 	  "e12.yaml:3:5: error: unknown key 'colour' in alerting.stdout (allowed: enabled, format, min_severity, include, exclude)" },
 	{ "e13.yaml", "alerting:\n  webhook: {}\n",
@@ -595,7 +623,8 @@ static const struct dur_case dur_cases[] = {
 	{ "1e3", -EINVAL, 0 },
 	{ "5sec", -EINVAL, 0 },
 	{ "5S", -EINVAL, 0 },
-	{ "1d", -EINVAL, 0 },
+	{ "1d", 0, 86400 },
+	{ "1w", -EINVAL, 0 },
 	{ ".5s", -EINVAL, 0 },
 	{ "5.s", -EINVAL, 0 },
 	{ "inf", -EINVAL, 0 },
