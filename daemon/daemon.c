@@ -18,6 +18,7 @@
 #include "alert/alert.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "correlation.h"
 #include "input/inputs.h"
 #include "input/state.h"
 #include "log.h"
@@ -57,6 +58,7 @@ struct mt_daemon {
 	struct mt_delivery *delivery; /* grouped notifications to webhooks; NULL without */
 	uint8_t hash_key[16];	      /* the grouper's: remote servers choose the keys */
 	struct mt_buf saved_groups;   /* the grouper's snapshot read at start, restored once */
+	struct mt_correlation *corr;  /* records, message and destination tables (issue 12) */
 
 	ev_signal sig_term, sig_int, sig_hup, sig_usr1;
 	ev_timer checkpoint; /* runs only while there is something to save */
@@ -249,6 +251,28 @@ own_line(const struct mt_daemon *d, const struct mt_logrec *rec)
 	       (view_is(prog, d->gen.cfg->alerting.syslog_sink.tag) || view_is(prog, "mtalertd"));
 }
 
+/* --- correlate (issue 12) --- */
+/* What the stage says beyond the alert: a destination resolved or unhealthy. */
+static void
+correlation_events(struct mt_daemon *d, const struct mt_corr_result *cr)
+{
+	if (cr->resolved_destination != NULL)
+		log_info("destination '%.100s' accepts mail again (was: %s)",
+			 cr->resolved_destination, cr->resolved_cause);
+	if (cr->health_destination != NULL && !cr->health_recovered)
+		log_warnx("destination '%.100s': %u%% of %u delivery attempts failed over the last "
+			  "%.0f s (threshold %llu%%)%s%s",
+			  cr->health_destination, cr->health_percent, cr->health_attempts,
+			  d->gen.cfg->correlate.health_window,
+			  (unsigned long long)d->gen.cfg->correlate.health_threshold,
+			  cr->health_cause ? ", mostly " : "",
+			  cr->health_cause ? cr->health_cause : "");
+	else if (cr->health_destination != NULL)
+		log_info("destination '%.100s' is healthy again: %u%% of %u attempts failed",
+			 cr->health_destination, cr->health_percent, cr->health_attempts);
+}
+/* --- end correlate --- */
+
 /* Match one line and hand its alert, if any, to the sinks. */
 static void
 alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bool truncated,
@@ -258,11 +282,16 @@ alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len, boo
 	uint64_t hits = mt_matcher_stats(g->matcher)->limit_hits;
 	const struct mt_match *res;
 	struct mt_logrec rec = *prec;
+	struct mt_corr_result cr; /* correlate (issue 12) */
 	size_t n, idx;
 
 	n = mt_matcher_run(g->matcher, p, len, rec.mta, &res);
 	if (mt_matcher_stats(g->matcher)->limit_hits != hits)
 		warn_limits(d, file);
+	/* --- correlate (issue 12): every record, matched or not --- */
+	mt_correlation_observe(d->corr, &rec, n ? res[0].sig : NULL, ev_now(d->loop), &cr);
+	correlation_events(d, &cr);
+	/* --- end correlate --- */
 	if (n == 0)
 		return;
 	idx = res[0].sig->index;
@@ -285,6 +314,14 @@ alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len, boo
 				(enum mt_severity)(g->severity[idx] >= 0 ? g->severity[idx] : 0),
 			.hostname = d->hostname,
 			.cache = g->cache,
+			/* correlate (issue 12): the first cause, for repeats and outcomes */
+			.repeat = cr.verdict == MT_CORR_REPEAT,
+			.cause_id = cr.verdict >= MT_CORR_REPEAT ? cr.cause_id : NULL,
+			.cause_sig = cr.verdict >= MT_CORR_REPEAT ? cr.cause_sig : NULL,
+			.cause_reply = cr.verdict >= MT_CORR_REPEAT ? cr.cause_reply : NULL,
+			.cause_since = cr.verdict >= MT_CORR_REPEAT ? cr.cause_since : 0,
+			.outcome = cr.verdict == MT_CORR_OUTCOME ? cr.outcome : NULL,
+			.outcome_text = cr.verdict == MT_CORR_OUTCOME ? cr.summary : NULL,
 		};
 
 		g->matched[idx]++;
@@ -295,21 +332,30 @@ alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len, boo
 	}
 }
 
-/* Every line of every input: parse, match, and hand the alert to the sinks. */
+/* Every record (a line, or an Exim entry over several): parse, match, alert. */
 static void
-on_line(void *ctx, const char *file, const char *p, size_t len, bool truncated, uint64_t offset)
+on_record(void *ctx, const struct mt_join_rec *r)
 {
 	struct mt_daemon *d = ctx;
 	struct mt_logrec rec;
 
-	d->lines++;
-	mark_dirty(d);
-	mt_logline_parse(p, len, &rec);
+	mt_logline_parse(r->p, r->len, &rec);
 	if (own_line(d, &rec)) {
 		d->own_lines++;
 		return;
 	}
-	alert_line(d, file, p, len, truncated, offset, &rec);
+	alert_line(d, r->file, r->p, r->len, r->truncated, r->offset, &rec);
+}
+
+/* Every line of every input, to records (correlation.h). */
+static void
+on_line(void *ctx, const char *file, const char *p, size_t len, bool truncated, uint64_t offset)
+{
+	struct mt_daemon *d = ctx;
+
+	d->lines++;
+	mark_dirty(d);
+	mt_correlation_line(d->corr, file, p, len, truncated, offset);
 }
 
 /*
@@ -364,6 +410,8 @@ save_state(struct mt_daemon *d)
 	size_t n;
 	int r;
 
+	/* A record waiting for its continuation is matched now: its position is saved. */
+	mt_correlation_flush(d->corr);
 	/* Alerts first: a position is saved only once its alerts are out. */
 	mt_output_flush(d->out);
 	n = mt_inputs_cursors(d->inputs, &v);
@@ -378,6 +426,8 @@ save_state(struct mt_daemon *d)
 			  "lose their unsent counts",
 			  MT_GROUP_SNAPSHOT_MAX);
 	r = mt_state_save(d->state, v, n, groups.data, groups.len);
+	/* The message table: beside the positions, at most once a minute (issue 12). */
+	mt_correlation_save(d->corr, 60.);
 	mt_buf_fini(&groups);
 	free(v);
 	if (r < 0) {
@@ -437,6 +487,7 @@ log_counters(struct mt_daemon *d)
 	mt_inputs_log_counters(d->inputs);
 	if (d->delivery != NULL)
 		mt_delivery_log_counters(d->delivery);
+	mt_correlation_log_counters(d->corr);
 	for (size_t i = 0; i < mt_catalog_count(d->gen.cat); i++)
 		if (d->gen.matched[i] || mt_matcher_limit_hits(d->gen.matcher, i))
 			log_info("signature %s: %llu matches, %llu regex-limit hits",
@@ -487,6 +538,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	mt_output_free(d->out);
 	d->out = mt_output_new(&d->gen.cfg->alerting);
 	delivery_start(d);
+	mt_correlation_reload(d->corr, d->gen.cfg, d->gen.cat);
 	mt_inputs_configure(d->inputs, d->gen.cfg, false);
 	d->reloads++;
 	log_info("reloaded: %zu signature%s, %zu input%s", mt_catalog_count(d->gen.cat),
@@ -585,6 +637,8 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 	read_hash_key(d);
 	load_state(d);
 	delivery_start(d);
+	d->corr = mt_correlation_new(d->loop, d->gen.cfg, d->gen.cat, d->hash_key, on_record, d);
+	mt_correlation_load(d->corr);
 	d->inputs = mt_inputs_new(d->loop, d->saved, d->nsaved, on_line, d);
 	mt_inputs_configure(d->inputs, d->gen.cfg, true);
 	if (mt_inputs_nfiles(d->inputs) == 0 && !mt_inputs_journal(d->inputs))
@@ -605,14 +659,17 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 	ev_run(d->loop, 0);
 
 	/* Stopping: what was read is delivered, then the positions are saved. */
+	mt_correlation_flush(d->corr);
 	mt_output_flush(d->out);
 	if (d->delivery != NULL)
 		mt_delivery_finish(d->delivery, 3.0); /* bounded: the rest stays spooled */
 	save_state(d);
+	mt_correlation_save(d->corr, 0); /* correlate (issue 12): the tables, now */
 	log_counters(d); /* before the webhooks go: their counters are part of it */
 	d->delivery = mt_delivery_free(d->delivery, false);
 	mt_buf_fini(&d->saved_groups);
 	d->inputs = mt_inputs_free(d->inputs);
+	d->corr = mt_correlation_free(d->corr);
 	mt_output_free(d->out);
 	mt_state_free(d->state);
 	free(d->saved);
