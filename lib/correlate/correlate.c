@@ -864,6 +864,7 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 	struct dest *d = NULL;
 	struct cause *known = NULL;
 	const struct mt_view *id = &rec->f[MT_F_QUEUE_ID];
+	uint32_t sig_cause = 0; /* this line's (signature, destination) cause, once interned */
 
 	memset(r, 0, offsetof(struct mt_corr_result, summary));
 	r->summary[0] = '\0';
@@ -902,9 +903,13 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 
 	/* Counts, whatever matched. */
 	if (d != NULL && attempt) {
-		uint32_t ch = sig ? cause_intern(c, sig->id, dname, dlen, &rec->f[MT_F_REPLY], t) :
+		uint32_t ch = sig ? cause_intern(c, sig->id, dname, dlen,
+						 rec->f[MT_F_REPLY].len ? &rec->f[MT_F_REPLY] :
+									  &rec->f[MT_F_MESSAGE],
+						 t) :
 				    0;
 
+		sig_cause = ch;
 		d->attempts++;
 		if (k == K_SENT)
 			d->sent++;
@@ -999,10 +1004,12 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 
 	/* A first cause: remembered for the message and the destination. */
 	{
-		uint32_t ch = cause_intern(c, sig->id, dname, dlen,
-					   rec->f[MT_F_REPLY].len ? &rec->f[MT_F_REPLY] :
-								    &rec->f[MT_F_MESSAGE],
-					   t);
+		uint32_t ch = cause_get(c, sig_cause) != NULL ?
+				      sig_cause :
+				      cause_intern(c, sig->id, dname, dlen,
+						   rec->f[MT_F_REPLY].len ? &rec->f[MT_F_REPLY] :
+									    &rec->f[MT_F_MESSAGE],
+						   t);
 
 		if (m == NULL)
 			m = msg_lookup(c, id, true, t);
