@@ -633,12 +633,63 @@ cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_
 	return cause_handle(c, i);
 }
 
+#define SUSPENDED "delivery temporarily suspended: "
+
+/*
+ * Postfix suspends a nexthop, whatever the recipient's domain, and quotes
+ * the failure that suspended it: a cause is also found by (signature,
+ * reply), under a second key whose destination part is 0x1e and the reply.
+ */
+static size_t
+quoted_key(const struct mt_view *reply, char *buf, size_t size)
+{
+	const char *p = reply->p;
+	size_t n = reply->len, sl = strlen(SUSPENDED);
+
+	if (n >= sl && memcmp(p, SUSPENDED, sl) == 0) {
+		p += sl;
+		n -= sl;
+	}
+	if (n > size - 1)
+		n = size - 1;
+	buf[0] = 0x1e;
+	memcpy(buf + 1, p, n);
+	return n + 1;
+}
+
 static bool
 cause_is(const struct cause *e, const char *sig_id)
 {
 	size_t n = strlen(sig_id);
 
 	return n < e->klen && memcmp(e->k, sig_id, n) == 0 && e->k[n] == 0x1f;
+}
+
+/* The cause (signature, destination) if known; no entry is made. */
+static struct cause *
+cause_find(struct mt_correlate *c, const char *sig_id, const char *dest, size_t dlen)
+{
+	char k[CKEY_MAX];
+	size_t sl = strlen(sig_id), len;
+	uint32_t i;
+
+	if (sl > CKEY_MAX - 2)
+		sl = CKEY_MAX - 2;
+	if (dlen > CKEY_MAX - 1 - sl)
+		dlen = CKEY_MAX - 1 - sl;
+	memcpy(k, sig_id, sl);
+	k[sl] = 0x1f;
+	memcpy(k + sl + 1, dest, dlen);
+	len = sl + 1 + dlen;
+	i = table_find(&c->causes, k, len, hash(c, k, len));
+	return i == NIL ? NULL : (struct cause *)ent(&c->causes, i);
+}
+
+static uint32_t
+cause_handle_of(const struct mt_correlate *c, const struct cause *e)
+{
+	return cause_handle(c, (uint32_t)(((const unsigned char *)e - c->causes.e) /
+					  c->causes.stride));
 }
 
 /* The cause's signature id (a NUL-terminated copy in scratch storage). */
@@ -900,6 +951,12 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 		if (known == NULL && k == K_RESTATE)
 			known = cause_get(c, d->cause);
 	}
+	if (known == NULL && k == K_RESTATE && sig != NULL && rec->f[MT_F_REPLY].len) {
+		char q[CKEY_MAX];
+		size_t ql = quoted_key(&rec->f[MT_F_REPLY], q, sizeof(q));
+
+		known = cause_find(c, sig->id, q, ql);
+	}
 
 	/* Counts, whatever matched. */
 	if (d != NULL && attempt) {
@@ -949,7 +1006,7 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 		if (m == NULL) {
 			m = msg_lookup(c, id, true, t);
 			if (m != NULL) {
-				m->cause = d ? d->cause : 0;
+				m->cause = cause_handle_of(c, known);
 				m->dest = d ? dest_handle(c, dest_index(c, d)) : 0;
 			}
 		}
@@ -1036,6 +1093,13 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 		if (d != NULL && failed && cause_get(c, d->cause) == NULL) {
 			d->cause = ch;
 			d->since = t;
+		}
+		if (failed && rec->mta == MT_MTA_POSTFIX && rec->f[MT_F_REPLY].len) {
+			char q[CKEY_MAX];
+			size_t ql = quoted_key(&rec->f[MT_F_REPLY], q, sizeof(q));
+
+			if (cause_find(c, sig->id, q, ql) == NULL)
+				(void)cause_intern(c, sig->id, q, ql, &rec->f[MT_F_REPLY], t);
 		}
 		if (d != NULL && failed)
 			d->last_cause = ch;

@@ -199,6 +199,13 @@ test_postfix(void)
 		"out)");
 	ok(res.verdict == MT_CORR_REPEAT && strcmp(res.cause_id, id) == 0,
 	   "'delivery temporarily suspended' repeats the destination's cause");
+	/* The nexthop is suspended for every domain it serves: found by the reply quoted. */
+	feed(c, "Mar 14 00:06:00 mx postfix/error[4]: 7F7E8D9C0B: to=<amy@elsewhere.test>, "
+		"relay=none, delay=1, delays=0/0/0/1, dsn=4.4.1, status=deferred (delivery "
+		"temporarily suspended: connect to mx.outlook.test[192.0.2.7]:25: Connection timed "
+		"out)");
+	ok(res.verdict == MT_CORR_REPEAT && strcmp(res.cause_id, id) == 0,
+	   "a suspension for another domain is found by the failure it quotes");
 	feed(c, "Mar 19 00:00:31 mx postfix/qmgr[5]: 1A2B3C4D5E: from=<a@here.test>, "
 		"status=expired, returned to sender");
 	ok(res.verdict == MT_CORR_OUTCOME && strstr(res.summary, "expired after 5 days") != NULL,
@@ -215,7 +222,7 @@ test_postfix(void)
 
 		while (k < nm && strcmp(mv[k].id, "1A2B3C4D5E") != 0)
 			k++;
-		ok(nm == 2 && k < nm && strcmp(mv[k].outcome, "expired") == 0 &&
+		ok(nm == 3 && k < nm && strcmp(mv[k].outcome, "expired") == 0 &&
 			   strcmp(mv[k].destination, "outlook.test") == 0 && mv[k].attempts == 2,
 		   "the message view has the expired message, its destination and attempts");
 		free(dv);
