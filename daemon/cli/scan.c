@@ -226,6 +226,15 @@ scan_file(struct scan *s, const char *path)
 	s->files++;
 	while ((rc = linereader_next(r, &l)) > 0) {
 		s->lines++;
+		if (s->corr == NULL) {
+			/* --no-correlate: every line alone, as before the stage. */
+			const struct mt_join_rec jr = { .file = path, .p = l.p, .len = l.len,
+							.truncated = l.truncated, .offset = l.offset,
+							.lineno = l.lineno, .nlines = 1 };
+
+			scan_record(s, &jr);
+			continue;
+		}
 		mt_join_line(s->join, path, l.p, l.len, l.truncated, l.offset, l.lineno);
 	}
 	mt_join_flush(s->join); /* a record does not span files */

@@ -50,6 +50,15 @@ struct mt_alert_group {
 	size_t nexamples;
 	const char *const *queue_ids; /* distinct queue or message ids seen (untrusted) */
 	size_t nqueue_ids;
+	/*
+	 * What the group affects, beyond its line count (issue 12); 0: not
+	 * counted.  messages: distinct queue or message ids in the group (all
+	 * of them, not only the MT_GROUP_IDS_MAX carried); destinations:
+	 * distinct recipient domains or relays; repeats: restating lines
+	 * (struct mt_alert.repeat) counted into the group without a
+	 * notification of their own.
+	 */
+	uint64_t messages, destinations, repeats;
 	const struct mt_group_field *fields; /* parsed fields of the latest occurrence */
 	size_t nfields;
 	const char *hostname; /* the host mtalert runs on */

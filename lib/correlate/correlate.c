@@ -149,7 +149,7 @@ table_bytes(size_t cap, size_t stride)
 static uint64_t
 hash(const struct mt_correlate *c, const char *k, size_t len)
 {
-	return mt_group_siphash24(c->key, k, len);
+	return mt_group_siphash24(c->key, len ? k : "", len); /* an absent view's p is NULL */
 }
 
 static void
@@ -258,8 +258,7 @@ table_insert(const struct mt_correlate *c, struct table *t, const char *k, size_
 		t->cap = cap;
 	}
 	if (t->n < t->cap) {
-		i = (uint32_t)t->n++;
-		memset(ent(t, i), 0, t->stride);
+		/* More buckets first, over the entries there are: the new one is not keyed yet. */
 		if (t->nb < t->cap) {
 			size_t nb = t->nb ? t->nb : 16;
 
@@ -267,6 +266,8 @@ table_insert(const struct mt_correlate *c, struct table *t, const char *k, size_
 				nb *= 2;
 			rehash(c, t, nb);
 		}
+		i = (uint32_t)t->n++;
+		memset(ent(t, i), 0, t->stride);
 	} else {
 		i = t->tail;
 		chain_unlink(c, t, i);

@@ -88,8 +88,9 @@ continues(const struct mt_join *j, const char *file, const char *p, size_t len)
 		return false;
 	if (len > 0 && (p[0] == ' ' || p[0] == '\t'))
 		return true;
+	/* Not a headerless excerpt of some MTA either (fixtures mix formats). */
 	mt_logline_parse(p, len, &rec);
-	return rec.fmt == MT_FMT_NONE;
+	return rec.fmt == MT_FMT_NONE && rec.mta == MT_MTA_UNKNOWN;
 }
 
 void

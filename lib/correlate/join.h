@@ -8,7 +8,7 @@
  * the continuation lines carry none.  A line is a continuation when a
  * record whose head has an Exim timestamp is pending for the same file and
  * the line has no framing of its own (it starts with white space, or the
- * parser finds no header in it).  The record is the lines joined with '\n',
+ * parser finds neither a header nor an MTA's fields in it).  The record is the lines joined with '\n',
  * as Exim wrote them.
  *
  * Only records with an Exim head are held; every other line passes through
