@@ -10,6 +10,9 @@ mtalertd, tailing the mainlog, must make one alert per cause:
     here the 550 its bounce met);
   - an expiry (retry timeout exceeded) names the original cause;
   - after a restart, a frozen notice is still a repeat (the table was saved);
+  - Exim's multi-line configuration error (its own text, appended in one
+    write as Exim writes its paniclog) is one alert, and a head alone goes
+    out after the continuation timeout;
   - `mtalertd scan --summary` of the same mainlog lists the destinations
     and the failed messages with their causes.
 
@@ -185,13 +188,45 @@ def by_id(alerts, sig):
     return [a for a in alerts if a["id"] == sig]
 
 
-d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n" % mainlog).start()
+# Exim reports a configuration error before it knows its log path: on stderr,
+# in the paniclog format (timestamp, then the reason on an indented line).
+badconf = os.path.join(tmp, "bad.conf")
+with open(badconf, "w") as f:
+    # A spool of its own: root would create files in it that Exim's user cannot write.
+    f.write("spool_directory = %s\nhold_domains = \"unterminated\n" % os.path.join(tmp, "badspool"))
+panic_text = subprocess.run([EXIM, "-C", badconf, "-bV"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=60).stdout.decode(errors="replace")
+panic_entry = "".join(l + "\n" for l in panic_text.splitlines()[:2])
+paniclog = os.path.join(logdir, "paniclog")
+open(paniclog, "w").close()
+shutil.chown(paniclog, "Debian-exim", "Debian-exim")  # Exim writes it too
+d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n  - path: %s\n" % (mainlog, paniclog)).start()
 try:
+    # 0. A multi-line entry is one record; a head alone goes out after the continuation timeout.
+    ok(panic_entry.count("\n") == 2 and panic_entry.split("\n")[1].startswith("  "),
+       "Exim writes its configuration error over two lines", panic_text)
+    with open(paniclog, "a") as f:
+        f.write(panic_entry)  # one write, as Exim's log_write does
+    cfg = lambda: [a for a in d.alerts() if a["file"] == paniclog]
+    got = wait_for(cfg, 30) or []
+    ok(len(got) == 1 and got[0]["line"] == panic_entry.rstrip("\n") and "\n  " in got[0]["line"],
+       "the continuation line joins its head: one alert with the whole entry (%s)"
+       % (got[0]["id"] if got else "-"), json.dumps(got)[:2000] + d.log())
+    head = panic_entry.split("\n")[0] + "\n"
+    t0 = time.time()
+    with open(paniclog, "a") as f:
+        f.write(head)
+    got = wait_for(lambda: len(cfg()) >= 2 and cfg(), 30) or []
+    ok(len(got) == 2 and got[1]["line"] == head.rstrip("\n"),
+       "a head whose continuation never comes is matched after the timeout (%.1f s)"
+       % (time.time() - t0), json.dumps(got)[:2000])
+
     # 1. A deferral, then queue runs that restate it.
-    exim("bob@example.net")
+    r = exim("bob@example.net")
     first = wait_for(lambda: by_id(d.alerts(), SIG_421), 30)
     ok(len(first) == 1 and "repeat_of" not in first[0],
-       "a real 421 deferral makes one alert of its own", log_text() + d.log())
+       "a real 421 deferral makes one alert of its own",
+       r.stdout.decode(errors="replace") + log_text() + d.log())
     for _ in range(3):
         queue_run("-q")
     retry = lambda: [a for a in d.alerts() if "retry time not" in a["line"]]
