@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert/group.h"
 #include "util/xalloc.h"
 
 #define NIL	  UINT32_MAX
@@ -94,6 +93,19 @@ struct mt_correlate {
 	struct mt_correlate_stats st;
 	char scratch[MT_CORRELATE_NAME_MAX + 1];
 	char scratch2[MT_CORRELATE_NAME_MAX + 1];
+	/* Within one observe: the hashes already computed, by the key's address. */
+	struct {
+		const char *p;
+		size_t len;
+		uint64_t h;
+	} memo[2];
+	/* Causes interned lately, by signature and destination: failures repeat. */
+	struct {
+		const char *sig;
+		char dest[48];
+		size_t dlen;
+		uint32_t cause;
+	} recent[64];
 };
 
 /* --- the generic table ----------------------------------------------------- */
@@ -146,10 +158,84 @@ table_bytes(size_t cap, size_t stride)
 	return cap * stride + nb * sizeof(uint32_t);
 }
 
+static inline uint64_t
+rotl64(uint64_t x, int b)
+{
+	return x << b | x >> (64 - b);
+}
+
+static inline uint64_t
+le64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+#define SIPROUND                                                                 \
+	do {                                                                     \
+		v0 += v1, v1 = rotl64(v1, 13), v1 ^= v0, v0 = rotl64(v0, 32);   \
+		v2 += v3, v3 = rotl64(v3, 16), v3 ^= v2;                         \
+		v0 += v3, v3 = rotl64(v3, 21), v3 ^= v0;                         \
+		v2 += v1, v1 = rotl64(v1, 17), v1 ^= v2, v2 = rotl64(v2, 32);   \
+	} while (0)
+
+/*
+ * SipHash-2-4, the function group.c keys its table with
+ * (mt_group_siphash24), in one pass over whole words: it runs on most
+ * records, where group.c's streaming form costs several times more.
+ */
+uint64_t
+mt_correlate_hash(const uint8_t key[16], const void *data, size_t len)
+{
+	const unsigned char *p = data, *end = p + (len & ~(size_t)7);
+	uint64_t k0 = le64(key), k1 = le64(key + 8), m, b = (uint64_t)len << 56;
+	uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575), v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+	uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261), v3 = k1 ^ UINT64_C(0x7465646279746573);
+
+	for (; p < end; p += 8) {
+		m = le64(p);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t i = 0; i < (len & 7); i++)
+		b |= (uint64_t)p[i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
 static uint64_t
 hash(const struct mt_correlate *c, const char *k, size_t len)
 {
-	return mt_group_siphash24(c->key, len ? k : "", len); /* an absent view's p is NULL */
+	return mt_correlate_hash(c->key, len ? k : "", len); /* an absent view's p is NULL */
+}
+
+/* hash() of a view of the record being observed, computed once per observe. */
+static uint64_t
+hash_view(struct mt_correlate *c, const char *k, size_t len)
+{
+	for (size_t i = 0; i < 2; i++)
+		if (c->memo[i].p == k && c->memo[i].len == len && k != NULL)
+			return c->memo[i].h;
+	c->memo[1] = c->memo[0];
+	c->memo[0].p = k;
+	c->memo[0].len = len;
+	c->memo[0].h = hash(c, k, len);
+	return c->memo[0].h;
 }
 
 static void
@@ -505,31 +591,50 @@ has(const struct mt_view *v, const char *s)
 	return v->len && memmem(v->p, v->len, s, strlen(s)) != NULL;
 }
 
+static bool
+starts(const struct mt_view *v, const char *s)
+{
+	size_t n = strlen(s);
+
+	return v->len >= n && memcmp(v->p, s, n) == 0;
+}
+
 static enum kind
 classify(const struct mt_logrec *r, bool *ret_frozen)
 {
 	const struct mt_view *st = &r->f[MT_F_STATUS], *m = &r->f[MT_F_MESSAGE];
+	const struct mt_view *rp = &r->f[MT_F_REPLY];
 
 	*ret_frozen = false;
 	if (r->mta == MT_MTA_EXIM) {
 		if (view_is(st, "==") &&
-		    (has(m, "etry time not reached") || has(m, "etry time not yet reached")))
+		    (starts(rp, "retry time not reached") || starts(rp, "Retry time not yet reached") ||
+		     (rp->len == 0 &&
+		      (has(m, "etry time not reached") || has(m, "etry time not yet reached")))))
 			return K_RESTATE;
-		if (st->len == 0 && has(m, "rozen")) {
-			if (has(m, " Message is frozen")) {
+		if (st->len == 0 && r->f[MT_F_QUEUE_ID].len) {
+			/* "<id> Message is frozen", "<id> Frozen (...)", "<id> frozen by ..." */
+			const char *a = r->f[MT_F_QUEUE_ID].p + r->f[MT_F_QUEUE_ID].len + 1;
+			const char *end = m->p + m->len;
+			size_t n = a < end ? (size_t)(end - a) : 0;
+
+			if (n >= 17 && memcmp(a, "Message is frozen", 17) == 0) {
 				*ret_frozen = true;
 				return K_RESTATE;
 			}
-			*ret_frozen = has(m, " Frozen") || has(m, " frozen by ");
-			return K_OTHER;
+			*ret_frozen = (n >= 6 && memcmp(a, "Frozen", 6) == 0) ||
+				      (n >= 10 && memcmp(a, "frozen by ", 10) == 0);
+			if (*ret_frozen)
+				return K_OTHER;
 		}
 		if (view_is(st, "=>") || view_is(st, "->") || view_is(st, "*>"))
 			return K_SENT;
 		if (view_is(st, "=="))
 			return K_DEFER;
 		if (view_is(st, "**"))
-			return has(m, "retry timeout exceeded") ||
-					       has(m, "have been failing for a long time") ?
+			return starts(rp, "retry timeout exceeded") ||
+					       has(rp->len ? rp : m, "retry timeout exceeded") ||
+					       has(rp->len ? rp : m, "have been failing for a long time") ?
 				       K_EXPIRE :
 				       K_BOUNCE;
 		if (m->len >= 10 && memcmp(m->p + m->len - 10, " Completed", 10) == 0)
@@ -538,7 +643,10 @@ classify(const struct mt_logrec *r, bool *ret_frozen)
 	}
 	if (r->mta == MT_MTA_POSTFIX) {
 		if (view_is(st, "deferred"))
-			return has(m, "delivery temporarily suspended") ? K_RESTATE : K_DEFER;
+			return starts(rp, "delivery temporarily suspended") ||
+					       (rp->len == 0 && has(m, "delivery temporarily suspended")) ?
+				       K_RESTATE :
+				       K_DEFER;
 		if (view_is(st, "sent") || view_is(st, "deliverable"))
 			return K_SENT;
 		if (view_is(st, "bounced"))
@@ -588,6 +696,33 @@ destination(const struct mt_logrec *r, char *out)
 
 /* --- causes ------------------------------------------------------------------ */
 
+/* cause_intern()'s cache; sig_id is the catalog's pointer, stable while it lives. */
+static size_t
+recent_slot(const char *sig_id, const char *dest, size_t dlen)
+{
+	size_t v = (size_t)((uintptr_t)sig_id >> 3) ^ dlen * 31;
+
+	if (dlen > 0)
+		v ^= (size_t)(unsigned char)dest[0] * 7 ^ (size_t)(unsigned char)dest[dlen - 1];
+	return v & 63;
+}
+
+static void
+remember_cause(struct mt_correlate *c, const char *sig_id, const char *dest, size_t dlen,
+	       uint32_t h)
+{
+	size_t r = recent_slot(sig_id, dest, dlen);
+
+	if (dlen > sizeof(c->recent[0].dest)) {
+		c->recent[r].sig = NULL;
+		return;
+	}
+	c->recent[r].sig = sig_id;
+	memcpy(c->recent[r].dest, dest, dlen);
+	c->recent[r].dlen = dlen;
+	c->recent[r].cause = h;
+}
+
 static uint32_t
 cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_t dlen,
 	     const struct mt_view *reply, uint32_t t)
@@ -599,6 +734,14 @@ cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_
 	bool evicted;
 	struct cause *e;
 
+	{
+		size_t r = recent_slot(sig_id, dest, dlen);
+
+		if (c->recent[r].sig == sig_id && c->recent[r].dlen == dlen &&
+		    memcmp(c->recent[r].dest, dest, dlen) == 0 &&
+		    cause_get(c, c->recent[r].cause) != NULL)
+			return c->recent[r].cause;
+	}
 	if (sl > CKEY_MAX - 2)
 		sl = CKEY_MAX - 2;
 	if (dlen > CKEY_MAX - 1 - sl)
@@ -611,6 +754,7 @@ cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_
 	i = table_find(&c->causes, k, len, h);
 	if (i != NIL) {
 		table_touch(&c->causes, i);
+		remember_cause(c, sig_id, dest, dlen, cause_handle(c, i));
 		return cause_handle(c, i);
 	}
 	i = table_insert(c, &c->causes, k, len, h, &evicted);
@@ -631,6 +775,7 @@ cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_
 		memcpy(e->reply, reply->p, n);
 		e->reply[n] = '\0';
 	}
+	remember_cause(c, sig_id, dest, dlen, cause_handle(c, i));
 	return cause_handle(c, i);
 }
 
@@ -750,7 +895,7 @@ msg_lookup(struct mt_correlate *c, const struct mt_view *id, bool create, uint32
 
 	if (id->len == 0 || id->len > MT_CORRELATE_ID_MAX)
 		return NULL;
-	h = hash(c, id->p, id->len);
+	h = hash_view(c, id->p, id->len);
 	i = table_find(&c->msgs, id->p, id->len, h);
 	if (i != NIL) {
 		m = (struct msg *)ent(&c->msgs, i);
@@ -919,6 +1064,7 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 	uint32_t sig_cause = 0; /* this line's (signature, destination) cause, once interned */
 
 	memset(r, 0, offsetof(struct mt_corr_result, summary));
+	memset(c->memo, 0, sizeof(c->memo));
 	r->summary[0] = '\0';
 	r->resolved_destination = r->resolved_cause = r->health_destination = NULL;
 	r->health_cause = NULL;
@@ -927,7 +1073,8 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 	if (rec->mta != MT_MTA_POSTFIX && rec->mta != MT_MTA_EXIM)
 		return;
 	k = classify(rec, &frozen);
-	if (id->len == 0 && k == K_OTHER)
+	/* Most lines: nothing matched and nothing happened to a delivery. */
+	if (k == K_OTHER && sig == NULL)
 		return;
 	{
 		double tt = mt_correlate_time(&rec->f[MT_F_TIME], now);
@@ -936,7 +1083,7 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 	}
 	failed = k == K_DEFER || k == K_BOUNCE || k == K_EXPIRE;
 	attempt = failed || k == K_SENT;
-	m = msg_lookup(c, id, false, t);
+	m = k == K_SENT ? NULL : msg_lookup(c, id, false, t);
 	if (m != NULL && (m->flags & MF_DONE) && k != K_DONE)
 		msg_reset(m, t); /* the MTA removed it: a new message under a reused id */
 	if (m != NULL) {

@@ -117,6 +117,9 @@ void mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 
 const struct mt_correlate_stats *mt_correlate_stats(struct mt_correlate *c);
 
+/* SipHash-2-4 under key, the same function as mt_group_siphash24(), in one pass. */
+uint64_t mt_correlate_hash(const uint8_t key[16], const void *p, size_t len);
+
 /* The record's timestamp as Unix time, or now when it has none that parses. */
 double mt_correlate_time(const struct mt_view *t, double now);
 

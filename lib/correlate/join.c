@@ -54,14 +54,14 @@ is_digit(char c)
 bool
 mt_join_exim_head(const char *p, size_t len)
 {
-	static const char shape[] = "dddd-dd-dd dd:dd:dd";
-
-	if (len < sizeof(shape) - 1)
-		return false;
-	for (size_t i = 0; i < sizeof(shape) - 1; i++)
-		if (shape[i] == 'd' ? !is_digit(p[i]) : p[i] != shape[i])
-			return false;
-	return true;
+	/* "YYYY-MM-DD HH:MM:SS": digits everywhere but at 4, 7, 10, 13 and 16. */
+	if (len < 19 || !is_digit(p[0]))
+		return false; /* most lines, at once */
+	return p[4] == '-' && p[7] == '-' && p[10] == ' ' && p[13] == ':' && p[16] == ':' &&
+	       is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) && is_digit(p[5]) &&
+	       is_digit(p[6]) && is_digit(p[8]) && is_digit(p[9]) && is_digit(p[11]) &&
+	       is_digit(p[12]) && is_digit(p[14]) && is_digit(p[15]) && is_digit(p[17]) &&
+	       is_digit(p[18]);
 }
 
 void
@@ -80,11 +80,11 @@ mt_join_flush(struct mt_join *j)
 
 /* A line with no framing of its own, after an Exim head of the same file. */
 static bool
-continues(const struct mt_join *j, const char *file, const char *p, size_t len)
+continues(const struct mt_join *j, const char *file, const char *p, size_t len, bool head)
 {
 	struct mt_logrec rec;
 
-	if (!j->pending || strcmp(file, j->file) != 0 || mt_join_exim_head(p, len))
+	if (!j->pending || head || strcmp(file, j->file) != 0)
 		return false;
 	if (len > 0 && (p[0] == ' ' || p[0] == '\t'))
 		return true;
@@ -97,7 +97,9 @@ void
 mt_join_line(struct mt_join *j, const char *file, const char *p, size_t len, bool truncated,
 	     uint64_t offset, uint64_t lineno)
 {
-	if (continues(j, file, p, len)) {
+	bool head = mt_join_exim_head(p, len);
+
+	if (continues(j, file, p, len, head)) {
 		j->st.cont_lines++;
 		if (truncated)
 			j->rec.truncated = true;
@@ -121,7 +123,7 @@ mt_join_line(struct mt_join *j, const char *file, const char *p, size_t len, boo
 		return;
 	}
 	mt_join_flush(j);
-	if (!mt_join_exim_head(p, len)) {
+	if (!head) {
 		struct mt_join_rec r = {
 			.file = file,
 			.p = p,
