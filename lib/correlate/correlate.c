@@ -1073,8 +1073,8 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 	if (rec->mta != MT_MTA_POSTFIX && rec->mta != MT_MTA_EXIM)
 		return;
 	k = classify(rec, &frozen);
-	/* Most lines: nothing matched and nothing happened to a delivery. */
-	if (k == K_OTHER && sig == NULL)
+	/* Most lines: nothing happened to a delivery, and no message to remember it for. */
+	if (k == K_OTHER && (sig == NULL || id->len == 0))
 		return;
 	{
 		double tt = mt_correlate_time(&rec->f[MT_F_TIME], now);
