@@ -472,6 +472,8 @@ void
 mt_correlate_set_catalog(struct mt_correlate *c, const struct mt_catalog *cat)
 {
 	c->cat = cat;
+	/* The cache is keyed by the catalog's id pointers: a new catalog may reuse them. */
+	memset(c->recent, 0, sizeof(c->recent));
 }
 
 const struct mt_correlate_stats *
@@ -713,7 +715,7 @@ remember_cause(struct mt_correlate *c, const char *sig_id, const char *dest, siz
 {
 	size_t r = recent_slot(sig_id, dest, dlen);
 
-	if (dlen > sizeof(c->recent[0].dest)) {
+	if (dlen > sizeof(c->recent[0].dest) || c->cat == NULL) {
 		c->recent[r].sig = NULL;
 		return;
 	}
@@ -734,7 +736,7 @@ cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_
 	bool evicted;
 	struct cause *e;
 
-	{
+	if (c->cat != NULL) {
 		size_t r = recent_slot(sig_id, dest, dlen);
 
 		if (c->recent[r].sig == sig_id && c->recent[r].dlen == dlen &&
@@ -1553,10 +1555,14 @@ mt_correlate_load(struct mt_correlate *c, const char *p, size_t len, size_t *ret
 	uint32_t nmap = 0;
 	size_t skipped = 0;
 
+	const struct mt_catalog *cat = c->cat;
+
 	if (len < ml || memcmp(p, SAVE_MAGIC, ml) != 0) {
 		free(map);
 		return -EINVAL;
 	}
+	/* Ids read here live on the stack: no cause cache while loading (it needs a catalog). */
+	mt_correlate_set_catalog(c, NULL);
 	for (size_t i = ml; i < len;) {
 		const char *e = memchr(p + i, '\n', len - i);
 		size_t n = e ? (size_t)(e - (p + i)) : len - i;
@@ -1566,6 +1572,7 @@ mt_correlate_load(struct mt_correlate *c, const char *p, size_t len, size_t *ret
 		i += n + 1;
 	}
 	free(map);
+	mt_correlate_set_catalog(c, cat);
 	if (ret_skipped != NULL)
 		*ret_skipped = skipped;
 	return 0;

@@ -341,6 +341,41 @@ test_save_load(void)
 		   strcmp(res.cause_id, "communication/smtp-connect-refused") == 0 &&
 		   strcmp(res.cause_reply, "Connection refused") == 0,
 	   "and the destination's cause and reply survive");
+	{
+		/* Every message keeps its own cause through a save and a load. */
+		struct mt_correlate *e = fresh(), *f = fresh();
+		struct mt_corr_msg *mv, *wv;
+		struct mt_buf eb;
+		size_t nm, nw, same_n = 0;
+		char l[300];
+
+		for (int i = 0; i < 30; i++) {
+			(void)snprintf(l, sizeof(l),
+				       "2024-01-10 10:00:%02d 1rLd%02d-0003Ab-Cd %s", i, i,
+				       i % 3 == 0 ? "Frozen (delivery error message)" :
+				       i % 3 == 1 ? "== bob@far.test R=dnslookup T=remote_smtp defer "
+						    "(111): Connection refused" :
+						    "** x@y.test R=r T=t: SMTP error from remote mail "
+						    "server after RCPT TO:<x@y.test>: 550 5.1.1 User unknown");
+			feed(e, l);
+		}
+		mt_buf_init(&eb, 1 << 20);
+		(void)mt_correlate_save(e, &eb);
+		(void)mt_correlate_load(f, eb.data, eb.len, NULL);
+		nm = mt_correlate_messages(e, &mv);
+		nw = mt_correlate_messages(f, &wv);
+		for (size_t i = 0; i < nm && i < nw; i++)
+			same_n += strcmp(mv[i].id, wv[i].id) == 0 &&
+				  strcmp(mv[i].cause_id, wv[i].cause_id) == 0 &&
+				  strcmp(mv[i].cause_reply, wv[i].cause_reply) == 0;
+		ok(nm == 30 && nw == 30 && same_n == 30,
+		   "30 messages of 3 causes load back with their own causes (%zu of %zu)", same_n, nm);
+		free(mv);
+		free(wv);
+		mt_buf_fini(&eb);
+		mt_correlate_free(e);
+		mt_correlate_free(f);
+	}
 	ok(mt_correlate_load(d, "garbage", 7, NULL) == -EINVAL, "a foreign file is refused");
 	r = mt_correlate_load(d, "mtalert-correlate 1\nM zz 1 2\nC 1 -- --\nD 00 1\n", 44, &skipped);
 	ok(r == 0 && skipped == 3, "malformed lines are skipped and counted (%zu)", skipped);
