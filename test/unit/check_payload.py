@@ -270,8 +270,11 @@ def check_alertmanager(name, doc, doc_url):
         errs.append("endsAt %r" % a["endsAt"])
     if a.get("annotations", {}).get("event") == "resolved" and "endsAt" not in a:
         errs.append("resolved without endsAt")
-    if a.get("annotations", {}).get("event") != "resolved" and "endsAt" in a:
-        errs.append("firing with endsAt")
+    # A firing alert's endsAt (set by the daemon's keepalive) lies after its
+    # start; a resolved one's says when it ended.
+    if a.get("annotations", {}).get("event") != "resolved" and "endsAt" in a and \
+            rfc3339(a["endsAt"]) and a["endsAt"] <= a.get("startsAt", ""):
+        errs.append("firing with endsAt %r not after startsAt" % a["endsAt"])
     return errs
 
 
