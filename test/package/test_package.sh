@@ -82,7 +82,7 @@ trap 'bail "interrupted"' INT TERM
 
 # --- 0. what the build and the checks need, only what is missing -------------
 need=()
-for p in dpkg-dev debhelper lintian rsyslog; do installed "$p" || need+=("$p"); done
+for p in dpkg-dev debhelper lintian rsyslog logrotate postfix python3-yaml; do installed "$p" || need+=("$p"); done
 copy=$work/src/mtalert
 mkdir -p "$copy"
 # The tree as git sees it (tracked and new files, not build directories);
@@ -353,24 +353,28 @@ stop_postfix() {
 	postfix_started=""
 }
 
-# The installed mtalertd, as user mtalert, on the private logs.
+# The installed mtalertd, as user mtalert, with the installed configuration:
+# the copy it reads changes only the inputs (the private mail.log), the state
+# directory and the journal (off: the alerts must come from mail.log).
+# The syslog sink stays off until mtalert recognises its own lines (issue 9,
+# bug 1): with Debian's mail.* rule it would feed its alerts back into mail.log.
+# Then: syslog_sink=true, and assert no alert on mtalert's own lines.
+syslog_sink=false
 start_mtalertd() {
 	mkdir -p "$e2e/state" "$e2e/etc" "$e2e/run"
 	chown mtalert:mtalert "$e2e/state" "$e2e/run" && chmod 0750 "$e2e/state" "$e2e/run"
-	cat >"$e2e/etc/mtalert.yaml" <<-EOF
-		state_directory: $e2e/state
-		inputs:
-		  - path: $e2e/log/mail.log
-		    start_at: beginning
-		journal:
-		  enabled: false
-		alerting:
-		  stdout:
-		    enabled: true
-		    format: json
-		  syslog:
-		    enabled: false
+	/usr/bin/python3 - /etc/mtalert/mtalert.yaml "$e2e" "$syslog_sink" >"$e2e/etc/mtalert.yaml" <<-'EOF'
+		import sys, yaml
+		installed, e2e, syslog_sink = sys.argv[1], sys.argv[2], sys.argv[3] == "true"
+		cfg = yaml.safe_load(open(installed))
+		cfg["state_directory"] = e2e + "/state"
+		cfg["inputs"] = [{"path": e2e + "/log/mail.log", "start_at": "beginning"}]
+		cfg["journal"]["enabled"] = False
+		cfg["alerting"]["syslog"]["enabled"] = syslog_sink
+		yaml.safe_dump(cfg, sys.stdout, sort_keys=False)
 	EOF
+	check "the configuration for the mail host is the installed one with the private paths" \
+		grep -qxF -- "- path: $e2e/log/mail.log" "$e2e/etc/mtalert.yaml"
 	chown root:mtalert "$e2e/etc" "$e2e/etc/mtalert.yaml"
 	chmod 0750 "$e2e/etc" && chmod 0640 "$e2e/etc/mtalert.yaml"
 	nsenter -t "$ns_pid" -m -- runuser -u mtalert -- sh -c 'echo $$ >"$1"; exec /usr/sbin/mtalertd -c "$2"' sh \
