@@ -7,10 +7,12 @@
 #      configuration root:mtalert 0640 (readable by mtalert), the signatures,
 #      the unit with its ExecStartPre check, the man pages, the state dir
 #   4. edit the conffile, dpkg -i the same .deb again: the edit is kept
-#   5. a mail host: a private rsyslogd with Debian's stock rules writes
-#      mail.log, the installed mtalertd runs as user mtalert on it
+#   5. a mail host (a private mount namespace): a private rsyslogd with
+#      Debian's stock rules, a private Postfix logging through syslog, the
+#      installed mtalertd as user mtalert on mail.log, logrotate in between
 #   6. dpkg --purge (when the package was not installed before the test)
-# Installs what is missing (Build-Depends, lintian) with apt-get. Needs root:
+# Installs what is missing (Build-Depends, lintian, rsyslog, ...) with apt-get.
+# Needs root:
 # CI runs it as root on a throwaway machine; it installs and removes a package.
 #   test_package.sh [SOURCE-TREE]     (default: the tree holding this script)
 # Prints TAP; exits non-zero if any check fails.
@@ -245,8 +247,8 @@ check "no .dpkg-new or .dpkg-dist beside it" \
 #     below $e2e (kernel log, console messages and other includes left out)
 #   - a private Postfix logging through syslog (no maillog_file), relaying to
 #     a loopback SMTP server that answers 421 (test/integration/smtp_refuser.py)
-#   - the installed mtalertd as user mtalert, its configuration a drop-in that
-#     changes only the inputs and the state directory
+#   - the installed mtalertd as user mtalert, its configuration the installed
+#     one with only the inputs, the state directory and the journal changed
 #   - logrotate with Debian's rsyslog stanza (its postrotate signals the
 #     private rsyslogd) between two rounds of mail
 # Still to add (issue 9): Exim; the syslog sink on, into this rsyslogd, with
