@@ -12,8 +12,8 @@
 #      installed mtalertd as user mtalert on mail.log, logrotate in between
 #   6. dpkg --purge (when the package was not installed before the test)
 # Installs what is missing (Build-Depends, lintian, rsyslog, ...) with apt-get.
-# Needs root:
-# CI runs it as root on a throwaway machine; it installs and removes a package.
+# Needs root (CI runs it as root on a throwaway machine): it installs and
+# removes a package, runs Postfix and rsyslogd, and creates user mtalert.
 #   test_package.sh [SOURCE-TREE]     (default: the tree holding this script)
 # Prints TAP; exits non-zero if any check fails.
 set -uo pipefail
