@@ -193,8 +193,8 @@ check "mtalertd list shows them, as user mtalert" sh -c \
 unit=$(dpkg -L mtalert | grep '/systemd/system/mtalert.service$' | head -1)
 check "the unit is installed (${unit:-missing})" test -n "$unit" -a -f "$unit"
 check "only once" test "$(dpkg -L mtalert | grep -c '/mtalert.service$')" -eq 1
-check "it runs ExecStartPre=/usr/sbin/mtalertd check" \
-	grep -qx 'ExecStartPre=/usr/sbin/mtalertd check' "$unit"
+check "it runs ExecStartPre=/usr/sbin/mtalertd check --pre-start" \
+	grep -qx 'ExecStartPre=/usr/sbin/mtalertd check --pre-start' "$unit"
 check "it runs as User=mtalert" grep -qx 'User=mtalert' "$unit"
 check "systemd-analyze security rates it 1.3 or better" \
 	sh -c "systemd-analyze security --offline=true --threshold=13 '$unit' >'$work/security.log' 2>&1"
@@ -251,8 +251,10 @@ check "no .dpkg-new or .dpkg-dist beside it" \
 #     one with only the inputs, the state directory and the journal changed
 #   - logrotate with Debian's rsyslog stanza (its postrotate signals the
 #     private rsyslogd) between two rounds of mail
-# Still to add (issue 9): Exim; the syslog sink on, into this rsyslogd, with
-# text and JSON formats (no alert on mtalert's own lines).
+#   - the syslog sink on, as installed, into this rsyslogd: the alerts land in
+#     syslog by Debian's rules and none in mail.log (test/integration/
+#     test_feedback.py covers every routing, text and JSON)
+# Still to add: Exim.
 e2e=$work/e2e
 ns_pid=""
 in_ns() { nsenter -t "$ns_pid" -m -- "$@"; }
@@ -358,10 +360,9 @@ stop_postfix() {
 # The installed mtalertd, as user mtalert, with the installed configuration:
 # the copy it reads changes only the inputs (the private mail.log), the state
 # directory and the journal (off: the alerts must come from mail.log).
-# The syslog sink stays off until mtalert recognises its own lines (issue 9,
-# bug 1): with Debian's mail.* rule it would feed its alerts back into mail.log.
-# Then: syslog_sink=true, and assert no alert on mtalert's own lines.
-syslog_sink=false
+# The syslog sink is on, as installed (facility daemon): its alerts go
+# through the private rsyslogd's stock rules into syslog, never into mail.log.
+syslog_sink=true
 start_mtalertd() {
 	mkdir -p "$e2e/state" "$e2e/etc" "$e2e/run"
 	chown mtalert:mtalert "$e2e/state" "$e2e/run" && chmod 0750 "$e2e/state" "$e2e/run"
@@ -516,6 +517,11 @@ e2e_mail_host() {
 	pattern='"id":"communication/smtp-421-service-not-available".*"relay_ip":"127.0.0.1".*"status":"deferred"'
 	check "Postfix's three 421 deferrals are among them ($(count_matches "$e2e/alerts.jsonl"))" \
 		test "$(count_matches "$e2e/alerts.jsonl")" -eq 3
+	pattern=' mtalert\[[0-9]*\]: '
+	check "the syslog sink's alerts are in syslog, by Debian's rules ($(count_matches "$e2e/log/syslog"*) of $want)" \
+		test "$(count_matches "$e2e/log/syslog"*)" -ge "$want"
+	check "and none of mtalert's lines is in mail.log ($(count_matches "$e2e/log/mail.log"*))" \
+		test "$(count_matches "$e2e/log/mail.log"*)" -eq 0
 }
 e2e_mail_host
 
