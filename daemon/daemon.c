@@ -337,12 +337,15 @@ on_webhook_failing(void *ctx, const char *webhook, double seconds, const char *e
 
 /* --- checkpoints: positions and groups in one atomic write --------------- */
 
-/* systemd's STATUS= line: what `systemctl status` shows, problems first. */
+/*
+ * systemd's STATUS= line: what `systemctl status` shows, problems first,
+ * after the state change (READY=1) and the event ("reloaded") if any.
+ */
 static void
-notify_status(struct mt_daemon *d)
+notify_status(struct mt_daemon *d, const char *state, const char *event)
 {
-	char problems[512] = "";
-	size_t n = mt_inputs_nfiles(d->inputs);
+	char problems[1024] = "";
+	size_t n = mt_inputs_nfiles(d->inputs), nsig = mt_catalog_count(d->gen.cat);
 
 	if (d->gen.catalog_errors > 0)
 		(void)snprintf(problems, sizeof(problems), "%zu error%s in signature files; ",
@@ -351,9 +354,11 @@ notify_status(struct mt_daemon *d)
 		mt_delivery_describe_failing(d->delivery, ev_now(d->loop),
 					     problems + strlen(problems),
 					     sizeof(problems) - strlen(problems));
-	(void)notify_send("STATUS=%s%llu line%s, %llu alert%s, %zu input%s", problems,
-			  (unsigned long long)d->lines, plural(d->lines),
-			  (unsigned long long)d->alerts, plural(d->alerts), n, plural(n));
+	(void)notify_send("%sSTATUS=%s%s%llu line%s, %llu alert%s, following %zu input%s with "
+			  "%zu signature%s",
+			  state, event, problems, (unsigned long long)d->lines, plural(d->lines),
+			  (unsigned long long)d->alerts, plural(d->alerts), n, plural(n), nsig,
+			  plural(nsig));
 }
 
 static void
@@ -393,7 +398,7 @@ save_state(struct mt_daemon *d)
 			log_info("positions saved again to %s", mt_state_path(d->state));
 		d->save_warned = false;
 	}
-	notify_status(d);
+	notify_status(d, "", "");
 }
 
 static void
@@ -409,11 +414,22 @@ on_emitted(void *ctx)
 	save_state(ctx);
 }
 
+/* A webhook started failing or delivers again: say so at once. */
+static void
+on_delivery_health(void *ctx)
+{
+	notify_status(ctx, "", "");
+}
+
 static void
 delivery_start(struct mt_daemon *d)
 {
 	d->delivery = mt_delivery_new(d->loop, d->gen.cfg, d->gen.cat, d->hostname, d->hash_key,
-				      &d->saved_groups, on_emitted, on_webhook_failing, d);
+				      &d->saved_groups,
+				      &(struct mt_delivery_hooks){ .emitted = on_emitted,
+								   .failing = on_webhook_failing,
+								   .health = on_delivery_health,
+								   .ctx = d });
 }
 
 /* --- signals ------------------------------------------------------------ */
@@ -475,7 +491,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		d->reload_failures++;
 		log_error("reload failed: still running with the previous configuration and "
 			  "signatures");
-		(void)notify_send("READY=1\nSTATUS=reload failed, previous configuration kept");
+		notify_status(d, "READY=1\n", "reload failed, previous configuration kept; ");
 		return;
 	}
 	save_state(d); /* positions survive the swap */
@@ -492,9 +508,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("reloaded: %zu signature%s, %zu input%s", mt_catalog_count(d->gen.cat),
 		 plural(mt_catalog_count(d->gen.cat)), mt_inputs_nfiles(d->inputs),
 		 plural(mt_inputs_nfiles(d->inputs)));
-	(void)notify_send("READY=1\nSTATUS=reloaded: %zu signature%s, %zu input%s",
-			  mt_catalog_count(d->gen.cat), plural(mt_catalog_count(d->gen.cat)),
-			  mt_inputs_nfiles(d->inputs), plural(mt_inputs_nfiles(d->inputs)));
+	notify_status(d, "READY=1\n", "reloaded; ");
 }
 
 static void
@@ -599,8 +613,7 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 		 mt_catalog_count(d->gen.cat), plural(mt_catalog_count(d->gen.cat)),
 		 mt_inputs_nfiles(d->inputs), plural(mt_inputs_nfiles(d->inputs)),
 		 mt_inputs_journal(d->inputs) ? " and the journal" : "", mt_state_path(d->state));
-	(void)notify_send("READY=1\nSTATUS=following %zu inputs with %zu signatures",
-			  mt_inputs_nfiles(d->inputs), mt_catalog_count(d->gen.cat));
+	notify_status(d, "READY=1\n", "");
 
 	ev_run(d->loop, 0);
 

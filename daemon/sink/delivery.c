@@ -18,9 +18,7 @@
 struct mt_delivery {
 	struct ev_loop *loop;
 	const struct mt_config *cfg;
-	mt_delivery_emitted_fn *on_emitted;
-	mt_delivery_failing_fn *on_failing;
-	void *ctx;
+	struct mt_delivery_hooks hooks;
 	ev_timer failing_timer; /* the next failing webhook's alert is due */
 
 	struct mt_grouper *grouper;
@@ -45,6 +43,10 @@ on_notification(void *ctx, const struct mt_alert_group *g)
 		const struct mt_config_webhook *c = mt_webhook_conf(dl->webhooks[i]);
 
 		if (!mt_config_filter_accepts(&c->filter, g->sig, g->severity))
+			continue;
+		/* The failing webhook itself would only queue it: the others carry it. */
+		if (strcmp(g->sig->id, MT_WEBHOOK_FAILING_ID) == 0 &&
+		    mt_webhook_stats(dl->webhooks[i])->failing_since > 0)
 			continue;
 		mt_buf_reset(&dl->payload);
 		if (mt_payload_render(&dl->payload, (enum mt_payload_format)c->format, g) < 0) {
@@ -72,7 +74,7 @@ report_emitted(struct mt_delivery *dl)
 	if (!dl->emitted)
 		return;
 	dl->emitted = false;
-	dl->on_emitted(dl->ctx);
+	dl->hooks.emitted(dl->hooks.ctx);
 }
 
 static void
@@ -181,8 +183,8 @@ check_failing(struct mt_delivery *dl)
 				"sinks",
 				mt_webhook_name(dl->webhooks[i]), now - s->failing_since,
 				s->last_error);
-			dl->on_failing(dl->ctx, mt_webhook_name(dl->webhooks[i]),
-				       now - s->failing_since, s->last_error);
+			dl->hooks.failing(dl->hooks.ctx, mt_webhook_name(dl->webhooks[i]),
+					  now - s->failing_since, s->last_error);
 		} else if (next < 0 || due < next) {
 			next = due;
 		}
@@ -208,6 +210,7 @@ on_health(void *ctx, struct mt_webhook *w, bool failing)
 	for (size_t i = 0; i < dl->nwebhooks; i++)
 		if (dl->webhooks[i] == w && !failing)
 			dl->failing_alerted[i] = false; /* a new episode may alert again */
+	dl->hooks.health(dl->hooks.ctx);
 	/* Decide from the timer: we are inside the webhook's own completion here. */
 	ev_timer_stop(dl->loop, &dl->failing_timer);
 	ev_timer_set(&dl->failing_timer, 0., 0.);
@@ -232,7 +235,7 @@ group_by_name(int by)
 struct mt_delivery *
 mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct mt_catalog *cat,
 		const char *hostname, const uint8_t hash_key[16], struct mt_buf *saved_groups,
-		mt_delivery_emitted_fn *on_emitted, mt_delivery_failing_fn *on_failing, void *ctx)
+		const struct mt_delivery_hooks *hooks)
 {
 	const struct mt_config_alerting *al = &cfg->alerting;
 	const struct mt_config_grouping *gc = &al->grouping;
@@ -244,9 +247,7 @@ mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct 
 	dl = mt_xcalloc(1, sizeof(*dl));
 	dl->loop = loop;
 	dl->cfg = cfg;
-	dl->on_emitted = on_emitted;
-	dl->on_failing = on_failing;
-	dl->ctx = ctx;
+	dl->hooks = *hooks;
 	ev_timer_init(&dl->group_timer, on_group_timer, 0., 0.);
 	ev_timer_init(&dl->failing_timer, on_failing_timer, 0., 0.);
 	mt_buf_init(&dl->payload, MT_PAYLOAD_MAX);

@@ -28,6 +28,7 @@
 #include "util/buf.h"
 
 #define MT_GROUP_SNAPSHOT_MAX (64 * 1024 * 1024) /* bytes of saved groups in the state file */
+#define MT_WEBHOOK_FAILING_ID "local/mtalert-webhook-failing" /* the catalog's record */
 
 struct mt_delivery;
 
@@ -38,6 +39,16 @@ typedef void mt_delivery_emitted_fn(void *ctx);
  */
 typedef void mt_delivery_failing_fn(void *ctx, const char *webhook, double seconds,
 				    const char *error);
+/* A webhook started failing or delivers again (for a status line). */
+typedef void mt_delivery_health_fn(void *ctx);
+
+/* The owner's callbacks, all with ctx. */
+struct mt_delivery_hooks {
+	mt_delivery_emitted_fn *emitted;
+	mt_delivery_failing_fn *failing;
+	mt_delivery_health_fn *health;
+	void *ctx;
+};
 
 /*
  * NULL when no webhook is configured.  hash_key keys the grouper's table
@@ -47,8 +58,7 @@ typedef void mt_delivery_failing_fn(void *ctx, const char *webhook, double secon
 struct mt_delivery *mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg,
 				    const struct mt_catalog *cat, const char *hostname,
 				    const uint8_t hash_key[16], struct mt_buf *saved_groups,
-				    mt_delivery_emitted_fn *on_emitted,
-				    mt_delivery_failing_fn *on_failing, void *ctx);
+				    const struct mt_delivery_hooks *hooks);
 /* flush: hand the unsent rest of every group to the spool first (reload). */
 struct mt_delivery *mt_delivery_free(struct mt_delivery *dl, bool flush);
 

@@ -328,6 +328,8 @@ static const struct bad_case bad_cases[] = {
 	/* The byte that is not UTF-8 is where the error points, not 1:1. */
 	{ "e48.yaml", "log_level: info\nlocale: en\nstate_directory: /var/lib/m\xe9t\n",
 	  "e48.yaml:3:28: error: YAML syntax error: invalid trailing UTF-8 octet" },
+	{ "e51.yaml", "log_level: info\nlocale: en\nstate_directory: /var/lib/m\xe2\x82\n",
+	  "e51.yaml:3:28: error: YAML syntax error: invalid trailing UTF-8 octet" },
 	{ "e49.yaml",
 	  "alerting:\n  webhooks:\n    - name: chat\n      url: https://hooks.example.net/{token}\n",
 	  "e49.yaml:4:12: error: url has {token} but neither token_file nor token_env gives one" },
