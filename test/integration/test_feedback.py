@@ -207,7 +207,7 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
     d = None
     try:
         if not check(rs.wait_ready(), "%s: private rsyslogd with Debian's stock rules is up" % name,
-                  rs.log() + rs.rules):
+                     rs.log() + rs.rules):
             return
         d = Daemon(EXE, SIGS, tmp, name="mtalertd")
         with open(d.conf_path, "w") as f:
@@ -240,8 +240,8 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
 
         # The Postfix line lands in both files (mail.* and *.*): one alert for each.
         check(wait_until(lambda: len(pf_alerts()) >= 2, 30, files),
-           "%s: the 421 line alerts (from mail.log and from syslog)" % name,
-           d.log() + "\n".join(read_lines(mail_log) + read_lines(syslog)))
+              "%s: the 421 line alerts (from mail.log and from syslog)" % name,
+              d.log() + "\n".join(read_lines(mail_log) + read_lines(syslog)))
         where = "mail.log" if facility == "mail" else "syslog"
         # Each alert goes to syslog once, and rsyslogd writes it to syslog (*.*) and,
         # for facility mail, to mail.log too.
@@ -250,7 +250,7 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
         got_own = wait_until(lambda: sum(own(x) for p in files for x in read_lines(p)) >= want_own,
                              30, files)
         check(got_own, "%s: rsyslogd wrote the alert back into %s" % (name, where),
-           "\n".join(read_lines(mail_log) + read_lines(syslog)))
+              "\n".join(read_lines(mail_log) + read_lines(syslog)))
 
         # Every line of ours that rsyslogd wrote was read back and skipped.
         def counters():
@@ -264,8 +264,8 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
         skipped = []
         wait_until(lambda: skipped.append(counters()) or skipped[-1] == want_own, 30, files)
         check(skipped and skipped[-1] == want_own,
-           "%s: SIGUSR1 counters: own lines skipped %d" % (name, want_own),
-           "%r\n%s" % (skipped[-3:], d.log()[-1500:]))
+              "%s: SIGUSR1 counters: own lines skipped %d" % (name, want_own),
+              "%r\n%s" % (skipped[-3:], d.log()[-1500:]))
 
         # Nothing more happens: a few checkpoints with no growth.
         before = [size(p) for p in files] + [size(d.out_path)]
@@ -273,8 +273,8 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
         wait_until(lambda: time.time() - t0 > QUIET, QUIET + 5, files)
         after = [size(p) for p in files] + [size(d.out_path)]
         check(before == after and after[0] - sizes0[0] < 64 * 1024,
-           "%s: files stop growing (mail.log %d -> %d bytes, syslog %d -> %d)"
-           % (name, sizes0[0], after[0], sizes0[1], after[1]), "%r -> %r" % (before, after))
+              "%s: files stop growing (mail.log %d -> %d bytes, syslog %d -> %d)"
+              % (name, sizes0[0], after[0], sizes0[1], after[1]), "%r -> %r" % (before, after))
 
         mail_lines, sys_lines = read_lines(mail_log), read_lines(syslog)
         pf_mail = [x for x in mail_lines if postfix(x, qid)]
@@ -282,17 +282,19 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
         own_sys = [x for x in sys_lines if own(x)]
         n_mail = nalerts if facility == "mail" else 0
         check(len(pf_mail) == 1 and len(own_mail) == n_mail and len(mail_lines) == 1 + n_mail,
-           "%s: mail.log: the one Postfix line and %d mtalert lines (one per alert)"
-           % (name, n_mail), "%d lines, %d postfix, %d own\n%s" % (len(mail_lines), len(pf_mail), len(own_mail), "\n".join(x[:150] for x in mail_lines)))
+              "%s: mail.log: the one Postfix line and %d mtalert lines (one per alert)"
+              % (name, n_mail), "%d lines, %d postfix, %d own\n%s"
+              % (len(mail_lines), len(pf_mail), len(own_mail),
+                 "\n".join(x[:150] for x in mail_lines)))
         check(len(own_sys) == nalerts and len(sys_lines) == 1 + nalerts,
-           "%s: syslog: the Postfix line and %d mtalert lines (*.* gets every facility)"
-           % (name, nalerts), "\n".join(sys_lines))
+              "%s: syslog: the Postfix line and %d mtalert lines (*.* gets every facility)"
+              % (name, nalerts), "\n".join(sys_lines))
         pf = pf_alerts()
         check(len(alerts()) == 2 and sorted(os.path.basename(a.get("file", "")) for a in pf) ==
-           ["mail.log", "syslog"] and all(a.get("id") == SIG_ID for a in pf),
-           "%s: exactly one alert per followed file for the Postfix line, none for mtalert's"
-           % name, "\n".join(json.dumps({k: a.get(k) for k in ("id", "file", "line")})
-                             for a in alerts()))
+              ["mail.log", "syslog"] and all(a.get("id") == SIG_ID for a in pf),
+              "%s: exactly one alert per followed file for the Postfix line, none for mtalert's"
+              % name, "\n".join(json.dumps({k: a.get(k) for k in ("id", "file", "line")})
+                                for a in alerts()))
 
         # The lines skipped would have alerted: not a vacuous skip.
         back = os.path.join(tmp, "own-lines.log")
@@ -302,9 +304,9 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
                            stderr=subprocess.PIPE, timeout=120)
         ids = [json.loads(x).get("id") for x in p.stdout.decode().splitlines() if x.strip()]
         check(p.returncode == 0 and ids == [SIG_ID] * len(own_mail + own_sys),
-           "%s: what mtalert wrote to syslog matches the 421 signature by itself "
-           "(the skip, not luck, stops the loop)" % name,
-           "%r\n%s\n%s" % (ids, p.stderr.decode()[-500:], (own_mail + own_sys)[:2]))
+              "%s: what mtalert wrote to syslog matches the 421 signature by itself "
+              "(the skip, not luck, stops the loop)" % name,
+              "%r\n%s\n%s" % (ids, p.stderr.decode()[-500:], (own_mail + own_sys)[:2]))
         if own_sys:
             print("# %s: read back: %s" % (name, own_sys[0][:200]))
         rc = d.stop()
