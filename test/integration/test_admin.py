@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -281,6 +282,23 @@ try:
               "READY=1's STATUS= says '1 input', not '1 inputs'",
               "daemon.c mt_daemon_run(): notify_send(\"READY=1\\nSTATUS=following %%zu inputs "
               "with %%zu signatures\") has no plural(): %r" % ready[:1])
+    # A reload needs every file: refused while the file is broken, taken once it is gone.
+    d.send(signal.SIGHUP)
+    ok(d.wait_log("reload failed: still running with the previous configuration", 30) and
+       d.log().count(want_pos) == 2,
+       "SIGHUP with the file still broken: reload refused, the error logged again", d.log())
+    append(mail_log, [error_line(2, "broken")])
+    ok(d.wait_alerts(2, 30) and d.proc.poll() is None, "still running and alerting", d.log())
+    os.unlink(broken)
+    d.send(signal.SIGHUP)
+    s = re.search(r"started: (\d+) signatures", d.log())
+    ok(d.wait_log("reloaded: %s signatures" % (s.group(1) if s else "?"), 30),
+       "broken file removed: SIGHUP reloads the same catalog", d.log())
+    n = len(notes.statuses())
+    append(mail_log, [error_line(3, "broken")])
+    ok(d.wait_alerts(3, 30) and
+       notes.wait(lambda st: len(st) > n and re.match(r"3 lines, 3 alerts, 1 input", st[-1]), 30),
+       "STATUS= no longer counts signature file errors", "\n".join(notes.statuses()))
     ok(d.stop() == 0, "broken: daemon stops cleanly", d.log())
     notes.close()
 
@@ -361,6 +379,12 @@ try:
               "webhook.c health() -> delivery.c on_health() does not refresh it, so an idle "
               "host shows the webhook failing after it healed: last %r" % (st[-1:],))
     ok(d.stop() == 0, "hook: daemon stops cleanly", d.log())
+    m = re.search(r"webhook ops-hook: (\d+) submitted", d.log())
+    known_bug(m and m.group(1) == "1",
+              "the failing webhook is not handed its own failing alert (the other sinks are)",
+              "daemon.c on_webhook_failing() -> alert_line() -> mt_delivery_offer() offers "
+              "local/mtalert-webhook-failing to every webhook, the failing one too "
+              "(conf/mtalert.yaml says 'through the other sinks'): %s" % (m and m.group(0)))
     notes.close()
 finally:
     for d in daemons:
