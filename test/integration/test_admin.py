@@ -315,6 +315,8 @@ try:
                  out, re.M),
        "check: 'checked 1 signature and N example lines: 1 error, 0 warnings'",
        "rc %d\n%s%s" % (rc, out, err))
+    rc, out, err = run(["-s", one, "list"])
+    ok(rc == 0 and out.endswith("\n1 signature\n"), "list: '1 signature'", out[-300:] + err)
     conf = write(os.path.join(tmp, "one-error.yaml"), base + "log_level: loud\n")
     rc, out, err = run(["check", "-c", conf])
     ok(rc == EX_CONFIG and out.strip() == "%s: configuration has 1 error" % conf,

@@ -71,18 +71,15 @@ def postfix_message(qid):
             "[203.0.113.25] said: %s (in reply to MAIL FROM command))" % (qid, MARK))
 
 
-def syslog_send(sock_path, msg):
-    """One datagram as Postfix's syslog(3) call sends it (glibc's local format:
-    no host name): <PRI>Mmm dd hh:mm:ss postfix/smtp[PID]: MSG, facility mail,
-    severity info."""
-    pri = 2 * 8 + 6
+def syslog_send(sock_path, msg, prog="postfix/smtp", pid=POSTFIX_PID, pri=2 * 8 + 6):
+    """One datagram as syslog(3) sends it (glibc's local format, no host name):
+    <PRI>Mmm dd hh:mm:ss PROG[PID]: MSG; by default Postfix's smtp, mail.info."""
     stamp = time.strftime("%b %d %H:%M:%S", time.localtime())
     if stamp[4] == "0":
         stamp = stamp[:4] + " " + stamp[5:]   # %e: the day padded with a space
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
-        s.sendto(("<%d>%s postfix/smtp[%d]: %s" % (pri, stamp, POSTFIX_PID, msg)).encode(),
-                 sock_path)
+        s.sendto(("<%d>%s %s[%d]: %s" % (pri, stamp, prog, pid, msg)).encode(), sock_path)
     finally:
         s.close()
 
@@ -309,6 +306,19 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
               "%r\n%s\n%s" % (ids, p.stderr.decode()[-500:], (own_mail + own_sys)[:2]))
         if own_sys:
             print("# %s: read back: %s" % (name, own_sys[0][:200]))
+
+        # Under systemd, journald forwards the daemon's stdout (its alerts) to syslog as
+        # mtalertd[PID], facility daemon: *.* writes it to syslog.  Skipped too.
+        first = open(d.out_path, "rb").read().split(b"\n")[0].decode()
+        syslog_send(rs.sock, first, prog="mtalertd", pid=d.proc.pid, pri=3 * 8 + 6)
+        check(wait_until(lambda: any(re.match(r"\S+ \S+ mtalertd\[%d\]: \{" % d.proc.pid, x)
+                                     for x in read_lines(syslog)), 30, files),
+              "%s: rsyslogd wrote mtalertd's forwarded stdout into syslog" % name,
+              "\n".join(read_lines(syslog))[-1000:])
+        wait_until(lambda: skipped.append(counters()) or skipped[-1] == want_own + 1, 30, files)
+        check(skipped[-1] == want_own + 1 and len(alerts()) == 2,
+              "%s: mtalertd's own forwarded output is skipped (own lines %d), no new alert"
+              % (name, want_own + 1), "%r, %d alerts" % (skipped[-3:], len(alerts())))
         rc = d.stop()
         d = None
         check(rc == 0, "%s: mtalertd stops cleanly" % name)
