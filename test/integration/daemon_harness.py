@@ -50,7 +50,9 @@ class Daemon:
     def start(self, wait_ready=True):
         self.out = open(self.out_path, "ab")
         self.err = open(self.err_path, "ab")
-        self.proc = subprocess.Popen([self.exe, "-c", self.conf_path, "-s", self.sigdir],
+        # sigdir None: no -s, the daemon's own default (the configuration's, else the catalog's).
+        sig = ["-s", self.sigdir] if self.sigdir is not None else []
+        self.proc = subprocess.Popen([self.exe, "-c", self.conf_path] + sig,
                                      stdout=self.out, stderr=self.err, env=self.env)
         if wait_ready:
             self.wait_log("started:", 20, count=self.starts + 1)
