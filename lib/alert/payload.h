@@ -75,11 +75,14 @@
 #ifndef MT_PAYLOAD_H
 #define MT_PAYLOAD_H
 
+#include <stdbool.h>
+
 #include "alert/alert_group.h"
 #include "util/buf.h"
 
 #define MT_PAYLOAD_MAX	     (64 * 1024) /* a cap for out that every format fits in */
 #define MT_PAYLOAD_TEAMS_MAX 28000	 /* Teams rejects bodies over about 28 KB */
+#define MT_PAYLOAD_DIGEST_MAX 10	 /* notifications in one digest message */
 
 enum mt_payload_format {
 	MT_PAYLOAD_JSON,
@@ -96,6 +99,17 @@ enum mt_payload_format {
  * format) or -ENOBUFS (out's cap is too small even for a reduced body).
  */
 int mt_payload_render(struct mt_buf *out, enum mt_payload_format f, const struct mt_alert_group *g);
+
+/* Whether f has a digest: the chat formats do; json and alertmanager take one body each. */
+bool mt_payload_has_digest(enum mt_payload_format f);
+/*
+ * Append one digest message listing gs[0..n), 2 <= n <= MT_PAYLOAD_DIGEST_MAX
+ * notifications decided at one moment (a grouper batch, group.h): per
+ * notification its first line and its fix, with the `mtalertd show ID`
+ * that shows the rest.  -EINVAL for a format without a digest or a bad n.
+ */
+int mt_payload_render_digest(struct mt_buf *out, enum mt_payload_format f,
+			     const struct mt_alert_group *const *gs, size_t n);
 
 /*
  * An Alertmanager body of a firing alert (it ends in "}]" and has no

@@ -49,6 +49,8 @@ struct pl_words {
 	const char *event[5]; /* by enum mt_group_event */
 	const char *severity, *count, *new_, *host, *log, *seen, *queue_ids, *root_cause;
 	const char *try_, *dont, *fails, *lines, *details, *doc;
+	const char *fix, *if_, *cause, *also, *more, *others, *show, *quiet, *in_all, *alerts,
+		*at_once, *run, *collapsed;
 };
 
 /* One rendering of one group, at one shrink level. */
@@ -58,6 +60,8 @@ struct pl_ctx {
 	const struct pl_words *w;
 	unsigned level;	    /* 0: everything; each step halves the budgets */
 	size_t embed_units; /* Discord: text of the embed so far */
+	const struct mt_alert_group *const *gs; /* a digest: its notifications (g: the first) */
+	size_t ngs;				/* 0: not a digest */
 };
 
 /*
@@ -123,6 +127,22 @@ void pl_fld_fields(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags, bo
 void pl_fld_workarounds(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
 void pl_fld_dead_end(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
 
+/* The message a person reads (see payload.h): line 1, the fix, the cause, the rest. */
+const struct mt_workaround *pl_fix(const struct pl_ctx *c);
+size_t pl_sentence_len(const char *s);
+void pl_fld_line1(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags);
+void pl_fld_fix(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, bool how);
+void pl_fld_how(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_cause(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_others(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_dead_ends(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_more(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, const char *bold);
+void pl_fld_show(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_resolved(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags);
+void pl_fld_digest_head(struct pl_fld *f, const struct pl_ctx *c);
+void pl_digest_select(struct pl_ctx *c, size_t i);
+const char *pl_emoji(const struct pl_ctx *c);
+
 /* The formats, one file each: append the body for c->g to b. */
 int pl_render_json(struct mt_buf *b, struct pl_ctx *c);
 int pl_render_slack(struct mt_buf *b, struct pl_ctx *c);
@@ -130,5 +150,11 @@ int pl_render_mattermost(struct mt_buf *b, struct pl_ctx *c);
 int pl_render_teams(struct mt_buf *b, struct pl_ctx *c);
 int pl_render_discord(struct mt_buf *b, struct pl_ctx *c);
 int pl_render_alertmanager(struct mt_buf *b, struct pl_ctx *c);
+
+/* The digests of the chat formats: append the body for c->gs[0..c->ngs) to b. */
+int pl_digest_slack(struct mt_buf *b, struct pl_ctx *c);
+int pl_digest_mattermost(struct mt_buf *b, struct pl_ctx *c);
+int pl_digest_teams(struct mt_buf *b, struct pl_ctx *c);
+int pl_digest_discord(struct mt_buf *b, struct pl_ctx *c);
 
 #endif

@@ -123,6 +123,19 @@ def check_slack(name, doc, doc_url):
                     errs.append("block %d: context text over 2000" % i)
         else:
             errs.append("block %d: unexpected type %r" % (i, t))
+    # The details: one secondary attachment, collapsed by Slack behind "Show more".
+    atts = doc.get("attachments", [])
+    if len(atts) > 1:
+        errs.append("more than one attachment")
+    for a in atts:
+        if not re.match(r"^#[0-9a-f]{6}$", a.get("color", "")):
+            errs.append("attachment color")
+        if a.get("mrkdwn_in") != ["text"] or not isinstance(a.get("fallback"), str):
+            errs.append("attachment mrkdwn_in or fallback")
+        if not isinstance(a.get("text"), str) or not 0 < units(a["text"]) <= 6000:
+            errs.append("attachment text missing or over 6000")
+        if set(a) - {"color", "mrkdwn_in", "fallback", "text"}:
+            errs.append("attachment keys %r" % sorted(a))
     # mrkdwn: every < and > of log text is an entity; ours is the doc link only.
     link = "<%s|" % doc_url.replace("&", "&amp;") if doc_url else None
     for path, s in strings(doc):
@@ -178,25 +191,42 @@ def check_teams(name, doc, doc_url, size):
         errs.append("$schema")
     if not isinstance(c.get("body"), list) or not c["body"]:
         return errs + ["empty body"]
-    for i, e in enumerate(c["body"]):
+    errs += teams_body(c["body"], "body")
+    # Log text goes in TextRuns only; TextBlocks and facts are Markdown.
+    for act in c.get("actions", []):
+        t = act.get("type")
+        if t == "Action.OpenUrl":
+            if not str(act.get("url", "")).startswith("http"):
+                errs.append("action url %r" % act.get("url"))
+        elif t == "Action.ShowCard":
+            card = act.get("card", {})
+            if card.get("type") != "AdaptiveCard" or not isinstance(act.get("title"), str):
+                errs.append("ShowCard without a card or title")
+            errs += teams_body(card.get("body", []), "showcard")
+        else:
+            errs.append("action type %r" % t)
+    return errs
+
+
+def teams_body(body, where):
+    errs = []
+    if not isinstance(body, list) or not body:
+        return ["%s: empty" % where]
+    for i, e in enumerate(body):
         t = e.get("type")
         if t == "TextBlock":
             if not isinstance(e.get("text"), str):
-                errs.append("body %d: TextBlock without text" % i)
+                errs.append("%s %d: TextBlock without text" % (where, i))
         elif t == "FactSet":
             for f in e.get("facts", []):
                 if not isinstance(f.get("title"), str) or not isinstance(f.get("value"), str):
-                    errs.append("body %d: fact shape" % i)
+                    errs.append("%s %d: fact shape" % (where, i))
         elif t == "RichTextBlock":
             for r in e.get("inlines", []):
                 if r.get("type") != "TextRun" or not isinstance(r.get("text"), str):
-                    errs.append("body %d: inline not a TextRun" % i)
+                    errs.append("%s %d: inline not a TextRun" % (where, i))
         else:
-            errs.append("body %d: unexpected %r" % (i, t))
-    # Log text goes in TextRuns only; TextBlocks and facts are Markdown.
-    for act in c.get("actions", []):
-        if act.get("type") != "Action.OpenUrl" or not str(act.get("url", "")).startswith("http"):
-            errs.append("action %r" % act)
+            errs.append("%s %d: unexpected %r" % (where, i, t))
     return errs
 
 
@@ -207,7 +237,7 @@ def check_discord(name, doc, doc_url):
     if not isinstance(doc.get("content"), str) or units(doc["content"]) > 2000:
         errs.append("content over 2000")
     embeds = doc.get("embeds", [])
-    if not 1 <= len(embeds) <= 10:
+    if not 0 <= len(embeds) <= 10 or (not embeds and not doc.get("content")):
         return errs + ["embeds count"]
     total = 0
     for e in embeds:
@@ -312,7 +342,8 @@ def doc_url_of(fmt, doc):
         return doc["embeds"][0].get("url")
     if fmt == "teams":
         acts = doc["attachments"][0]["content"].get("actions", [])
-        return acts[0]["url"] if acts else None
+        urls = [a["url"] for a in acts if a.get("type") == "Action.OpenUrl"]
+        return urls[0] if urls else None
     if fmt == "alertmanager":
         return doc[0].get("annotations", {}).get("runbook_url")
     return None
