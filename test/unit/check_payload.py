@@ -300,8 +300,14 @@ def check_alertmanager(name, doc, doc_url):
         errs.append("endsAt %r" % a["endsAt"])
     if a.get("annotations", {}).get("event") == "resolved" and "endsAt" not in a:
         errs.append("resolved without endsAt")
-    if a.get("annotations", {}).get("event") != "resolved" and "endsAt" in a:
-        errs.append("firing with endsAt")
+    # A firing alert carries endsAt only as a validity deadline the sink sets
+    # (mt_payload_alertmanager_valid_until): after the last occurrence.
+    last = a.get("annotations", {}).get("last_seen")
+    if (a.get("annotations", {}).get("event") != "resolved" and "endsAt" in a and
+            not (rfc3339(a["endsAt"]) and rfc3339(last) and
+                 datetime.datetime.fromisoformat(a["endsAt"].replace("Z", "+00:00")) >
+                 datetime.datetime.fromisoformat(last.replace("Z", "+00:00")))):
+        errs.append("firing with an endsAt not after its last occurrence")
     return errs
 
 
