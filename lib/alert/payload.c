@@ -803,6 +803,8 @@ abbreviation(const char *start, const char *dot)
 	const char *w = dot;
 	size_t n;
 
+	if (dot > start && (dot[-1] == ')' || dot[-1] == '"' || dot[-1] == '\''))
+		return false; /* "(RFC 5321 section 4.2.3)." ends a sentence */
 	while (w > start && w[-1] != ' ' && w[-1] != '(' && w[-1] != '\n')
 		w--;
 	n = (size_t)(dot - w);
@@ -817,7 +819,7 @@ abbreviation(const char *start, const char *dot)
 /*
  * Bytes of the first sentence of s: through the first '.', '!' or '?' that
  * ends a sentence (outside parentheses, followed by a space and a capital
- * letter or a digit, not ending an abbreviation), or the first '。', or all
+ * letter, a digit, a quote or a parenthesis, not ending an abbreviation), or the first '。', or all
  * of s.
  */
 size_t
@@ -836,7 +838,8 @@ pl_sentence_len(const char *s)
 			return (size_t)(p - s) + 3;
 		else if ((*p == '.' || *p == '!' || *p == '?') && depth == 0 &&
 			 (p[1] == ' ' || p[1] == '\n') &&
-			 ((p[2] >= 'A' && p[2] <= 'Z') || (p[2] >= '0' && p[2] <= '9')) &&
+			 ((p[2] >= 'A' && p[2] <= 'Z') || (p[2] >= '0' && p[2] <= '9') ||
+			  p[2] == '"' || p[2] == '(') &&
 			 !(*p == '.' && abbreviation(s, p)))
 			return (size_t)(p - s) + 1;
 	}
@@ -930,7 +933,7 @@ pl_fld_cause(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
 	one = strndup(rc, n);
 	if (one == NULL)
 		return;
-	pl_fld_puts_max(f, one, tflags, pl_lim(c, 500));
+	pl_fld_puts_max(f, one, tflags, pl_lim(c, 360));
 	free(one);
 }
 
@@ -1020,7 +1023,6 @@ void
 pl_fld_resolved(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags)
 {
 	const struct mt_alert_group *g = c->g;
-	struct mt_buf t;
 
 	pl_fld_puts(f, pl_emoji(c), 0);
 	pl_fld_printf(f, 0, " %s: ", pl_event_word(c));
@@ -1029,12 +1031,38 @@ pl_fld_resolved(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsig
 		fld_value(f, c, NULL, where(g), uflags);
 	if (pl_has_key(g))
 		fld_value(f, c, g->key_name, g->key_value, uflags);
-	pl_fld_printf(f, 0, " \xc2\xb7 %llu %s, %s ", (unsigned long long)g->count_total,
-		      c->w->in_all, c->w->quiet);
+	pl_fld_puts(f, " \xc2\xb7 ", 0);
+	pl_fld_resolved_tail(f, c);
+}
+
+/* "42 in all, quiet since 10:20:03 UTC" */
+void
+pl_fld_resolved_tail(struct pl_fld *f, const struct pl_ctx *c)
+{
+	struct mt_buf t;
+
+	pl_fld_printf(f, 0, "%llu %s, %s ", (unsigned long long)c->g->count_total, c->w->in_all,
+		      c->w->quiet);
 	mt_buf_init(&t, 64);
-	(void)put_time(&t, g->last_seen, false);
+	(void)put_time(&t, c->g->last_seen, false);
 	pl_fld_puts(f, t.len > 11 ? t.data + 11 : t.data, 0); /* the time of day */
 	mt_buf_fini(&t);
+}
+
+/* The most severe notification of a digest that is not a resolved notice (else the first). */
+size_t
+pl_digest_top(const struct pl_ctx *c)
+{
+	size_t top = 0;
+
+	for (size_t i = 1; i < c->ngs; i++) {
+		const struct mt_alert_group *g = c->gs[i], *t = c->gs[top];
+
+		if (g->event != MT_GROUP_RESOLVED &&
+		    (t->event == MT_GROUP_RESOLVED || g->severity > t->severity))
+			top = i;
+	}
+	return top;
 }
 
 /* Point the context at the digest's i-th notification. */
@@ -1053,15 +1081,10 @@ pl_fld_digest_head(struct pl_fld *f, const struct pl_ctx *c)
 	size_t by_ev[5] = { 0 };
 	bool first = true;
 
-	for (size_t i = 0; i < c->ngs; i++) {
-		const struct mt_alert_group *g = c->gs[i];
-
-		if ((unsigned)g->event < 5)
-			by_ev[g->event]++;
-		if (g->event != MT_GROUP_RESOLVED &&
-		    (top.g->event == MT_GROUP_RESOLVED || g->severity > top.g->severity))
-			top.g = g;
-	}
+	for (size_t i = 0; i < c->ngs; i++)
+		if ((unsigned)c->gs[i]->event < 5)
+			by_ev[c->gs[i]->event]++;
+	top.g = c->gs[pl_digest_top(c)];
 	pl_fld_puts(f, pl_emoji(&top), 0);
 	pl_fld_printf(f, 0, " %zu %s %s: ", c->ngs, c->w->alerts, c->w->at_once);
 	for (unsigned e = 0; e < 5; e++) {

@@ -139,20 +139,10 @@ teams_line1(struct mt_buf *b, struct pl_ctx *c, const char *lead, bool resolved)
 	}
 	pl_fld_init(&f, 200);
 	pl_fld_puts(&f, " \xc2\xb7 ", 0);
-	if (resolved) {
-		pl_fld_printf(&f, 0, "%llu %s, %s ", (unsigned long long)g->count_total, c->w->in_all,
-			      c->w->quiet);
-		{
-			struct pl_ctx one = *c;
-			struct mt_alert_group t = *g;
-
-			t.first_seen = t.last_seen; /* the seen text of one time */
-			one.g = &t;
-			pl_fld_seen(&f, &one);
-		}
-	} else {
+	if (resolved)
+		pl_fld_resolved_tail(&f, c);
+	else
 		pl_fld_count(&f, c);
-	}
 	TRY(teams_inline(b, &first, "", &f));
 	return mt_buf_puts(b, "]}");
 }

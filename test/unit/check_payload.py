@@ -355,6 +355,86 @@ def doc_url_of(fmt, doc):
     return None
 
 
+TYPICAL_TITLE = "Remote server answered 421 Service not available"
+TYPICAL_ID = "communication/smtp-421-service-not-available"
+ROOT_CAUSE_TAIL = "comes and goes points to concurrency or rate limits"
+
+
+def first_line(fmt, doc):
+    """The first line a person sees of a chat message."""
+    if fmt == "slack":
+        return doc["blocks"][0]["text"]["text"]
+    if fmt == "discord":
+        return doc["content"]
+    if fmt == "mattermost":
+        return doc["text"].split("\n")[0]
+    if fmt == "teams":
+        e = doc["attachments"][0]["content"]["body"][0]
+        return "".join(r["text"] for r in e["inlines"]) if "inlines" in e else e["text"]
+    return ""
+
+
+def visible(fmt, doc):
+    """The text shown without a tap, in order (collapsed parts left out)."""
+    if fmt == "slack":
+        return "\n".join(s for _, s in strings(doc.get("blocks", [])))
+    if fmt == "teams":
+        return "\n".join(s for _, s in strings(doc["attachments"][0]["content"]["body"]))
+    if fmt == "discord":
+        return doc["content"] + "\n" + "\n".join(
+            s for _, s in strings([{k: e.get(k) for k in ("description", "fields")}
+                                   for e in doc.get("embeds", [])]))
+    return doc["text"] + "\n" + "\n".join(
+        s for a in doc.get("attachments", []) for _, s in strings(a.get("text", "")))
+
+
+def check_layout(fmt, case, doc):
+    """What a person reads: line 1, then the fix with its command, then the cause."""
+    errs = []
+    if case == "typical":
+        line = first_line(fmt, doc)
+        for want in (TYPICAL_TITLE, "mx1", "mx.example.net", "42"):
+            if want not in line:
+                errs.append("line 1 lacks %r: %r" % (want, line))
+        if "\n" in line or "monitor1" in line:
+            errs.append("line 1 is not one line naming the log's host: %r" % line)
+        v = visible(fmt, doc)
+        fix, how, cause = (v.find("Fix:"), v.find("postconf -e 'minimal_backoff_time"),
+                           v.find("Cause:"))
+        if not 0 <= fix < how < cause:
+            errs.append("not fix, its command, then the cause: at %d, %d, %d" % (fix, how, cause))
+        if ROOT_CAUSE_TAIL in v:
+            errs.append("the full root cause is shown uncollapsed")
+        whole = "\n".join(s for _, s in strings(doc))
+        if fmt in ("slack", "teams"):
+            if ROOT_CAUSE_TAIL not in whole:
+                errs.append("the full root cause is not in the collapsed part")
+        elif "mtalertd show " + TYPICAL_ID not in v:
+            errs.append("no mtalertd show pointer")
+    elif case == "resolved":
+        line = first_line(fmt, doc)
+        shown = [s for p, s in strings(doc) if not p.endswith((".type", ".username", ".color"))
+                 and not p.startswith("$.allowed_mentions") and p != "$.text"]
+        if "Resolved" not in line or "mx1" not in line or "\n" in line:
+            errs.append("resolved line 1: %r" % line)
+        if (doc.get("attachments") if fmt in ("slack", "mattermost") else
+                doc.get("embeds") if fmt == "discord" else
+                doc["attachments"][0]["content"].get("actions") or
+                len(doc["attachments"][0]["content"]["body"]) > 1):
+            errs.append("a resolved notice is more than one line")
+        if any("\n" in s for s in shown):
+            errs.append("a resolved notice has a line break")
+    elif case == "digest":
+        whole = "\n".join(s for _, s in strings(doc))
+        for want in (TYPICAL_TITLE, "DMARC", "Resolved", "3 alerts",
+                     "mtalertd show " + TYPICAL_ID, "mtalertd show provider/gmail-550-5-7-26"):
+            if want not in whole:
+                errs.append("digest lacks %r" % want)
+        if fmt == "slack" and len(doc["blocks"]) != 4:
+            errs.append("slack digest: %d blocks, want a head and 3" % len(doc["blocks"]))
+    return errs
+
+
 CHECKS = {
     "slack": check_slack,
     "mattermost": check_mattermost,
@@ -373,6 +453,16 @@ def main():
         shutil.rmtree(sys.argv[1], ignore_errors=True)
         os.makedirs(sys.argv[1])
         subprocess.run([sys.argv[3], sys.argv[4], sys.argv[1]], stdout=subprocess.DEVNULL, check=True)
+        # An HTML rendering of what each chat client shows, for a person to look at.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import render_chat
+        html_dir = os.path.join(sys.argv[1], "html")
+        os.makedirs(html_dir)
+        for case in ("typical", "resolved", "digest"):
+            for fmt in render_chat.RENDER:
+                render_chat.render_file(os.path.join(sys.argv[1], "%s-%s.json" % (fmt, case)),
+                                        html_dir)
+        print("# HTML renderings in %s" % html_dir)
         del sys.argv[2:]
     if len(sys.argv) != 2:
         print("usage: check_payload.py DIR", file=sys.stderr)
@@ -404,6 +494,13 @@ def main():
         else:
             errs = ["unknown format %r" % fmt]
         ok(not errs, "%s structure and limits" % f, "\n".join(errs))
+        if case in ("typical", "resolved", "digest") and fmt not in ("json", "alertmanager"):
+            try:
+                errs = check_layout(fmt, case, doc)
+            except (KeyError, IndexError, TypeError) as e:
+                errs = ["layout: %r" % e]
+            ok(not errs, "%s reads in order: what, where, how many; the fix; the cause" % f,
+               "\n".join(errs))
         if fmt != "json":
             errs = problems_hostile(doc, url)
             ok(not errs, "%s has no live hostile text" % f, "\n".join(errs))
