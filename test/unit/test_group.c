@@ -43,7 +43,7 @@ struct note {
 	char capture[MT_GROUP_FIELD_MAX + 1];
 	size_t capture_len;
 	enum mt_severity severity;
-	char hostname[64], file[64];
+	char hostname[64], log_host[64], file[64];
 };
 
 static struct note notes[NOTES_MAX];
@@ -111,6 +111,7 @@ on_emit_one(void *ctx, const struct mt_alert_group *g)
 	}
 	n->severity = g->severity;
 	copy_str(n->hostname, sizeof(n->hostname), g->hostname);
+	copy_str(n->log_host, sizeof(n->log_host), g->log_host);
 	copy_str(n->file, sizeof(n->file), g->file);
 }
 
@@ -322,9 +323,10 @@ test_first_and_resolve(void)
 	ok(notes[0].nexamples == 1 && notes[0].nqueue_ids == 1 &&
 		   strcmp(notes[0].relay_host, "mx.example.org") == 0 &&
 		   strcmp(notes[0].hostname, "mtalert-host") == 0 &&
+		   strcmp(notes[0].log_host, "mx1") == 0 &&
 		   strcmp(notes[0].file, "/var/log/mail.log") == 0 &&
 		   notes[0].severity == MT_SEV_WARNING && dbl_eq(notes[0].first_seen, 1000),
-	   "FIRST carries example, id, fields, hostname, file, severity (relay_host '%s')",
+	   "FIRST carries example, id, fields, hostname, the line's host, file, severity (relay_host '%s')",
 	   notes[0].relay_host);
 	d = mt_grouper_next_deadline(g);
 	ok(dbl_eq(d, 1310), "next check at FIRST + group_interval: got %.3f, want 1310", d);
@@ -997,6 +999,16 @@ scen_make(size_t i)
 			(struct step){ 5, 1, "\t\r\x7f", hostile_line, sizeof(hostile_line) - 1 };
 		scen_add(20, 0, "line\none");
 		scen_add(21, 0, "\xff\xfe\x01 \\x41,=%n");
+		return true;
+	case 8:
+		/* The restored grouper finds the open burst: m joins it at 10 in both. */
+		scen.name = "open burst";
+		scen_add(0, 0, "k");
+		scen_add(3, 1, "j");
+		scen.save_at = 5;
+		scen_add(7, 0, "m");
+		scen_add(12, 1, "n");
+		scen_add(15, 0, "k");
 		return true;
 	default:
 		return false;
