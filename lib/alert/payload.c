@@ -1065,6 +1065,16 @@ pl_digest_top(const struct pl_ctx *c)
 	return top;
 }
 
+/* Whether an earlier notification of the digest has the same signature (its fix is shown once). */
+bool
+pl_digest_repeat(const struct pl_ctx *c, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (c->gs[k]->sig == c->gs[i]->sig && c->gs[k]->event != MT_GROUP_RESOLVED)
+			return true;
+	return false;
+}
+
 /* Point the context at the digest's i-th notification. */
 void
 pl_digest_select(struct pl_ctx *c, size_t i)

@@ -139,6 +139,8 @@ pl_digest_discord(struct mt_buf *b, struct pl_ctx *c)
 			continue;
 		}
 		pl_fld_line1(&f, c, 0, U_MD);
+		if (pl_digest_repeat(c, i))
+			continue; /* the same error elsewhere: its fix is above */
 		if (pl_fix(c) != NULL) {
 			pl_fld_printf(&f, 0, "\n**%s:** ", c->w->fix);
 			pl_fld_puts_max(&f, mt_workaround_action(pl_fix(c), c->g->locale), 0,

@@ -141,6 +141,7 @@ void pl_fld_show(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
 void pl_fld_resolved(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags);
 void pl_fld_resolved_tail(struct pl_fld *f, const struct pl_ctx *c);
 size_t pl_digest_top(const struct pl_ctx *c);
+bool pl_digest_repeat(const struct pl_ctx *c, size_t i);
 void pl_fld_digest_head(struct pl_fld *f, const struct pl_ctx *c);
 void pl_digest_select(struct pl_ctx *c, size_t i);
 const char *pl_emoji(const struct pl_ctx *c);

@@ -188,12 +188,16 @@ pl_digest_slack(struct mt_buf *b, struct pl_ctx *c)
 			pl_fld_resolved(&f, c, T_SLACK, U_SLACK);
 		} else {
 			pl_fld_line1(&f, c, T_SLACK, U_SLACK);
-			if (pl_fix(c) != NULL) {
+			if (pl_digest_repeat(c, i)) {
+				/* The same error elsewhere: its fix is above. */
+			} else if (pl_fix(c) != NULL) {
 				pl_fld_printf(&f, 0, "\n*%s:* ", c->w->fix);
 				pl_fld_fix(&f, c, T_SLACK, false);
 			}
-			pl_fld_puts(&f, "\n", 0);
-			pl_fld_show(&f, c, T_SLACK);
+			if (!pl_digest_repeat(c, i)) {
+				pl_fld_puts(&f, "\n", 0);
+				pl_fld_show(&f, c, T_SLACK);
+			}
 		}
 		TRY(slack_section(b, &f));
 	}

@@ -325,8 +325,8 @@ pl_digest_teams(struct mt_buf *b, struct pl_ctx *c)
 		pl_digest_select(c, i);
 		TRY(teams_line1(b, c, ",{\"separator\":true,",
 				c->g->event == MT_GROUP_RESOLVED));
-		if (c->g->event == MT_GROUP_RESOLVED)
-			continue;
+		if (c->g->event == MT_GROUP_RESOLVED || pl_digest_repeat(c, i))
+			continue; /* a repeated error's fix is above */
 		TRY(teams_fix(b, c, false));
 		pl_fld_init(&f, 300);
 		pl_fld_show(&f, c, 0);

@@ -335,6 +335,29 @@ test_layout(const struct mt_alert_group *base, const struct mt_catalog *cat)
 	dg[0] = &typ, dg[1] = &other, dg[2] = &res;
 	check_some(dg, 3, "digest");
 
+	/* The same error on another relay: its fix is shown once, for the first. */
+	{
+		struct mt_alert_group again = typ;
+		const struct mt_alert_group *two[2] = { &typ, &again };
+
+		again.key_value = "mx2.example.net";
+		for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
+			const char *first, *cmd = "mtalertd show " SIG_ID;
+
+			if (!mt_payload_has_digest((enum mt_payload_format)f))
+				continue;
+			mt_buf_init(&b, MT_PAYLOAD_MAX);
+			r = mt_payload_render_digest(&b, (enum mt_payload_format)f, two, 2);
+			first = strstr(b.data, cmd);
+			if (!ok(r == 0 && first && strstr(first + 1, cmd) == NULL &&
+					strstr(b.data, "mx2.example.net") != NULL,
+				"%s digest: a repeated error's fix once, both relays listed",
+				mt_payload_format_name((enum mt_payload_format)f)))
+				diag("%.3000s", b.data);
+			mt_buf_fini(&b);
+		}
+	}
+
 	/* Each entry's hostile text is as harmless as in a single message. */
 	for (size_t i = 0; i <= MT_PAYLOAD_DIGEST_MAX; i++) {
 		many[i] = typ;
