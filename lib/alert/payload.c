@@ -50,6 +50,7 @@ static const struct pl_words words_en = {
 	"at once",
 	"Run",
 	"Root cause, other fixes, don'ts",
+	"Seen by mtalert on",
 };
 
 static const struct pl_words words_zh = {
@@ -81,6 +82,7 @@ static const struct pl_words words_zh = {
 	"同时发生",
 	"执行",
 	"完整原因、其他修复、无效做法",
+	"上报主机",
 };
 
 /* A budget at the current shrink level. */

@@ -50,7 +50,7 @@ struct pl_words {
 	const char *severity, *count, *new_, *host, *log, *seen, *queue_ids, *root_cause;
 	const char *try_, *dont, *fails, *lines, *details, *doc;
 	const char *fix, *if_, *cause, *also, *more, *others, *show, *quiet, *in_all, *alerts,
-		*at_once, *run, *collapsed;
+		*at_once, *run, *collapsed, *seen_by;
 };
 
 /* One rendering of one group, at one shrink level. */

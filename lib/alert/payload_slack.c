@@ -101,8 +101,19 @@ slack_details(struct mt_buf *b, struct pl_ctx *c)
 			  pl_color(c)));
 	TRY(pl_json_trusted(b, w->details, 64));
 	TRY(mt_buf_puts(b, ",\"text\":"));
+	/* Short lines first: what shows above "Show more" is a few lines, not a paragraph. */
 	pl_fld_init(&f, pl_lim(c, 6000));
-	slack_label(&f, w->root_cause, true);
+	pl_fld_printf(&f, 0, "*%s:* ", w->seen);
+	pl_fld_seen(&f, c);
+	if (g->hostname) {
+		pl_fld_printf(&f, 0, "\n*%s:* ", w->seen_by);
+		pl_fld_code(&f, g->hostname, U_SLACK, 256);
+	}
+	if (pl_has_ids(g)) {
+		pl_fld_printf(&f, 0, "\n*%s:* ", w->queue_ids);
+		pl_fld_ids(&f, c, U_SLACK);
+	}
+	slack_label(&f, w->root_cause, false);
 	pl_fld_puts_max(&f, mt_sig_root_cause(c->s, g->locale), T_SLACK, pl_lim(c, 3000));
 	if (c->s->nworkarounds > 1) {
 		slack_label(&f, w->others, false);
@@ -111,16 +122,6 @@ slack_details(struct mt_buf *b, struct pl_ctx *c)
 	if (c->s->ndead_ends > 0) {
 		slack_label(&f, w->dont, false);
 		pl_fld_dead_ends(&f, c, T_SLACK);
-	}
-	pl_fld_printf(&f, 0, "\n\n*%s:* ", w->seen);
-	pl_fld_seen(&f, c);
-	if (g->hostname) {
-		pl_fld_printf(&f, 0, "\n*%s:* ", w->host);
-		pl_fld_code(&f, g->hostname, U_SLACK, 256);
-	}
-	if (pl_has_ids(g)) {
-		pl_fld_printf(&f, 0, "\n*%s:* ", w->queue_ids);
-		pl_fld_ids(&f, c, U_SLACK);
 	}
 	if (pl_nfields_shown(c) > 0) {
 		slack_label(&f, w->details, false);

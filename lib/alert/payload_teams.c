@@ -6,12 +6,23 @@
 #include "alert/payload_internal.h"
 #include "util/json.h"
 
-/* A TextBlock of our own text (Markdown allowed); attrs is ",\"k\":v..." or "". */
+/*
+ * A TextBlock of our own text (Markdown allowed); attrs is ",\"k\":v..." or
+ * "".  Markdown joins lines: each line break is written as a paragraph
+ * break, the one a TextBlock shows.
+ */
 static int
 teams_text(struct mt_buf *b, struct pl_fld *f, const char *attrs)
 {
 	int r = mt_buf_printf(b, ",{\"type\":\"TextBlock\",\"wrap\":true%s,\"text\":", attrs);
+	struct mt_buf para;
 
+	mt_buf_init(&para, 2 * f->b.len + 16);
+	for (size_t i = 0; i < f->b.len; i++)
+		(void)(f->b.data[i] == '\n' ? mt_buf_puts(&para, "\n\n") :
+					      mt_buf_putc(&para, f->b.data[i]));
+	mt_buf_fini(&f->b);
+	f->b = para;
 	return pl_fld_emit(b, r, f, "}");
 }
 
@@ -224,7 +235,7 @@ teams_details(struct mt_buf *b, struct pl_ctx *c)
 	if (g->hostname) {
 		pl_fld_init(&f, 256);
 		pl_fld_puts(&f, g->hostname, U_PLAIN);
-		TRY(teams_run(b, w->host, &f));
+		TRY(teams_run(b, w->seen_by, &f));
 	}
 	if (g->file) {
 		pl_fld_init(&f, 300);

@@ -177,9 +177,11 @@ def teams_body(body):
                 style += "font-size:17px;"
             if e.get("isSubtle"):
                 style += "color:#666;"
+            # Markdown: a single line break joins lines, a blank line breaks them.
+            text = re.sub(r"(?<!\n)\n(?!\n)", " ", e.get("text", ""))
             h += "<div class='tb %s' style='%s'>%s</div>" % (
                 "c-%s" % e["color"] if e.get("color") else "", style,
-                md(e.get("text", ""), "**"))
+                md(re.sub(r"\n\n+", "\n", text), "**"))
         elif t == "RichTextBlock":
             h += teams_inlines(e)
         elif t == "FactSet":
