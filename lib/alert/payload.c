@@ -693,11 +693,10 @@ pl_has_key(const struct mt_alert_group *g)
  * unreserved and reserved sets, and ( ) [ ] (they end Markdown links), are
  * percent-encoded; Slack also needs & as &amp;.
  */
-bool
-pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack)
+static bool
+safe_url(const char *u, struct mt_buf *ret, bool slack)
 {
 	static const char safe[] = "-._~:/?#@!$'*+,;=%";
-	const char *u = c->s->official_doc_url;
 
 	if (u == NULL || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
 		return false;
@@ -720,6 +719,23 @@ pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack)
 		}
 	}
 	return true;
+}
+
+bool
+pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack)
+{
+	return safe_url(c->s->official_doc_url, ret, slack);
+}
+
+/* The fix's own documentation (its first source), else the signature's; made safe the same way. */
+bool
+pl_fix_url(const struct pl_ctx *c, struct mt_buf *ret)
+{
+	const struct mt_workaround *w = pl_fix(c);
+
+	if (w != NULL && w->nsources > 0 && safe_url(w->sources[0], ret, false))
+		return true;
+	return pl_doc_url(c, ret, false);
 }
 
 /* Unless r is an error, write url (from pl_doc_url()) as a JSON string; url is released either way. */
@@ -916,7 +932,8 @@ pl_fld_how(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
 {
 	const struct mt_workaround *w = pl_fix(c);
 
-	if (w == NULL || w->how == NULL || !*w->how || !pl_fld_open(f, "\n```\n", 4))
+	if (w == NULL || w->how == NULL || !*w->how ||
+	    !pl_fld_open(f, f->units > 0 ? "\n```\n" : "```\n", 4))
 		return;
 	pl_fld_puts_max(f, w->how, (tflags & T_SLACK) | T_CODE, pl_lim(c, 1500));
 	pl_fld_close(f, "\n```", 4);

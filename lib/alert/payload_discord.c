@@ -50,6 +50,8 @@ pl_render_discord(struct mt_buf *b, struct pl_ctx *c)
 {
 	const struct mt_alert_group *g = c->g;
 	const struct pl_words *w = c->w;
+	const struct mt_workaround *fix = pl_fix(c);
+	struct mt_buf url;
 	struct pl_fld f;
 	int r;
 
@@ -58,20 +60,34 @@ pl_render_discord(struct mt_buf *b, struct pl_ctx *c)
 		return mt_buf_putc(b, '}');
 	}
 	TRY(discord_content(b, c, false));
+	/*
+	 * The embed's title is the fix, linked to its documentation: line 1
+	 * (the content) already says what is wrong.
+	 */
 	TRY(mt_buf_puts(b, ",\"embeds\":[{\"title\":"));
 	pl_fld_init(&f, 256);
-	pl_fld_puts(&f, mt_sig_title(c->s, g->locale), 0);
+	if (fix != NULL) {
+		pl_fld_printf(&f, 0, "%s: ", w->fix);
+		pl_fld_puts(&f, mt_workaround_action(fix, g->locale), 0);
+		pl_fld_printf(&f, 0, " (%u%%)", pl_pct(fix->success_rate));
+	} else {
+		pl_fld_puts(&f, mt_sig_title(c->s, g->locale), 0);
+	}
 	c->embed_units += f.units;
 	TRY(pl_fld_end(b, &f));
 	/* Discord rejects the whole message over a bad embed URL: only http(s). */
-	TRY(pl_json_doc_url(b, c, "url"));
+	if (pl_fix_url(c, &url))
+		TRY(pl_json_url(b, mt_buf_puts(b, ",\"url\":"), &url));
 	TRY(mt_buf_printf(b, ",\"color\":%u,\"timestamp\":", pl_color(c)));
 	TRY(pl_json_time(b, g->last_seen));
 	TRY(mt_buf_puts(b, ",\"description\":"));
 	pl_fld_init(&f, pl_lim(c, 4096));
-	if (pl_fix(c) != NULL) {
-		pl_fld_printf(&f, 0, "**%s:** ", w->fix);
-		pl_fld_fix(&f, c, 0, true);
+	if (fix != NULL) {
+		if (fix->condition && *fix->condition) {
+			pl_fld_printf(&f, 0, "%s: ", w->if_);
+			pl_fld_puts_max(&f, fix->condition, 0, pl_lim(c, 300));
+		}
+		pl_fld_how(&f, c, 0);
 		pl_fld_puts(&f, "\n", 0);
 	}
 	pl_fld_printf(&f, 0, "**%s:** ", w->cause);

@@ -92,6 +92,7 @@ unsigned pl_color(const struct pl_ctx *c);
 unsigned pl_pct(double rate);
 size_t pl_utf8_cut(const char *p, size_t len, size_t max);
 bool pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack);
+bool pl_fix_url(const struct pl_ctx *c, struct mt_buf *ret);
 
 /* Building a text (flags: T_* and U_*). */
 void pl_fld_init(struct pl_fld *f, size_t max);

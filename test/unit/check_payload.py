@@ -382,7 +382,7 @@ def visible(fmt, doc):
         return "\n".join(s for _, s in strings(doc["attachments"][0]["content"]["body"]))
     if fmt == "discord":
         return doc["content"] + "\n" + "\n".join(
-            s for _, s in strings([{k: e.get(k) for k in ("description", "fields")}
+            s for _, s in strings([{k: e.get(k) for k in ("title", "description", "fields")}
                                    for e in doc.get("embeds", [])]))
     return doc["text"] + "\n" + "\n".join(
         s for a in doc.get("attachments", []) for _, s in strings(a.get("text", "")))

@@ -90,7 +90,7 @@ def inline_md(t, bold):
 def md(t, bold):
     """Markdown-ish text to HTML: fenced code blocks, then inline markup, newlines as <br>."""
     out = []
-    for i, part in enumerate(re.split(r"```\n?(.*?)\n?```", t, flags=re.S)):
+    for i, part in enumerate(re.split(r"```\n?(.*?)\n?```\n?", t, flags=re.S)):
         if i % 2:
             out.append("<pre>%s</pre>" % esc(part))
         else:
@@ -209,7 +209,10 @@ def discord(doc):
     for e in doc.get("embeds", []):
         h += "<div class='embed' style='border-color:#%06x'>" % e.get("color", 0)
         if e.get("title"):
-            h += "<div class='t'>%s</div>" % esc(e["title"])
+            t = esc(e["title"])
+            if e.get("url"):
+                t = "<a href='%s' style='color:inherit'>%s</a>" % (esc(e["url"]), t)
+            h += "<div class='t'>%s</div>" % t
         if e.get("description"):
             h += "<div class='block'>%s</div>" % md(e["description"], "**")
         h += "<div class='fields'>%s</div>" % "".join(
