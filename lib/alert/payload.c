@@ -565,34 +565,6 @@ pl_pct(double rate)
 	return rate >= 1 ? 100 : (unsigned)(rate * 100 + 0.5);
 }
 
-/* "1. action (85%)" lines for the top three workarounds; tflags for catalog text. */
-void
-pl_fld_workarounds(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
-{
-	const struct mt_signature *s = c->s;
-
-	for (size_t i = 0; i < s->nworkarounds && i < 3; i++) {
-		pl_fld_printf(f, 0, "%s%zu. ", i ? "\n" : "", i + 1);
-		pl_fld_puts_max(f, mt_workaround_action(&s->workarounds[i], c->g->locale), tflags,
-				pl_lim(c, 600));
-		pl_fld_printf(f, 0, " (%u%%)", pl_pct(s->workarounds[i].success_rate));
-	}
-}
-
-/* The top dead end: "action (fails 95%)" and, below, why it fails. */
-void
-pl_fld_dead_end(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
-{
-	const struct mt_dead_end *e = &c->s->dead_ends[0];
-
-	pl_fld_puts_max(f, e->action, tflags, pl_lim(c, 600));
-	pl_fld_printf(f, 0, " (%s %u%%)", c->w->fails, pl_pct(e->fail_rate));
-	if (e->why_fails && *e->why_fails) {
-		pl_fld_puts(f, "\n", 0);
-		pl_fld_puts_max(f, e->why_fails, tflags, pl_lim(c, 400));
-	}
-}
-
 /* `a` `b` `c`: queue ids as code spans. */
 void
 pl_fld_ids(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags)
@@ -779,24 +751,6 @@ pl_fld_footer(struct pl_fld *f, const struct pl_ctx *c, size_t file_max)
 	if (c->g->file) {
 		pl_fld_puts(f, " \xc2\xb7 ", 0);
 		pl_fld_puts_max(f, c->g->file, U_PLAIN, file_max);
-	}
-}
-
-/* "🟡 New: title · 42 (+7 new) · relay `mx.example.net` · host `mx1`" */
-void
-pl_fld_summary(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags)
-{
-	pl_fld_headline(f, c, tflags);
-	pl_fld_puts(f, " \xc2\xb7 ", 0);
-	pl_fld_count(f, c);
-	if (pl_has_key(c->g)) {
-		pl_fld_puts(f, " \xc2\xb7 ", 0);
-		pl_fld_puts_max(f, c->g->key_name, uflags & ~T_CODE, 64);
-		pl_fld_puts(f, " ", 0);
-		if (uflags & T_CODE)
-			pl_fld_code(f, c->g->key_value, uflags, pl_lim(c, 200));
-		else
-			pl_fld_puts_max(f, c->g->key_value, uflags, pl_lim(c, 200));
 	}
 }
 

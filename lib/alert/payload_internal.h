@@ -5,8 +5,9 @@
  * locale, the shrink levels, struct pl_fld (a size-limited text that
  * cleans, defangs and escapes untrusted log text as it is added, see
  * payload.h), the pieces several chat formats show alike (headline, count,
- * times, queue ids, the ranked workarounds and the top dead end) and the
- * dispatcher.  Each payload_<format>.c renders one format with them; its
+ * times, queue ids; the parts of the message a person reads: line 1, the
+ * fix, the cause, the rest; a digest's head) and the dispatcher.  Each
+ * payload_<format>.c renders one format (and its digest) with them; its
  * own helpers are static there.  Everything here is pure and reentrant,
  * like the module.
  */
@@ -117,7 +118,6 @@ int pl_json_doc_url(struct mt_buf *b, const struct pl_ctx *c, const char *key);
 
 /* Pieces of a chat message (tflags for catalog text, uflags for log text). */
 void pl_fld_headline(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
-void pl_fld_summary(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags);
 void pl_fld_footer(struct pl_fld *f, const struct pl_ctx *c, size_t file_max);
 void pl_fld_count(struct pl_fld *f, const struct pl_ctx *c);
 void pl_fld_seen(struct pl_fld *f, const struct pl_ctx *c);
@@ -125,8 +125,6 @@ void pl_fld_ids(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags);
 void pl_fld_code(struct pl_fld *f, const char *s, unsigned uflags, size_t max);
 void pl_fld_examples(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags, size_t nmax);
 void pl_fld_fields(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags, bool code);
-void pl_fld_workarounds(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
-void pl_fld_dead_end(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
 
 /* The message a person reads (see payload.h): line 1, the fix, the cause, the rest. */
 const struct mt_workaround *pl_fix(const struct pl_ctx *c);
