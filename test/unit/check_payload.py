@@ -388,6 +388,24 @@ def visible(fmt, doc):
         s for a in doc.get("attachments", []) for _, s in strings(a.get("text", "")))
 
 
+def one_line_notice(fmt, doc):
+    """A resolved notice: its line 1 and nothing else."""
+    errs = []
+    line = first_line(fmt, doc)
+    shown = [s for p, s in strings(doc) if not p.endswith((".type", ".username", ".color"))
+             and not p.startswith("$.allowed_mentions") and p != "$.text"]
+    if "Resolved" not in line or "\n" in line:
+        errs.append("resolved line 1: %r" % line)
+    if (doc.get("attachments") if fmt in ("slack", "mattermost") else
+            doc.get("embeds") if fmt == "discord" else
+            doc["attachments"][0]["content"].get("actions") or
+            len(doc["attachments"][0]["content"]["body"]) > 1):
+        errs.append("a resolved notice is more than one line")
+    if any("\n" in s for s in shown):
+        errs.append("a resolved notice has a line break")
+    return errs
+
+
 def check_layout(fmt, case, doc):
     """What a person reads: line 1, then the fix with its command, then the cause."""
     errs = []
@@ -412,18 +430,9 @@ def check_layout(fmt, case, doc):
         elif "mtalertd show " + TYPICAL_ID not in v:
             errs.append("no mtalertd show pointer")
     elif case == "resolved":
-        line = first_line(fmt, doc)
-        shown = [s for p, s in strings(doc) if not p.endswith((".type", ".username", ".color"))
-                 and not p.startswith("$.allowed_mentions") and p != "$.text"]
-        if "Resolved" not in line or "mx1" not in line or "\n" in line:
-            errs.append("resolved line 1: %r" % line)
-        if (doc.get("attachments") if fmt in ("slack", "mattermost") else
-                doc.get("embeds") if fmt == "discord" else
-                doc["attachments"][0]["content"].get("actions") or
-                len(doc["attachments"][0]["content"]["body"]) > 1):
-            errs.append("a resolved notice is more than one line")
-        if any("\n" in s for s in shown):
-            errs.append("a resolved notice has a line break")
+        errs = one_line_notice(fmt, doc)
+        if "mx1" not in first_line(fmt, doc):
+            errs.append("resolved line 1 without the log's host")
     elif case == "digest":
         whole = "\n".join(s for _, s in strings(doc))
         for want in (TYPICAL_TITLE, "DMARC", "Resolved", "3 alerts",
