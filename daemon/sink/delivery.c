@@ -33,31 +33,56 @@ struct mt_delivery {
 	bool emitted; /* notifications spooled since on_emitted last ran */
 };
 
-/* The grouper decided a notification is due: render it for every webhook that wants it. */
+/* Submit the body in dl->payload to webhook i. */
 static void
-on_notification(void *ctx, const struct mt_alert_group *g)
+submit(struct mt_delivery *dl, size_t i, enum mt_group_event ev)
+{
+	if (dl->keepalive[i] != NULL)
+		mt_keepalive_submit(dl->keepalive[i], ev, &dl->payload);
+	else
+		mt_webhook_submit(dl->webhooks[i], dl->payload.data, dl->payload.len);
+}
+
+/*
+ * The grouper decided notifications are due at this moment: render them
+ * for every webhook that wants them, several in one digest message where
+ * the format has one (chats), each alone otherwise.
+ */
+static void
+on_notification(void *ctx, const struct mt_alert_group *gs, size_t n)
 {
 	struct mt_delivery *dl = ctx;
+	const struct mt_alert_group *want[MT_GROUP_BATCH_MAX];
 
 	for (size_t i = 0; i < dl->nwebhooks; i++) {
 		const struct mt_config_webhook *c = mt_webhook_conf(dl->webhooks[i]);
+		enum mt_payload_format f = (enum mt_payload_format)c->format;
+		size_t nwant = 0;
 
-		if (!mt_config_filter_accepts(&c->filter, g->sig, g->severity))
-			continue;
-		/* The failing webhook itself would only queue it: the others carry it. */
-		if (strcmp(g->sig->id, MT_WEBHOOK_FAILING_ID) == 0 &&
-		    mt_webhook_stats(dl->webhooks[i])->failing_since > 0)
-			continue;
-		mt_buf_reset(&dl->payload);
-		if (mt_payload_render(&dl->payload, (enum mt_payload_format)c->format, g) < 0) {
-			log_warnx("webhook %s: notification for %s too large to render, skipping",
-				  c->name, g->sig->id);
-			continue;
+		for (size_t k = 0; k < n && k < MT_GROUP_BATCH_MAX; k++) {
+			if (!mt_config_filter_accepts(&c->filter, gs[k].sig, gs[k].severity))
+				continue;
+			/* The failing webhook itself would only queue it: the others carry it. */
+			if (strcmp(gs[k].sig->id, MT_WEBHOOK_FAILING_ID) == 0 &&
+			    mt_webhook_stats(dl->webhooks[i])->failing_since > 0)
+				continue;
+			want[nwant++] = &gs[k];
 		}
-		if (dl->keepalive[i] != NULL)
-			mt_keepalive_submit(dl->keepalive[i], g->event, &dl->payload);
-		else
-			mt_webhook_submit(dl->webhooks[i], dl->payload.data, dl->payload.len);
+		for (size_t k = 0; k < nwant;) {
+			size_t m = mt_payload_has_digest(f) ? nwant - k : 1;
+
+			if (m > MT_PAYLOAD_DIGEST_MAX)
+				m = MT_PAYLOAD_DIGEST_MAX;
+			mt_buf_reset(&dl->payload);
+			if ((m > 1 ? mt_payload_render_digest(&dl->payload, f, want + k, m) :
+				     mt_payload_render(&dl->payload, f, want[k])) < 0)
+				log_warnx("webhook %s: notification for %s too large to render, "
+					  "skipping",
+					  c->name, want[k]->sig->id);
+			else
+				submit(dl, i, want[k]->event);
+			k += m;
+		}
 	}
 	dl->emitted = true;
 }

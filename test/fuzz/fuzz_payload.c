@@ -7,6 +7,7 @@
  * zero-width space that stops a mention, nor a Markdown link or a Slack
  * special.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g.fields = fields;
 	g.nfields = 2;
 	g.hostname = piece[11];
+	g.log_host = piece[11];
 	g.file = piece[12];
 
 	for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
@@ -232,6 +234,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* everything fits in MT_PAYLOAD_MAX */
 		check(&b, (enum mt_payload_format)f);
 		mt_buf_fini(&b);
+	}
+	/* A digest of the group beside itself resolved and as the other events. */
+	{
+		struct mt_alert_group dg[3] = { g, g, g };
+		const struct mt_alert_group *dp[3] = { &dg[0], &dg[1], &dg[2] };
+
+		dg[1].event = MT_GROUP_RESOLVED;
+		dg[2].event = (enum mt_group_event)((g.event + 1) % 5);
+		dg[2].key_name = NULL, dg[2].key_value = NULL;
+		for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
+			struct mt_buf b;
+			int r;
+
+			mt_buf_init(&b, MT_PAYLOAD_MAX);
+			r = mt_payload_render_digest(&b, (enum mt_payload_format)f, dp, 3);
+			if (r != (mt_payload_has_digest((enum mt_payload_format)f) ? 0 : -EINVAL))
+				abort();
+			if (r == 0)
+				check(&b, (enum mt_payload_format)f);
+			mt_buf_fini(&b);
+		}
 	}
 	free(text);
 	return 0;
