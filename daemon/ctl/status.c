@@ -290,7 +290,10 @@ per_webhook(struct mt_buf *b, const struct mt_status *s, const char *name, const
 
 	for (size_t i = 0; i < s->nsinks; i++) {
 		const struct mt_status_sink *k = &s->sinks[i];
-		uint64_t v = field == 0 ? k->sent : field == 1 ? k->retried : k->failed;
+		uint64_t v = field == 0 ? k->sent :
+			     field == 1 ? k->retried :
+			     field == 2 ? k->retried + k->failed :
+					  k->dropped;
 
 		if (strcmp(k->kind, "webhook") != 0)
 			continue;
@@ -366,9 +369,12 @@ mt_status_prometheus(struct mt_buf *out, const struct mt_status *s)
 		   (double)s->silences_active);
 
 	r |= per_webhook(out, s, "mtalert_webhook_sent_total", "Notifications delivered.", 0);
-	r |= per_webhook(out, s, "mtalert_webhook_retries_total", "Deliveries tried again.", 1);
-	r |= per_webhook(out, s, "mtalert_webhook_failures_total", "Failed delivery attempts.",
-			 2);
+	r |= per_webhook(out, s, "mtalert_webhook_retries_total",
+			 "Failed attempts that will be tried again.", 1);
+	r |= per_webhook(out, s, "mtalert_webhook_failures_total",
+			 "Delivery attempts that failed (to be retried, or refused for good).", 2);
+	r |= per_webhook(out, s, "mtalert_webhook_dropped_total",
+			 "Notifications given up (give_up_after, spool bounds).", 3);
 	r |= head(out, "mtalert_webhook_failing_since_seconds", "gauge",
 		  "When the webhook's current run of failures began, Unix time; 0 when healthy.");
 	for (size_t i = 0; i < s->nsinks; i++)
