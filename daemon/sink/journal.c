@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "mt_config.h"
@@ -19,7 +20,8 @@
 #include <systemd/sd-journal.h>
 #endif
 
-#define NFIELDS 24
+#define NFIELDS	       24
+#define JOURNAL_SOCKET "/run/systemd/journal/socket" /* where sd_journal_sendv sends */
 
 struct mt_journal_sink {
 	char *tag;
@@ -170,7 +172,11 @@ mt_journal_sink_send(struct mt_journal_sink *j, const struct mt_alert *a)
 	for (size_t i = 0; i < e.n; i++)
 		e.iov[i].iov_base = j->fields.data + e.off[i];
 #if MT_HAVE_SYSTEMD
-	r = sd_journal_sendv(e.iov, (int)e.n);
+	/* sd_journal_sendv() returns 0 when journald's socket is missing: look first. */
+	if (access(JOURNAL_SOCKET, F_OK) < 0)
+		r = -errno;
+	else
+		r = sd_journal_sendv(e.iov, (int)e.n);
 #else
 	r = -ENOSYS;
 #endif

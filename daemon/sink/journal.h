@@ -9,8 +9,9 @@
  *
  * Values from the log are sent length-delimited (binary-safe, newlines kept
  * as data) and capped at MT_ALERT_FIELD_MAX bytes (the line at
- * MT_ALERT_LINE_MAX).  A send that fails (no journald) is counted and
- * logged once per episode.  Built without libsystemd, every send fails
+ * MT_ALERT_LINE_MAX).  A send that fails is counted and logged once per
+ * episode; so is a missing /run/systemd/journal/socket, which
+ * sd_journal_sendv() itself would pass over silently.  Built without libsystemd, every send fails
  * with -ENOSYS.  Loop context.
  */
 #ifndef MT_JOURNAL_SINK_H
