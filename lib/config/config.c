@@ -1315,6 +1315,7 @@ check_metrics(struct ctx *k, const struct mt_ynode *map, void *obj)
 {
 	struct mt_config_metrics *m = obj;
 	const char *colon, *addr;
+	bool bracketed = false;
 	size_t alen;
 	char *end;
 	unsigned long port;
@@ -1329,17 +1330,23 @@ check_metrics(struct ctx *k, const struct mt_ynode *map, void *obj)
 	if (alen >= 2 && addr[0] == '[' && addr[alen - 1] == ']') {
 		addr++;
 		alen -= 2;
+		bracketed = true;
 	}
 	errno = 0;
 	port = colon ? strtoul(colon + 1, &end, 10) : 0;
 	if (colon == NULL || alen == 0 || alen >= sizeof(host) || errno != 0 || *end != '\0' ||
 	    colon[1] == '\0' || port == 0 || port > 65535) {
 		err(k, mt_ynode_get(map, "listen"),
-		    "metrics.listen must be ADDRESS:PORT, such as 127.0.0.1:9897 or [::1]:9897");
+		    "metrics.listen must be ADDRESS:PORT, such as 127.0.0.1:10925 or [::1]:10925");
 		return;
 	}
 	memcpy(host, addr, alen);
 	host[alen] = '\0';
+	if (!bracketed && strchr(host, ':') != NULL) {
+		err(k, mt_ynode_get(map, "listen"),
+		    "metrics.listen: IPv6 addresses go in brackets, as [::1]:10925");
+		return;
+	}
 	if (inet_pton(strchr(host, ':') ? AF_INET6 : AF_INET, host, tmp) != 1) {
 		err(k, mt_ynode_get(map, "listen"),
 		    "metrics.listen: '%s' is not a numeric IPv4 or IPv6 address", host);
