@@ -1,6 +1,7 @@
 /* daemon - the event loop: a generation of config and catalog, lines in, alerts out. */
 #include "daemon.h"
 
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -100,7 +101,8 @@ struct mt_daemon {
 	size_t nistats, ilast;
 	struct mt_silences silences;
 	char *silences_path; /* <state>/silences.json */
-	ev_stat silences_watch;
+	int silences_ino;	  /* inotify on the state directory; -1: none */
+	ev_io silences_watch;
 	uint64_t silenced, generation;
 	double started;
 };
@@ -857,12 +859,33 @@ silences_load(struct mt_daemon *d, bool quiet_if_missing)
 	mt_diag_fini(&diag);
 }
 
+/*
+ * The state directory changed: read the silences again if silences.json was
+ * written, renamed into place or removed.  A watch on the directory, not on
+ * the file, sees the atomic rename of `mtalertd silence`, and costs nothing
+ * while nothing happens (ev_stat would stat the file every few seconds).
+ */
 static void
-on_silences_changed(struct ev_loop *loop, ev_stat *w, int revents)
+on_silences_changed(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct mt_daemon *d = container_of(w, struct mt_daemon, silences_watch);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t n;
 
-	silences_load(d, false);
+	while ((n = read(d->silences_ino, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+
+			if (ev->len > 0 && strcmp(ev->name, "silences.json") == 0)
+				changed = true;
+			if (ev->mask & IN_Q_OVERFLOW)
+				changed = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (changed)
+		silences_load(d, false);
 }
 
 static void
@@ -933,15 +956,31 @@ silences_start(struct mt_daemon *d)
 	d->silences_path = mt_xstrdup(p.data ? p.data : "");
 	mt_buf_fini(&p);
 	silences_load(d, true);
-	/* inotify through libev where it can, else a stat every few seconds. */
-	ev_stat_init(&d->silences_watch, on_silences_changed, d->silences_path, 2.);
-	ev_stat_start(d->loop, &d->silences_watch);
+	d->silences_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->silences_ino >= 0 &&
+	    inotify_add_watch(d->silences_ino, d->gen.cfg->state_directory,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR) < 0) {
+		(void)close(d->silences_ino);
+		d->silences_ino = -1;
+	}
+	if (d->silences_ino < 0) {
+		log_warn("cannot watch %s; silences are read again only when `mtalertd silence` "
+			 "tells the daemon, or on reload",
+			 d->gen.cfg->state_directory);
+		return;
+	}
+	ev_io_init(&d->silences_watch, on_silences_changed, d->silences_ino, EV_READ);
+	ev_io_start(d->loop, &d->silences_watch);
 }
 
 static void
 silences_stop(struct mt_daemon *d)
 {
-	ev_stat_stop(d->loop, &d->silences_watch);
+	if (d->silences_ino >= 0) {
+		ev_io_stop(d->loop, &d->silences_watch);
+		(void)close(d->silences_ino);
+	}
+	d->silences_ino = -1;
 	mt_silences_fini(&d->silences);
 	free(d->silences_path);
 	d->silences_path = NULL;

@@ -70,9 +70,11 @@ answer(struct conn *c)
 {
 	char *nl = memchr(c->req, '\n', c->reqlen);
 
+	c->req[c->reqlen] = '\0';
 	if (nl != NULL)
 		*nl = '\0';
-	c->req[c->reqlen] = '\0';
+	if (nl != NULL && nl > c->req && nl[-1] == '\r')
+		nl[-1] = '\0';
 	c->answering = true;
 	c->ctl->fn(c->ctl->ctx, c->req, &c->out);
 	ev_io_stop(c->ctl->loop, &c->io);
@@ -170,10 +172,23 @@ mt_ctl_new(struct ev_loop *loop, const char *path, mt_ctl_handler_fn *fn, void *
 		log_warnx("control socket path %s is too long; no control socket", path);
 		return NULL;
 	}
-	/* Replace only a socket: a regular file there is someone else's. */
+	/*
+	 * Replace only a stale socket: a regular file there is someone else's,
+	 * and a socket that answers belongs to another mtalertd still running.
+	 */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			log_warnx("%s exists and is not a socket; no control socket", path);
+			return NULL;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		r = fd >= 0 ? connect(fd, (struct sockaddr *)&sa, sizeof(sa)) : -1;
+		if (fd >= 0)
+			(void)close(fd);
+		if (r == 0) {
+			log_warnx("another mtalertd answers on %s; this one has no control socket "
+				  "(set control.socket to run two)",
+				  path);
 			return NULL;
 		}
 		(void)unlink(path);

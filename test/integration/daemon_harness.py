@@ -43,6 +43,8 @@ class Daemon:
     def write_config(self, body):
         with open(self.conf_path, "w") as f:
             f.write("state_directory: %s\ncheckpoint_interval: 200ms\n" % self.state)
+            # Each daemon its own control socket, not the host's /run/mtalert/control.
+            f.write("control:\n  socket: %s\n" % os.path.join(self.tmp, "control"))
             f.write("alerting:\n  syslog:\n    enabled: false\n")
             f.write(body)
         os.chmod(self.conf_path, 0o600)
