@@ -83,6 +83,9 @@ def sig_entry(st, sig):
 tmp = tempfile.mkdtemp(prefix="mt-operator-")
 log = os.path.join(tmp, "mail.log")
 open(log, "w").close()
+# A file name that needs escaping in a Prometheus label and in JSON.
+odd = os.path.join(tmp, 'we"ird\\\u00e9.log')
+open(odd, "w").close()
 ctl = os.path.join(tmp, "run", "control")
 port = free_port()
 dead_port = free_port()  # nothing listens there: the webhook fails
@@ -93,6 +96,8 @@ rx.bind(syslog_path)
 d = Daemon(EXE, SIGS, tmp, name="op")
 write_conf(d, """inputs:
   - path: %s
+    start_at: beginning
+  - path: '%s'
     start_at: beginning
 journal: {enabled: false}
 control: {socket: %s}
@@ -107,7 +112,7 @@ alerting:
       format: json
       timeout: 2s
       connect_timeout: 1s
-""" % (log, ctl, port, syslog_path, dead_port))
+""" % (log, odd, ctl, port, syslog_path, dead_port))
 d.start()
 
 # --- 1. status over the control socket ------------------------------------------
@@ -120,7 +125,7 @@ ok(d.wait_alerts(2), "two 421 alerts on stdout", d.log())
 st = wait_for(lambda: (lambda s: s if s and s["lines"] >= 3 else None)(status_json(d.conf_path)))
 ok(st is not None and st["lines"] == 3 and st["alerts"] == 3,
    "status --json: 3 lines read, 3 alerts", json.dumps(st))
-inp = st["inputs"][0] if st and st["inputs"] else {}
+inp = ([i for i in st["inputs"] if i["path"] == log] or [{}])[0] if st else {}
 ok(inp.get("path") == log and inp.get("lines") == 3 and inp.get("position") == os.path.getsize(log)
    and inp.get("last_line_age") is not None and 0 <= inp["last_line_age"] < 60,
    "status --json: the input's lines, position (= file size) and last-line age", json.dumps(inp))
@@ -237,10 +242,33 @@ want = ['mtalert_lines_total{input="%s"} 3' % log,
         'mtalert_build_info{version="',
         "mtalert_spool_bytes ",
         'mtalert_last_line_age_seconds{input="%s"} ' % log]
+append(odd, ["Nov 23 06:00:01 mx1 postfix/qmgr[1190]: 4F2A31C0A1: from=<a@example.org>, "
+              "size=1, nrcpt=1 (queue active)"])
+wait_for(lambda: 'ird' in get(url)[2])
+code, ctype, body = get(url)
+want.append('mtalert_lines_total{input="%s"} 1'
+            % odd.replace("\\", "\\\\").replace('"', '\\"'))
 missing = [w for w in want if w not in body]
 ok(not missing, "metrics: lines, alerts by signature and severity, build info, spool, age",
    "missing %r in\n%s" % (missing, body))
 ok(get("http://127.0.0.1:%d/other" % port)[0] == 404, "GET /other: 404")
+
+# An HTTP client that sends half a request must not hold the loop, and is closed.
+half = socket.create_connection(("127.0.0.1", port), timeout=30)
+half.sendall(b"GET /metr")
+t0 = time.time()
+rc, text, err = run("status", "-c", d.conf_path)
+ok(rc == 0 and "LINES" in text, "status answers while an HTTP client stalls", err)
+ok(get(url)[0] == 200, "/metrics answers another client meanwhile")
+try:
+    got = half.recv(100)
+except (socket.timeout, ConnectionResetError):
+    got = None
+waited = time.time() - t0
+ok(got is not None and 5 <= waited < 30, "the stalled HTTP client is closed after the timeout",
+   "recv=%r after %.1f s" % (got, waited))
+print("# stalled HTTP client closed after %.1f s" % waited)
+half.close()
 ok(get(url, "POST")[0] == 405, "POST /metrics: 405")
 with open(os.path.join(tmp, "metrics.txt"), "w") as f:
     f.write(body)
@@ -276,7 +304,7 @@ ok(rc == 0 and sid in out and "active" in out and "relay upgrade, ticket 42" in 
    "silence list shows it, active, with its comment", out + err)
 n_out = len(d.alerts())
 append(log, [error_line(3)])
-st = wait_for(lambda: (lambda s: s if s and s["lines"] >= 4 else None)(status_json(d.conf_path)))
+st = wait_for(lambda: (lambda s: s if s and s["lines"] >= 5 else None)(status_json(d.conf_path)))
 s421 = sig_entry(st, SIG_421)
 ok(s421 and s421["total"] == 3 and s421["silenced"] == 1 and st["silenced"] == 1
    and st["silences_active"] == 1,
@@ -314,7 +342,7 @@ ok(rc == 0 and "no daemon answered" in err, "silence add with no socket says so"
 ok(wait_for(lambda: d.log().count("silences: 2 in") >= 1, 15),
    "the daemon picks up the file change without the socket (inotify)", d.log())
 append(log, [error_line(5), INFO_LINE])
-st = wait_for(lambda: (lambda s: s if s and s["lines"] >= 7 else None)(status_json(d.conf_path)))
+st = wait_for(lambda: (lambda s: s if s and s["lines"] >= 8 else None)(status_json(d.conf_path)))
 ok(sig_entry(st, SIG_421) is not None and sig_entry(st, SIG_421)["silenced"] == 2,
    "--match relay_host=MX.example.* (case-insensitive glob) silences the 421", json.dumps(st))
 ok(sig_entry(st, SIG_INFO) is not None and sig_entry(st, SIG_INFO)["silenced"] == 0,
