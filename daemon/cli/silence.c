@@ -178,11 +178,53 @@ when(char *dst, size_t size, double t)
 		(void)snprintf(dst, size, "?");
 }
 
+/*
+ * Whether a signature id or category names something in the catalog (-s,
+ * else the configured directories, else the installed catalog): a typo
+ * would silence nothing and look as if it worked.  0 known, -ENOENT not,
+ * -EIO when the catalog cannot be read (then nothing is checked).
+ */
+static int
+check_known(const struct cli *o, const struct mt_config *c, const struct mt_silence *sl)
+{
+	const char *def[1];
+	const char *const *paths = o->sig_paths;
+	size_t npaths = o->nsig_paths;
+	struct mt_catalog *cat;
+	struct mt_diag d;
+	int r = -ENOENT;
+
+	if (sl->kind == MT_SILENCE_MATCH)
+		return 0;
+	if (npaths == 0 && c->signatures.ndirectories > 0) {
+		paths = (const char *const *)c->signatures.directories;
+		npaths = c->signatures.ndirectories;
+	} else if (npaths == 0) {
+		def[0] = cli_default_signatures();
+		paths = def;
+		npaths = 1;
+	}
+	mt_diag_init(&d);
+	cat = mt_catalog_load_lean(paths, npaths, &d);
+	mt_diag_fini(&d);
+	if (mt_catalog_count(cat) == 0)
+		r = -EIO;
+	for (size_t i = 0; r == -ENOENT && i < mt_catalog_count(cat); i++) {
+		const struct mt_signature *s = mt_catalog_get(cat, i);
+
+		if (sl->kind == MT_SILENCE_SIGNATURE ? strcmp(s->id, sl->value) == 0 :
+						       (s->category && !strcmp(s->category, sl->value)))
+			r = 0;
+	}
+	mt_catalog_free(cat);
+	return r;
+}
+
 static int
 usage(void)
 {
 	log_error("usage: mtalertd silence add (--signature ID | --category NAME | --match "
-		  "KEY=GLOB) --for DURATION --comment TEXT\n"
+		  "KEY=GLOB) --for DURATION --comment TEXT [--force]\n"
 		  "       mtalertd silence list [--all] [--json]\n"
 		  "       mtalertd silence expire ID\n"
 		  "options: -c FILE, --state-dir DIR, --socket PATH");
@@ -190,8 +232,10 @@ usage(void)
 }
 
 static int
-do_add(const struct paths *p, struct mt_silences *s, int argc, char **argv)
+do_add(const struct cli *o, const struct mt_config *c, const struct paths *p,
+       struct mt_silences *s, int argc, char **argv)
 {
+	bool force = false;
 	struct mt_silence sl;
 	const char *what = NULL, *dur = NULL;
 	double seconds;
@@ -202,6 +246,10 @@ do_add(const struct paths *p, struct mt_silences *s, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
+		if (!strcmp(a, "--force")) {
+			force = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			return usage();
 		if (!strcmp(a, "--signature") || !strcmp(a, "--category")) {
@@ -246,6 +294,18 @@ do_add(const struct paths *p, struct mt_silences *s, int argc, char **argv)
 		return EX_USAGE;
 	}
 	(void)snprintf(sl.value, sizeof(sl.value), "%s", what);
+	r = force ? 0 : check_known(o, c, &sl);
+	if (r == -ENOENT) {
+		log_error("no signature %s '%.200s' in the catalog (see `mtalertd list`); "
+			  "--force adds the silence anyway",
+			  sl.kind == MT_SILENCE_SIGNATURE ? "has the id" : "is in the category",
+			  sl.value);
+		return EX_DATAERR;
+	}
+	if (r == -EIO)
+		fprintf(stderr, "mtalertd: note: the catalog could not be read; '%s' is not "
+				"checked\n",
+			sl.value);
 	random_id(sl.id, sizeof(sl.id));
 	who(sl.created_by, sizeof(sl.created_by));
 	sl.starts = floor(now_wall());
@@ -375,7 +435,7 @@ cmd_silence(struct cli *o, int argc, char **argv)
 	if (load(&p, &s) < 0) {
 		r = EX_DATAERR;
 	} else if (!strcmp(rest[0], "add")) {
-		r = do_add(&p, &s, nrest, rest);
+		r = do_add(o, c, &p, &s, nrest, rest);
 	} else if (!strcmp(rest[0], "list") && nrest == 1) {
 		r = do_list(&s, all, json);
 	} else if (!strcmp(rest[0], "expire") && nrest == 2) {

@@ -352,6 +352,13 @@ rc, out, err = run("silence", "add", "-c", d.conf_path, "--match", "colour=red",
 ok(rc == 64 and "unknown match key" in err, "--match with an unknown key: usage error", err)
 rc, out, err = run("silence", "add", "-c", d.conf_path, "--category", "smtp", "--for", "1h")
 ok(rc == 64 and "--comment" in err, "silence add without --comment: usage error", err)
+rc, out, err = run("silence", "add", "-c", d.conf_path, "-s", SIGS, "--signature",
+                   "communication/smtp-421-typo", "--for", "1h", "--comment", "x")
+ok(rc == 65 and "no signature has the id" in err,
+   "silence add of an id not in the catalog: refused (exit 65)", "%d %s" % (rc, err))
+rc, out, err = run("silence", "add", "-c", d.conf_path, "-s", SIGS, "--category",
+                   "no-such-category", "--for", "1h", "--comment", "x", "--force")
+ok(rc == 0 and len(out.strip()) == 16, "--force adds it anyway", err)
 rc, out, err = run("silence", "expire", "0000", "-c", d.conf_path)
 ok(rc != 0 and "no silence has the id" in err, "expire of an unknown id fails", err)
 
@@ -359,7 +366,7 @@ ok(rc != 0 and "no silence has the id" in err, "expire of an unknown id fails", 
 with open(os.path.join(d.state, "silences.json.new"), "w") as f:
     f.write('{"silences": [{"id": "zz", "kind": "signature"}]}')
 os.rename(os.path.join(d.state, "silences.json.new"), os.path.join(d.state, "silences.json"))
-ok(d.wait_log("not read; keeping the 2 silences already known", 15),
+ok(d.wait_log("not read; keeping the 3 silences already known", 15),
    "a broken silences file is refused, the known silences kept", d.log())
 rc = d.stop()
 ok(rc == 0, "daemon stops cleanly", d.log())
