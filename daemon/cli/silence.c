@@ -429,8 +429,13 @@ cmd_silence(struct cli *o, int argc, char **argv)
 		mt_config_free(c);
 		return EX_NOPERM;
 	}
-	if (lock >= 0)
+	if (lock >= 0) {
+		struct stat dst;
+
+		if (geteuid() == 0 && stat(state_dir, &dst) == 0)
+			(void)fchown(lock, dst.st_uid, dst.st_gid);
 		(void)flock(lock, LOCK_EX);
+	}
 	mt_silences_init(&s);
 	if (load(&p, &s) < 0) {
 		r = EX_DATAERR;
