@@ -448,3 +448,21 @@ mt_delivery_describe_failing(const struct mt_delivery *dl, double now, char *buf
 		mt_strlcpy(buf + used, one, size - used);
 	}
 }
+
+size_t
+mt_delivery_nwebhooks(const struct mt_delivery *dl)
+{
+	return dl->nwebhooks;
+}
+
+const struct mt_webhook *
+mt_delivery_webhook(const struct mt_delivery *dl, size_t i)
+{
+	return dl->webhooks[i];
+}
+
+const struct mt_spool_stats *
+mt_delivery_spool_stats(const struct mt_delivery *dl)
+{
+	return mt_spool_stats(dl->spool);
+}

@@ -31,6 +31,8 @@
 #define MT_WEBHOOK_FAILING_ID "local/mtalert-webhook-failing" /* the catalog's record */
 
 struct mt_delivery;
+struct mt_webhook;
+struct mt_spool_stats;
 
 typedef void mt_delivery_emitted_fn(void *ctx);
 /*
@@ -71,5 +73,9 @@ void mt_delivery_finish(struct mt_delivery *dl, double seconds);
 void mt_delivery_log_counters(const struct mt_delivery *dl);
 /* "webhook X failing for 12 min (HTTP 500); " for each failing webhook, into buf. */
 void mt_delivery_describe_failing(const struct mt_delivery *dl, double now, char *buf, size_t size);
+/* For status and metrics: the webhooks (borrowed until mt_delivery_free) and the spool's counters. */
+size_t mt_delivery_nwebhooks(const struct mt_delivery *dl);
+const struct mt_webhook *mt_delivery_webhook(const struct mt_delivery *dl, size_t i);
+const struct mt_spool_stats *mt_delivery_spool_stats(const struct mt_delivery *dl);
 
 #endif

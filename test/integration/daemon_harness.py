@@ -45,6 +45,11 @@ class Daemon:
             f.write("state_directory: %s\ncheckpoint_interval: 200ms\n" % self.state)
             f.write("alerting:\n  syslog:\n    enabled: false\n")
             f.write(body)
+            # Each daemon its own control socket, not the host's /run/mtalert/control
+            # (last, so that the body's line numbers stay what the tests expect).
+            if body and not body.endswith("\n"):
+                f.write("\n")
+            f.write("control:\n  socket: %s\n" % os.path.join(self.tmp, "control"))
         os.chmod(self.conf_path, 0o600)
 
     def start(self, wait_ready=True):
