@@ -520,6 +520,7 @@ e2e_mail_host() {
 	# The syslog sink takes warning and above by default (info stays out).
 	want_syslog=$(grep -c '"severity":"\(warning\|error\|critical\)"' "$e2e/alerts.jsonl")
 	pattern=' mtalert\[[0-9]*\]: '
+	wait_for 30 at_least "$want_syslog" count_matches "$e2e/log/syslog"*
 	check "the syslog sink's alerts (warning and above) are in syslog, by Debian's rules ($(count_matches "$e2e/log/syslog"*) of $want_syslog)" \
 		test "$want_syslog" -gt 0 -a "$(count_matches "$e2e/log/syslog"*)" -eq "$want_syslog"
 	check "and none of mtalert's lines is in mail.log ($(count_matches "$e2e/log/mail.log"*))" \
