@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Refresh signatures/mta-messages.tsv from an MTA source tree.
+
+usage: extract_mta_messages.py postfix POSTFIX_SRC_DIR TSV
+
+POSTFIX_SRC_DIR is the src/ folder of the Postfix source (Debian: apt-get
+source postfix, outside the repository). Every msg_fatal, msg_fatal_status,
+msg_panic, msg_error and msg_warn call with a literal format string in the
+daemons an administrator runs becomes one row (program, level, first source
+location, format string); a leading "%s" fed with the function's myname is
+replaced by that name, as it appears in the log. Code under #ifdef TEST is
+skipped, and so are *_test.c and *_tester.c (test
+drivers, not daemons). Calls whose format is not a literal are
+reported on stderr. The columns "note" and "sample" of rows already in TSV
+are kept: note is "benign: REASON" where no alert is wanted, sample the text
+to scan instead of the filled-in format string when the %s values decide the
+meaning (a library's reason text). Only fatal and panic rows are written
+unless --all is given.
+"""
+import os
+import re
+import sys
+
+DAEMONS = ["smtp", "smtpd", "postscreen", "qmgr", "cleanup", "local", "virtual", "pipe", "bounce",
+           "master", "postdrop", "pickup", "tlsmgr", "tlsproxy", "anvil", "dnsblog", "verify",
+           "trivial-rewrite", "proxymap"]
+CALL = re.compile(r'\bmsg_(fatal|panic|error|warn)(_status)?\s*\(')
+STR = re.compile(r'"((?:[^"\\]|\\.)*)"')
+HEADER = "# mta\tprogram\tlevel\tsource\tformat\tnote\tsample\n"
+
+
+def strip_test(src):
+    """Blank comments and #ifdef TEST regions, keeping line numbers."""
+    src = re.sub(r'/\*.*?\*/', lambda m: re.sub(r'[^\n]', ' ', m.group(0)), src, flags=re.S)
+    out, depth = [], 0
+    for line in src.split("\n"):
+        s = line.strip()
+        if depth:
+            if re.match(r'#\s*if', s):
+                depth += 1
+            elif re.match(r'#\s*endif', s):
+                depth -= 1
+            out.append("")
+        elif re.match(r'#\s*if(?:def\s+TEST\b|\s+defined\s*\(\s*TEST\s*\))', s):
+            depth = 1
+            out.append("")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def split_args(src, j):
+    depth, args, cur = 1, [], ""
+    while j < len(src) and depth:
+        c = src[j]
+        if c == '"':
+            m = STR.match(src, j)
+            cur += m.group(0)
+            j = m.end()
+            continue
+        if c == "'":
+            k = src.index("'", j + 2 if src[j + 1] == '\\' else j + 1)
+            cur += src[j:k + 1]
+            j = k + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if not depth:
+                break
+        if c == "," and depth == 1:
+            args.append(cur.strip())
+            cur = ""
+        else:
+            cur += c
+        j += 1
+    args.append(cur.strip())
+    return args
+
+
+def postfix(root):
+    rows, missed = [], []
+    for d in DAEMONS:
+        p = os.path.join(root, d)
+        if not os.path.isdir(p):
+            continue
+        for f in sorted(os.listdir(p)):
+            if not f.endswith(".c") or re.search(r"_test(er)?\.c$", f):
+                continue
+            src = strip_test(open(os.path.join(p, f), encoding="latin-1").read())
+            for m in CALL.finditer(src):
+                line = src.count("\n", 0, m.start()) + 1
+                args = split_args(src, m.end())
+                if m.group(2):
+                    args = args[1:]
+                fmt_arg = args[0] if args else ""
+                lits = STR.findall(fmt_arg)
+                loc = "src/%s/%s:%d" % (d, f, line)
+                if not lits or re.sub(STR, "", fmt_arg).strip():
+                    missed.append("%s %s: %s" % (loc, m.group(1), " ".join(fmt_arg.split())[:100]))
+                    continue
+                fmt = "".join(lits).encode().decode("unicode_escape")
+                if fmt.startswith("%s") and args[1:2] == ["myname"]:
+                    names = re.findall(r'myname\s*=\s*"([^"]+)"', src[:m.start()])
+                    if names:
+                        fmt = names[-1].replace("%", "%%") + fmt[2:]
+                rows.append(("postfix", d, m.group(1), loc, fmt.replace("\t", "\\t").replace("\n", "\\n")))
+    return rows, missed
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--all"]
+    levels = ("fatal", "panic", "error", "warn") if "--all" in sys.argv else ("fatal", "panic")
+    mta, root, tsv = args
+    rows, missed = {"postfix": postfix}[mta](root)
+    keep, old = {}, []
+    if os.path.exists(tsv):
+        for ln in open(tsv, encoding="utf-8"):
+            if ln.startswith("#") or not ln.strip():
+                continue
+            f = ln.rstrip("\n").split("\t") + ["", ""]
+            old.append(f)
+            keep[(f[0], f[1], f[2], f[4])] = f[5:7]
+    out, seen = [r[:7] for r in old if r[0] != mta], set()
+    for r in rows:
+        key = (r[0], r[1], r[2], r[4])
+        if r[2] not in levels or key in seen:
+            continue
+        seen.add(key)
+        out.append(list(r) + keep.get(key, ["", ""]))
+    with open(tsv, "w", encoding="utf-8") as fh:
+        fh.write(HEADER)
+        for r in out:
+            fh.write("\t".join(r).rstrip("\t") + "\n")
+    for m in missed:
+        sys.stderr.write("not a literal format: %s\n" % m)
+    print("%s: %d rows written (%s), %d calls without a literal format" % (
+        mta, len(seen), "/".join(levels), len(missed)))
+
+
+main()
