@@ -35,11 +35,16 @@ FAMILY = {
     "local/postfix-fatal-file-access", "local/postfix-fatal-resource-exhausted",
     "local/postfix-queue-file-corrupt", "local/postfix-fatal-internal-protocol",
     "local/postfix-fatal-system-call-failed", "local/sendmail-syserr",
+    "local/exim-configuration-error", "local/exim-config-expansion-failed",
+    "local/exim-configuration-error-option", "local/exim-panic-internal-error",
+    "local/exim-privilege-failure", "local/exim-process-resource-failure",
+    "local/exim-tainted-not-permitted", "local/exim-content-scanner-error",
+    "local/exim-log-file-open-failed",
 }
 
 FS_WORDS = ("open", "file", "chdir", "fstat", "seek", "remove", "rename", "lock", "truncate",
             "append", "from", "to", "database", "queue", "directory", "update", "fchmod", "create")
-CONV = re.compile(r"%(?:%|[-+ #0]*\d*(?:\.\d+)?(?:l{1,2}|z|h)?([a-zA-Z]))")
+CONV = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:l{1,2}|z|h)?([a-zA-Z]))")
 
 # The errno a %m most plausibly carries, by the call the format string names
 # (first match wins): file system calls fail on ownership, I/O on a damaged
@@ -94,7 +99,7 @@ def synth(mta, prog, level, fmt, sample):
         word = {"warn": "warning"}.get(level, level)
         return "Mar 13 08:00:02 mx1 postfix/%s[4410]: %s: %s" % (prog, word, text)
     if mta == "exim":
-        return "2026-03-13 08:00:02 [4410] %s" % text
+        return "2026-03-13 08:00:02 %s" % text
     return "Mar 13 08:00:02 mx1 sendmail[4410]: 2BD8C0Q1004410: %s" % text
 
 

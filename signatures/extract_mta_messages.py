@@ -2,6 +2,7 @@
 """Refresh signatures/mta-messages.tsv from an MTA source tree.
 
 usage: extract_mta_messages.py postfix POSTFIX_SRC_DIR TSV
+       extract_mta_messages.py exim EXIM_SRC_DIR TSV
 
 POSTFIX_SRC_DIR is the src/ folder of the Postfix source (Debian: apt-get
 source postfix, outside the repository). Every msg_fatal, msg_fatal_status,
@@ -11,7 +12,11 @@ location, format string); a leading "%s" fed with the function's myname is
 replaced by that name, as it appears in the log. Code under #ifdef TEST is
 skipped, and so are *_test.c and *_tester.c (test
 drivers, not daemons). Calls whose format is not a literal are
-reported on stderr. The columns "note" and "sample" of rows already in TSV
+reported on stderr. For Exim (EXIM_SRC_DIR is src/ of apt-get source exim4),
+every log_write() whose flags carry LOG_PANIC (level "panic": written to the
+panic log, Exim goes on) or LOG_PANIC_DIE (level "panic_die": Exim exits) in
+the exim binary's sources becomes a row; LOG_CONFIG* calls get the
+"Exim configuration error ..." prefix log_write() adds. The columns "note" and "sample" of rows already in TSV
 are kept: note is "benign: REASON" where no alert is wanted, sample the text
 to scan instead of the filled-in format string when the %s values decide the
 meaning (a library's reason text). Only fatal and panic rows are written
@@ -55,11 +60,15 @@ def split_args(src, j):
         c = src[j]
         if c == '"':
             m = STR.match(src, j)
+            if not m:               # an unbalanced quote: give up on this call
+                break
             cur += m.group(0)
             j = m.end()
             continue
         if c == "'":
-            k = src.index("'", j + 2 if src[j + 1] == '\\' else j + 1)
+            k = src.find("'", j + 2 if src[j + 1] == '\\' else j + 1)
+            if k < 0:
+                break
             cur += src[j:k + 1]
             j = k + 1
             continue
@@ -109,11 +118,55 @@ def postfix(root):
     return rows, missed
 
 
+EXIM_SKIP = re.compile(r"(^|/)(exim_monitor|utils|exim_dbutil\.c|exim_dbmbuild\.c|exim_lock\.c|"
+                       r"exim_checkaccess|eximon|buildconfig\.c|macro_predef\.c)")
+LOGW = re.compile(r'\blog_write\s*\(')
+
+
+def exim(root):
+    """log_write(selector, flags, format, ...) calls whose flags carry LOG_PANIC(_DIE)."""
+    rows, missed = [], []
+    files = []
+    for d, _, fs in os.walk(root):
+        files += [os.path.join(d, f) for f in fs if f.endswith(".c")]
+    for path in sorted(files):
+        rel = os.path.relpath(path, root)
+        if EXIM_SKIP.search(rel):
+            continue
+        src = strip_test(open(path, encoding="latin-1").read())
+        for m in LOGW.finditer(src):
+            args = split_args(src, m.end())
+            if len(args) < 3 or "LOG_PANIC" not in args[1]:
+                continue
+            line = src.count("\n", 0, m.start()) + 1
+            level = "panic_die" if "LOG_PANIC_DIE" in args[1] else "panic"
+            cfg = ("config_in" if "LOG_CONFIG_IN" in args[1] else "config_for" if "LOG_CONFIG_FOR" in args[1]
+                   else "config" if "LOG_CONFIG" in args[1] else "")
+            fmt_arg = re.sub(r'\b[UC]S\b|\(const char \*\)|\(uschar \*\)', "", args[2])
+            lits = STR.findall(fmt_arg)
+            loc = "src/%s:%d" % (rel, line)
+            if not lits or re.sub(STR, "", fmt_arg).strip():
+                missed.append("%s %s: %s" % (loc, level, " ".join(args[2].split())[:100]))
+                continue
+            fmt = "".join(lits).encode().decode("unicode_escape")
+            if fmt.startswith("%s") and args[3:4] == ["loglabel"]:
+                label = re.search(r'loglabel\s*=\s*US"([^"]+)"', src)
+                if label:
+                    fmt = label.group(1) + fmt[2:]
+            if cfg:
+                fmt = {"config_in": "Exim configuration error in line %d of %s:\n  ",
+                       "config_for": "Exim configuration error for ",
+                       "config": "Exim configuration error:\n  "}[cfg] + fmt
+            rows.append(("exim", "exim", level, loc, fmt.replace("\t", "\\t").replace("\n", "\\n")))
+    return rows, missed
+
+
 def main():
     args = [a for a in sys.argv[1:] if a != "--all"]
-    levels = ("fatal", "panic", "error", "warn") if "--all" in sys.argv else ("fatal", "panic")
+    levels = (("fatal", "panic", "panic_die", "error", "warn") if "--all" in sys.argv
+              else ("fatal", "panic", "panic_die"))
     mta, root, tsv = args
-    rows, missed = {"postfix": postfix}[mta](root)
+    rows, missed = {"postfix": postfix, "exim": exim}[mta](root)
     keep, old = {}, []
     if os.path.exists(tsv):
         for ln in open(tsv, encoding="utf-8"):
