@@ -39,7 +39,8 @@ FAMILY = {
     "local/exim-configuration-error-option", "local/exim-panic-internal-error",
     "local/exim-privilege-failure", "local/exim-process-resource-failure",
     "local/exim-tainted-not-permitted", "local/exim-content-scanner-error",
-    "local/exim-log-file-open-failed",
+    "local/exim-log-file-open-failed", "local/exim-spool-file-access-failed",
+    "local/exim-option-value-rejected",
 }
 
 FS_WORDS = ("open", "file", "chdir", "fstat", "seek", "remove", "rename", "lock", "truncate",
@@ -68,7 +69,7 @@ def errno_for(fmt):
     return "Invalid argument"
 
 
-def fill(fmt):
+def fill(fmt, mta="postfix"):
     """The text the MTA prints for fmt, with plausible sample values."""
     out, pos = [], 0
     for m in CONV.finditer(fmt):
@@ -82,7 +83,8 @@ def fill(fmt):
         elif c == "s" and fmt[m.end():].startswith(" map"):
             out.append("smtp_generic_maps")
         elif c == "s":
-            out.append("/var/spool/postfix/example" if before.rstrip(":") in FS_WORDS else "example")
+            out.append(("/var/spool/postfix/example" if mta == "postfix" else "/var/spool/exim4/example")
+                       if before.rstrip(":") in FS_WORDS else "example")
         elif c in "diuxo":
             out.append("1")
         elif c == "c":
@@ -94,7 +96,7 @@ def fill(fmt):
 
 
 def synth(mta, prog, level, fmt, sample):
-    text = sample or fill(fmt.replace("\\t", "\t").replace("\\n", " "))
+    text = sample or fill(fmt.replace("\\t", "\t").replace("\\n", " "), mta)
     if mta == "postfix":
         word = {"warn": "warning"}.get(level, level)
         return "Mar 13 08:00:02 mx1 postfix/%s[4410]: %s: %s" % (prog, word, text)
