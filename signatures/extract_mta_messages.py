@@ -3,6 +3,7 @@
 
 usage: extract_mta_messages.py postfix POSTFIX_SRC_DIR TSV
        extract_mta_messages.py exim EXIM_SRC_DIR TSV
+       extract_mta_messages.py sendmail SENDMAIL_SRC_DIR TSV
 
 POSTFIX_SRC_DIR is the src/ folder of the Postfix source (Debian: apt-get
 source postfix, outside the repository). Every msg_fatal, msg_fatal_status,
@@ -16,7 +17,9 @@ reported on stderr. For Exim (EXIM_SRC_DIR is src/ of apt-get source exim4),
 every log_write() whose flags carry LOG_PANIC (level "panic": written to the
 panic log, Exim goes on) or LOG_PANIC_DIE (level "panic_die": Exim exits) in
 the exim binary's sources becomes a row; LOG_CONFIG* calls get the
-"Exim configuration error ..." prefix log_write() adds. The columns "note" and "sample" of rows already in TSV
+"Exim configuration error ..." prefix log_write() adds. For Sendmail
+(SENDMAIL_SRC_DIR is the top of apt-get source sendmail) every syserr() in
+sendmail/*.c is a row of level "syserr", as it is logged after "SYSERR(user): ". The columns "note" and "sample" of rows already in TSV
 are kept: note is "benign: REASON" where no alert is wanted, sample the text
 to scan instead of the filled-in format string when the %s values decide the
 meaning (a library's reason text). Only fatal and panic rows are written
@@ -161,12 +164,41 @@ def exim(root):
     return rows, missed
 
 
+SYSERR = re.compile(r'\bsyserr\s*\(')
+
+
+def sendmail(root):
+    """syserr() calls of the sendmail binary (sendmail/*.c): logged as
+    "SYSERR(user): TEXT", the leading flags (! @ +) and the SMTP and enhanced
+    codes of the format dropped as err.c does."""
+    rows, missed = [], []
+    p = os.path.join(root, "sendmail")
+    for f in sorted(os.listdir(p)):
+        if not f.endswith(".c"):
+            continue
+        src = strip_test(open(os.path.join(p, f), encoding="latin-1").read())
+        for m in SYSERR.finditer(src):
+            if src[max(0, m.start() - 8):m.start()].strip().endswith(("void", "define")):
+                continue
+            args = split_args(src, m.end())
+            line = src.count("\n", 0, m.start()) + 1
+            loc = "sendmail/%s:%d" % (f, line)
+            lits = STR.findall(args[0])
+            if not lits or re.sub(STR, "", args[0]).strip():
+                missed.append("%s syserr: %s" % (loc, " ".join(args[0].split())[:100]))
+                continue
+            fmt = "".join(lits).encode().decode("unicode_escape").lstrip("!@+")
+            fmt = re.sub(r"^\d{3}[ -](?:\d\.\d{1,3}\.\d{1,3} )?", "", fmt)
+            rows.append(("sendmail", "sendmail", "syserr", loc, fmt.replace("\t", "\\t").replace("\n", "\\n")))
+    return rows, missed
+
+
 def main():
     args = [a for a in sys.argv[1:] if a != "--all"]
-    levels = (("fatal", "panic", "panic_die", "error", "warn") if "--all" in sys.argv
-              else ("fatal", "panic", "panic_die"))
+    levels = (("fatal", "panic", "panic_die", "syserr", "error", "warn") if "--all" in sys.argv
+              else ("fatal", "panic", "panic_die", "syserr"))
     mta, root, tsv = args
-    rows, missed = {"postfix": postfix, "exim": exim}[mta](root)
+    rows, missed = {"postfix": postfix, "exim": exim, "sendmail": sendmail}[mta](root)
     keep, old = {}, []
     if os.path.exists(tsv):
         for ln in open(tsv, encoding="utf-8"):
