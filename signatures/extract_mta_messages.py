@@ -22,8 +22,9 @@ the exim binary's sources becomes a row; LOG_CONFIG* calls get the
 sendmail/*.c is a row of level "syserr", as it is logged after "SYSERR(user): ". The columns "note" and "sample" of rows already in TSV
 are kept: note is "benign: REASON" where no alert is wanted, sample the text
 to scan instead of the filled-in format string when the %s values decide the
-meaning (a library's reason text). Only fatal and panic rows are written
-unless --all is given.
+meaning (a library's reason text). Only the gravest levels (fatal, panic,
+panic_die, syserr) are written unless --all is given, which adds msg_error and
+msg_warn (the shipped list has them for Postfix).
 """
 import os
 import re
