@@ -43,6 +43,7 @@ FAMILY = {
     "local/exim-log-file-open-failed", "local/exim-spool-file-access-failed",
     "local/exim-option-value-rejected", "local/sendmail-config-file-error",
     "local/sendmail-map-error", "local/sendmail-queue-file-error",
+    "tls/exim-tls-certificate-file-error",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}
