@@ -7,7 +7,11 @@
  * Signals: SIGHUP reloads config and signatures, built beside the live ones
  * and swapped in only if both load without error (positions are kept);
  * SIGTERM and SIGINT stop reading, flush alerts, save positions and return
- * 0; SIGUSR1 logs the counters.  systemd notifications (READY, RELOADING,
+ * 0; SIGUSR1 logs the counters and the status.  The control socket
+ * (ctl/ctl.h) answers `mtalertd status` and picks silence changes up; the
+ * optional metrics endpoint (ctl/metrics.h) serves the same counters to
+ * Prometheus; silences (<state>/silences.json, watched with inotify) and
+ * maintenance windows keep alerts from every sink while still counting them.  systemd notifications (READY, RELOADING,
  * STOPPING, STATUS, WATCHDOG) are sent when $NOTIFY_SOCKET is set.
  */
 #ifndef MT_DAEMON_H

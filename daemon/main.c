@@ -31,9 +31,15 @@ usage(FILE *f)
 		"  scan [--format json|text] [--summary] [--no-correlate] [FILE ...|-]\n"
 		"                  report every known error in logs (plain or .gz)\n"
 		"  test LINE ...   explain what a line matches: signatures, captures, fields\n"
-		"  check [-c FILE] validate the configuration, the catalog and its examples\n"
+		"  check [-c FILE] [--pre-start]\n"
+		"                  validate the configuration, the catalog and its examples;\n"
+		"                  --pre-start: fail only on what stops the daemon\n"
 		"  list            list signatures by category\n"
 		"  show ID         render one signature as Markdown\n"
+		"  status [--json] ask the running daemon: inputs, signatures, sinks\n"
+		"  silence add (--signature ID|--category C|--match KEY=GLOB) --for 2h\n"
+		"                  --comment TEXT    keep matching alerts from every sink\n"
+		"  silence list [--all] [--json] | silence expire ID\n"
 		"  version         print the version\n"
 		"\n"
 		"options (before or after the command):\n"
@@ -116,6 +122,10 @@ main(int argc, char **argv)
 		return cmd_list(&o, argc, argv);
 	if (!strcmp(argv[0], "show"))
 		return cmd_show(&o, argc, argv);
+	if (!strcmp(argv[0], "status"))
+		return cmd_status(&o, argc, argv);
+	if (!strcmp(argv[0], "silence"))
+		return cmd_silence(&o, argc, argv);
 	if (!strcmp(argv[0], "version")) {
 		printf("mtalertd %s\n", MT_VERSION);
 		return 0;

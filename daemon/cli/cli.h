@@ -12,6 +12,8 @@
 #include "alert/alert.h"
 #include "match/catalog.h"
 
+struct mt_config;
+
 #define CLI_MAX_SIG_PATHS 32
 
 struct cli {
@@ -51,5 +53,12 @@ int cmd_test(struct cli *o, int argc, char **argv);
 int cmd_check(struct cli *o, int argc, char **argv);
 int cmd_list(struct cli *o, int argc, char **argv);
 int cmd_show(struct cli *o, int argc, char **argv);
+int cmd_status(struct cli *o, int argc, char **argv);
+int cmd_silence(struct cli *o, int argc, char **argv);
+
+/* The configuration the commands that talk to the daemon read (-c, else the default); NULL after printing why. */
+struct mt_config *cli_load_config(const struct cli *o);
+/* The exit code for a control socket error r (-errno), after saying what it means. */
+int cli_ctl_exit(const char *path, int r);
 
 #endif

@@ -18,9 +18,7 @@
 struct mt_delivery {
 	struct ev_loop *loop;
 	const struct mt_config *cfg;
-	mt_delivery_emitted_fn *on_emitted;
-	mt_delivery_failing_fn *on_failing;
-	void *ctx;
+	struct mt_delivery_hooks hooks;
 	ev_timer failing_timer; /* the next failing webhook's alert is due */
 
 	struct mt_grouper *grouper;
@@ -35,27 +33,56 @@ struct mt_delivery {
 	bool emitted; /* notifications spooled since on_emitted last ran */
 };
 
-/* The grouper decided a notification is due: render it for every webhook that wants it. */
+/* Submit the body in dl->payload to webhook i. */
 static void
-on_notification(void *ctx, const struct mt_alert_group *g)
+submit(struct mt_delivery *dl, size_t i, enum mt_group_event ev)
+{
+	if (dl->keepalive[i] != NULL)
+		mt_keepalive_submit(dl->keepalive[i], ev, &dl->payload);
+	else
+		mt_webhook_submit(dl->webhooks[i], dl->payload.data, dl->payload.len);
+}
+
+/*
+ * The grouper decided notifications are due at this moment: render them
+ * for every webhook that wants them, several in one digest message where
+ * the format has one (chats), each alone otherwise.
+ */
+static void
+on_notification(void *ctx, const struct mt_alert_group *gs, size_t n)
 {
 	struct mt_delivery *dl = ctx;
+	const struct mt_alert_group *want[MT_GROUP_BATCH_MAX];
 
 	for (size_t i = 0; i < dl->nwebhooks; i++) {
 		const struct mt_config_webhook *c = mt_webhook_conf(dl->webhooks[i]);
+		enum mt_payload_format f = (enum mt_payload_format)c->format;
+		size_t nwant = 0;
 
-		if (!mt_config_filter_accepts(&c->filter, g->sig, g->severity))
-			continue;
-		mt_buf_reset(&dl->payload);
-		if (mt_payload_render(&dl->payload, (enum mt_payload_format)c->format, g) < 0) {
-			log_warnx("webhook %s: notification for %s too large to render, skipping",
-				  c->name, g->sig->id);
-			continue;
+		for (size_t k = 0; k < n && k < MT_GROUP_BATCH_MAX; k++) {
+			if (!mt_config_filter_accepts(&c->filter, gs[k].sig, gs[k].severity))
+				continue;
+			/* The failing webhook itself would only queue it: the others carry it. */
+			if (strcmp(gs[k].sig->id, MT_WEBHOOK_FAILING_ID) == 0 &&
+			    mt_webhook_stats(dl->webhooks[i])->failing_since > 0)
+				continue;
+			want[nwant++] = &gs[k];
 		}
-		if (dl->keepalive[i] != NULL)
-			mt_keepalive_submit(dl->keepalive[i], g->event, &dl->payload);
-		else
-			mt_webhook_submit(dl->webhooks[i], dl->payload.data, dl->payload.len);
+		for (size_t k = 0; k < nwant;) {
+			size_t m = mt_payload_has_digest(f) ? nwant - k : 1;
+
+			if (m > MT_PAYLOAD_DIGEST_MAX)
+				m = MT_PAYLOAD_DIGEST_MAX;
+			mt_buf_reset(&dl->payload);
+			if ((m > 1 ? mt_payload_render_digest(&dl->payload, f, want + k, m) :
+				     mt_payload_render(&dl->payload, f, want[k])) < 0)
+				log_warnx("webhook %s: notification for %s too large to render, "
+					  "skipping",
+					  c->name, want[k]->sig->id);
+			else
+				submit(dl, i, want[k]->event);
+			k += m;
+		}
 	}
 	dl->emitted = true;
 }
@@ -72,7 +99,7 @@ report_emitted(struct mt_delivery *dl)
 	if (!dl->emitted)
 		return;
 	dl->emitted = false;
-	dl->on_emitted(dl->ctx);
+	dl->hooks.emitted(dl->hooks.ctx);
 }
 
 static void
@@ -181,8 +208,8 @@ check_failing(struct mt_delivery *dl)
 				"sinks",
 				mt_webhook_name(dl->webhooks[i]), now - s->failing_since,
 				s->last_error);
-			dl->on_failing(dl->ctx, mt_webhook_name(dl->webhooks[i]),
-				       now - s->failing_since, s->last_error);
+			dl->hooks.failing(dl->hooks.ctx, mt_webhook_name(dl->webhooks[i]),
+					  now - s->failing_since, s->last_error);
 		} else if (next < 0 || due < next) {
 			next = due;
 		}
@@ -208,6 +235,7 @@ on_health(void *ctx, struct mt_webhook *w, bool failing)
 	for (size_t i = 0; i < dl->nwebhooks; i++)
 		if (dl->webhooks[i] == w && !failing)
 			dl->failing_alerted[i] = false; /* a new episode may alert again */
+	dl->hooks.health(dl->hooks.ctx);
 	/* Decide from the timer: we are inside the webhook's own completion here. */
 	ev_timer_stop(dl->loop, &dl->failing_timer);
 	ev_timer_set(&dl->failing_timer, 0., 0.);
@@ -232,7 +260,7 @@ group_by_name(int by)
 struct mt_delivery *
 mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct mt_catalog *cat,
 		const char *hostname, const uint8_t hash_key[16], struct mt_buf *saved_groups,
-		mt_delivery_emitted_fn *on_emitted, mt_delivery_failing_fn *on_failing, void *ctx)
+		const struct mt_delivery_hooks *hooks)
 {
 	const struct mt_config_alerting *al = &cfg->alerting;
 	const struct mt_config_grouping *gc = &al->grouping;
@@ -244,9 +272,7 @@ mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct 
 	dl = mt_xcalloc(1, sizeof(*dl));
 	dl->loop = loop;
 	dl->cfg = cfg;
-	dl->on_emitted = on_emitted;
-	dl->on_failing = on_failing;
-	dl->ctx = ctx;
+	dl->hooks = *hooks;
 	ev_timer_init(&dl->group_timer, on_group_timer, 0., 0.);
 	ev_timer_init(&dl->failing_timer, on_failing_timer, 0., 0.);
 	mt_buf_init(&dl->payload, MT_PAYLOAD_MAX);
@@ -421,4 +447,22 @@ mt_delivery_describe_failing(const struct mt_delivery *dl, double now, char *buf
 			       s->last_error);
 		mt_strlcpy(buf + used, one, size - used);
 	}
+}
+
+size_t
+mt_delivery_nwebhooks(const struct mt_delivery *dl)
+{
+	return dl->nwebhooks;
+}
+
+const struct mt_webhook *
+mt_delivery_webhook(const struct mt_delivery *dl, size_t i)
+{
+	return dl->webhooks[i];
+}
+
+const struct mt_spool_stats *
+mt_delivery_spool_stats(const struct mt_delivery *dl)
+{
+	return mt_spool_stats(dl->spool);
 }

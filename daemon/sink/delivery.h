@@ -28,8 +28,11 @@
 #include "util/buf.h"
 
 #define MT_GROUP_SNAPSHOT_MAX (64 * 1024 * 1024) /* bytes of saved groups in the state file */
+#define MT_WEBHOOK_FAILING_ID "local/mtalert-webhook-failing" /* the catalog's record */
 
 struct mt_delivery;
+struct mt_webhook;
+struct mt_spool_stats;
 
 typedef void mt_delivery_emitted_fn(void *ctx);
 /*
@@ -38,6 +41,16 @@ typedef void mt_delivery_emitted_fn(void *ctx);
  */
 typedef void mt_delivery_failing_fn(void *ctx, const char *webhook, double seconds,
 				    const char *error);
+/* A webhook started failing or delivers again (for a status line). */
+typedef void mt_delivery_health_fn(void *ctx);
+
+/* The owner's callbacks, all with ctx. */
+struct mt_delivery_hooks {
+	mt_delivery_emitted_fn *emitted;
+	mt_delivery_failing_fn *failing;
+	mt_delivery_health_fn *health;
+	void *ctx;
+};
 
 /*
  * NULL when no webhook is configured.  hash_key keys the grouper's table
@@ -47,8 +60,7 @@ typedef void mt_delivery_failing_fn(void *ctx, const char *webhook, double secon
 struct mt_delivery *mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg,
 				    const struct mt_catalog *cat, const char *hostname,
 				    const uint8_t hash_key[16], struct mt_buf *saved_groups,
-				    mt_delivery_emitted_fn *on_emitted,
-				    mt_delivery_failing_fn *on_failing, void *ctx);
+				    const struct mt_delivery_hooks *hooks);
 /* flush: hand the unsent rest of every group to the spool first (reload). */
 struct mt_delivery *mt_delivery_free(struct mt_delivery *dl, bool flush);
 
@@ -61,5 +73,9 @@ void mt_delivery_finish(struct mt_delivery *dl, double seconds);
 void mt_delivery_log_counters(const struct mt_delivery *dl);
 /* "webhook X failing for 12 min (HTTP 500); " for each failing webhook, into buf. */
 void mt_delivery_describe_failing(const struct mt_delivery *dl, double now, char *buf, size_t size);
+/* For status and metrics: the webhooks (borrowed until mt_delivery_free) and the spool's counters. */
+size_t mt_delivery_nwebhooks(const struct mt_delivery *dl);
+const struct mt_webhook *mt_delivery_webhook(const struct mt_delivery *dl, size_t i);
+const struct mt_spool_stats *mt_delivery_spool_stats(const struct mt_delivery *dl);
 
 #endif

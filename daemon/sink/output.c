@@ -1,4 +1,4 @@
-/* output - every alert at once to stdout (JSON Lines or text) and to syslog. */
+/* output - every alert at once to stdout (JSON Lines or text), syslog and the journal. */
 #include "sink/output.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sink/journal.h"
 #include "sink/syslog.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -16,6 +17,7 @@
 struct mt_output {
 	struct mt_config_alerting conf;
 	struct mt_syslog_sink *syslog; /* NULL when disabled */
+	struct mt_journal_sink *journal; /* NULL when disabled */
 	struct mt_buf pending;	       /* rendered stdout alerts not yet written */
 	struct mt_buf scratch;
 	bool write_warned;
@@ -31,6 +33,8 @@ mt_output_new(const struct mt_config_alerting *conf)
 	/* The sink copies what it keeps of the config: o->conf's strings are borrowed. */
 	if (conf->syslog_sink.enabled)
 		o->syslog = mt_syslog_sink_new(&conf->syslog_sink);
+	if (conf->journal_sink.enabled)
+		o->journal = mt_journal_sink_new(conf->syslog_sink.tag);
 	/* Pending output is bounded: past it we write through at once. */
 	mt_buf_init(&o->pending, 4 * MT_ALERT_JSON_MAX);
 	mt_buf_init(&o->scratch, MT_ALERT_JSON_MAX);
@@ -44,6 +48,7 @@ mt_output_free(struct mt_output *o)
 		return NULL;
 	mt_output_flush(o);
 	o->syslog = mt_syslog_sink_free(o->syslog);
+	o->journal = mt_journal_sink_free(o->journal);
 	mt_buf_fini(&o->pending);
 	mt_buf_fini(&o->scratch);
 	free(o);
@@ -104,6 +109,8 @@ mt_output_alert(struct mt_output *o, const struct mt_alert *a)
 				o->stats.stdout_failed++;
 				log_warnx("output buffer full, alert for %s lost (counted)",
 					  a->match->sig->id);
+			} else {
+				o->stats.stdout_written++;
 			}
 		}
 	}
@@ -115,6 +122,12 @@ mt_output_alert(struct mt_output *o, const struct mt_alert *a)
 		o->stats.syslog_sent = ss->sent;
 		o->stats.syslog_failed = ss->failed;
 		o->stats.syslog_dropped = ss->dropped;
+	}
+	if (o->journal != NULL &&
+	    mt_config_filter_accepts(&o->conf.journal_sink.filter, sig, sev)) {
+		(void)mt_journal_sink_send(o->journal, a); /* counted and logged there */
+		o->stats.journal_sent = mt_journal_sink_stats(o->journal)->sent;
+		o->stats.journal_failed = mt_journal_sink_stats(o->journal)->failed;
 	}
 }
 

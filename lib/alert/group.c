@@ -430,6 +430,7 @@ group_free(struct group *g)
 	text_fini(&g->key_name);
 	text_fini(&g->key_value);
 	text_fini(&g->hostname);
+	text_fini(&g->log_host);
 	text_fini(&g->file);
 	for (size_t i = 0; i < MT_GROUP_FIELDS_MAX; i++) {
 		text_fini(&g->fields[i].name);
@@ -443,7 +444,10 @@ group_free(struct group *g)
 	free(g);
 }
 
-/* Take the group off every structure and free it.  Its counts must be settled. */
+/*
+ * Take the group off every structure; it is freed once the batch that may
+ * point into it is emitted (batch_emit).  Its counts must be settled.
+ */
 static void
 group_forget(struct mt_grouper *gr, struct group *g)
 {
@@ -459,28 +463,112 @@ group_forget(struct mt_grouper *gr, struct group *g)
 	heap_remove(gr, g);
 	gr->ngroups--;
 	gr->stats.groups = gr->ngroups;
-	group_free(g);
+	g->hnext = gr->graveyard;
+	gr->graveyard = g;
 }
 
-/* Emit one notification of the group's unnotified occurrences, and reset them. */
+/* Emit the batch, if any, then free the groups forgotten meanwhile. */
+static void
+batch_emit(struct mt_grouper *gr)
+{
+	struct group *g, *next;
+
+	if (gr->nbatch > 0) {
+		gr->emitting = true;
+		gr->emit(gr->ctx, gr->batch, gr->nbatch);
+		gr->emitting = false;
+		gr->nbatch = 0;
+	}
+	for (g = gr->graveyard; g != NULL; g = next) {
+		next = g->hnext;
+		group_free(g);
+	}
+	gr->graveyard = NULL;
+}
+
+/* Times copied, never computed apart: exact equality is what is meant. */
+static bool
+same_time(double a, double b)
+{
+	return !(a < b) && !(a > b);
+}
+
+/* The group leaves the open burst (its FIRST is going out, early or on time). */
+static void
+burst_leave(struct mt_grouper *gr, struct group *g)
+{
+	if (g->started && g->nnotified == 0 && same_time(g->due, gr->burst_due) && gr->burst_n > 0)
+		gr->burst_n--;
+}
+
+/*
+ * When a new burst of a group (its start, or an occurrence that wakes it
+ * up) is checked: with the open burst if that is due within group_wait,
+ * else group_wait from now, opening a burst if this is the group's FIRST.
+ */
+static double
+burst_due(struct mt_grouper *gr, const struct group *g, double now)
+{
+	bool first = g->nnotified == 0;
+
+	if (gr->burst_n > 0 && gr->burst_due >= now && gr->burst_due <= now + gr->p.group_wait) {
+		if (first)
+			gr->burst_n++;
+		return gr->burst_due;
+	}
+	if (first) {
+		gr->burst_due = now + gr->p.group_wait;
+		gr->burst_n = 1;
+	}
+	return now + gr->p.group_wait;
+}
+
+void
+grp_burst_restore(struct mt_grouper *gr)
+{
+	gr->burst_n = 0;
+	for (const struct group *g = gr->lru_head; g != NULL; g = g->lru_next) {
+		if (!g->started || g->nnotified > 0 || g->due < 0)
+			continue;
+		if (gr->burst_n == 0 || g->due > gr->burst_due) {
+			gr->burst_due = g->due;
+			gr->burst_n = 1;
+		} else if (same_time(g->due, gr->burst_due)) {
+			gr->burst_n++;
+		}
+	}
+}
+
+/*
+ * Add one notification of the group's unnotified occurrences to the batch,
+ * and reset them.  It points into the group's texts, which nothing changes
+ * until the batch is emitted: only an offer records, and every call that
+ * notifies emits its batch before it returns.
+ */
 static void
 notify(struct mt_grouper *gr, struct group *g, enum mt_group_event ev, double now)
 {
-	const char *examples[MT_GROUP_EXAMPLES_MAX], *ids[MT_GROUP_IDS_MAX];
-	struct mt_group_field fields[MT_GROUP_FIELDS_MAX];
-	struct mt_alert_group out;
+	struct batch_text *bt;
 
 	if (gr->emitting)
 		mt_panic("emit callback called back into the grouper");
-	for (size_t i = 0; i < g->exr.n; i++)
-		examples[i] = g->ex[grp_ring_slot(&g->exr, i, MT_GROUP_EXAMPLES_MAX)].t.s;
-	for (size_t i = 0; i < g->idr.n; i++)
-		ids[i] = g->ids[grp_ring_slot(&g->idr, i, MT_GROUP_IDS_MAX)].t.s;
-	for (size_t i = 0; i < g->nfields; i++) {
-		fields[i].name = g->fields[i].name.s;
-		fields[i].value = g->fields[i].value.s;
+	if (gr->nbatch == MT_GROUP_BATCH_MAX) {
+		/* Emit what is there; the graveyard waits for the end of the call. */
+		gr->emitting = true;
+		gr->emit(gr->ctx, gr->batch, gr->nbatch);
+		gr->emitting = false;
+		gr->nbatch = 0;
 	}
-	out = (struct mt_alert_group){
+	bt = &gr->batch_text[gr->nbatch];
+	for (size_t i = 0; i < g->exr.n; i++)
+		bt->examples[i] = g->ex[grp_ring_slot(&g->exr, i, MT_GROUP_EXAMPLES_MAX)].t.s;
+	for (size_t i = 0; i < g->idr.n; i++)
+		bt->ids[i] = g->ids[grp_ring_slot(&g->idr, i, MT_GROUP_IDS_MAX)].t.s;
+	for (size_t i = 0; i < g->nfields; i++) {
+		bt->fields[i].name = g->fields[i].name.s;
+		bt->fields[i].value = g->fields[i].value.s;
+	}
+	gr->batch[gr->nbatch++] = (struct mt_alert_group){
 		.event = ev,
 		.sig = g->sig,
 		.severity = g->severity,
@@ -491,24 +579,27 @@ notify(struct mt_grouper *gr, struct group *g, enum mt_group_event ev, double no
 		.count_new = g->pending,
 		.first_seen = g->first_seen,
 		.last_seen = g->last_seen,
-		.examples = examples,
+		.examples = bt->examples,
 		.nexamples = g->exr.n,
-		.queue_ids = ids,
+		.queue_ids = bt->ids,
 		.nqueue_ids = g->idr.n,
-		.fields = fields,
+		.fields = bt->fields,
 		.nfields = g->nfields,
 		.hostname = g->has_hostname ? g->hostname.s : NULL,
+		.log_host = g->has_log_host ? g->log_host.s : NULL,
 		.file = g->file.s,
 	};
 	gr->stats.notifications++;
+	burst_leave(gr, g);
 	g->pending = 0;
+	/*
+	 * The ring's slots are reused by the next offer only: the batch keeps
+	 * pointing at valid texts until it is emitted.
+	 */
 	g->exr.head = g->exr.n = 0;
 	g->idr.head = g->idr.n = 0;
 	g->nnotified++;
 	g->last_notify = now;
-	gr->emitting = true;
-	gr->emit(gr->ctx, &out);
-	gr->emitting = false;
 }
 
 /* End a group early (eviction, flush, reload): FLUSH what was not notified, then forget it. */
@@ -537,6 +628,9 @@ group_record(struct group *g, const struct mt_alert *a)
 	g->has_hostname = a->hostname != NULL;
 	if (a->hostname != NULL)
 		grp_text_set(&g->hostname, a->hostname, strlen(a->hostname), HOSTNAME_MAX);
+	g->has_log_host = rec != NULL && rec->f[MT_F_HOST].len > 0;
+	if (g->has_log_host)
+		grp_text_set(&g->log_host, rec->f[MT_F_HOST].p, rec->f[MT_F_HOST].len, HOSTNAME_MAX);
 	grp_text_set(&g->file, a->file != NULL ? a->file : "",
 		     a->file != NULL ? strlen(a->file) : 0, FILE_NAME_MAX);
 
@@ -644,6 +738,8 @@ mt_grouper_new(const struct mt_group_params *p, const uint8_t hash_key[16], mt_g
 	gr->ctx = ctx;
 	gr->nbuckets = BUCKETS_MIN;
 	gr->buckets = mt_xcalloc(gr->nbuckets, sizeof(*gr->buckets));
+	gr->batch = mt_xcalloc(MT_GROUP_BATCH_MAX, sizeof(*gr->batch));
+	gr->batch_text = mt_xcalloc(MT_GROUP_BATCH_MAX, sizeof(*gr->batch_text));
 	return gr;
 }
 
@@ -658,8 +754,14 @@ mt_grouper_free(struct mt_grouper *gr)
 		next = g->lru_next;
 		group_free(g);
 	}
+	for (g = gr->graveyard; g != NULL; g = next) {
+		next = g->hnext;
+		group_free(g);
+	}
 	free(gr->buckets);
 	free(gr->heap);
+	free(gr->batch);
+	free(gr->batch_text);
 	free(gr);
 	return NULL;
 }
@@ -794,14 +896,15 @@ mt_grouper_offer(struct mt_grouper *gr, const struct mt_alert *a, const char *ke
 	g->last_seen = now;
 	if (!g->started) {
 		if (pending_offer(gr, g, now))
-			g->due = now + gr->p.group_wait;
+			g->due = burst_due(gr, g, now);
 	} else {
 		g->total++;
 		g->pending++;
 		if (g->due < 0)
-			g->due = now + gr->p.group_wait;
+			g->due = burst_due(gr, g, now);
 	}
 	grp_heap_update(gr, g);
+	batch_emit(gr); /* an eviction's FLUSH */
 }
 
 /* The group's scheduled check: notify if anything is new.  False: the group was forgotten. */
@@ -863,6 +966,7 @@ mt_grouper_tick(struct mt_grouper *gr, double now)
 		mt_panic("emit callback called back into the grouper");
 	while (gr->nheap > 0 && gr->heap[0]->deadline <= now)
 		group_tick(gr, gr->heap[0], now);
+	batch_emit(gr);
 }
 
 double
@@ -878,6 +982,7 @@ mt_grouper_flush(struct mt_grouper *gr, double now)
 		mt_panic("emit callback called back into the grouper");
 	while (gr->lru_tail != NULL)
 		group_end(gr, gr->lru_tail, now);
+	batch_emit(gr);
 }
 
 void
@@ -896,6 +1001,7 @@ mt_grouper_set_catalog(struct mt_grouper *gr, const struct mt_catalog *c, double
 		else
 			group_end(gr, g, now);
 	}
+	batch_emit(gr);
 }
 
 const struct mt_grouper_stats *

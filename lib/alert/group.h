@@ -9,7 +9,8 @@
  * Prometheus Alertmanager:
  *
  *   FIRST     group_wait after the group started (its first occurrence, or
- *             the one that reached min_count), so a burst is batched into one;
+ *             the one that reached min_count), so a burst is batched into one,
+ *             or earlier with the open burst (below);
  *   UPDATE    group_interval after the FIRST, if new occurrences arrived;
  *   REMINDER  every repeat_interval after that, while occurrences keep
  *             arriving;
@@ -20,13 +21,28 @@
  *
  * Exact rules:
  *
+ * - Batches.  The notifications of one call (a tick, a flush, a catalog
+ *   reload, an offer that evicts) are emitted together, in one call of the
+ *   emit callback, in the order they were decided (deadline order, ties to
+ *   the older group), at most MT_GROUP_BATCH_MAX at a time: the receiver
+ *   can make one digest message of what is due at one moment.
+ * - Bursts.  A group's FIRST waits group_wait from its start, unless a
+ *   FIRST of another group is already scheduled within that time (the open
+ *   burst): then it is due with it, so different errors that start within
+ *   group_wait of each other go out in the same tick, in one batch, as
+ *   Alertmanager sends the alerts of an aggregation group together.  The
+ *   same holds for an idle group woken up (below): its check joins the open
+ *   burst if there is one within group_wait.  A burst stays open while a
+ *   group waits for its FIRST at its time; the time only gets earlier for a
+ *   joining group, never later, so no group waits more than group_wait.
  * - Schedule.  A notification is due at a time (its "check").  At the check
  *   a notification is emitted if the group has occurrences not yet notified
  *   (count_new > 0); the FIRST always has.  After a notification sent at t,
  *   the next check is t + group_interval after the FIRST and t +
  *   repeat_interval after any later one.  A check that finds nothing new
  *   leaves the group idle: the next occurrence schedules a check at its time
- *   + group_wait (a group that wakes up again is batched like a new burst),
+ *   + group_wait, or with the open burst (a group that wakes up again is
+ *   batched like a new burst),
  *   and that notification is an UPDATE if it is the group's second, else a
  *   REMINDER.
  * - Resolution (resolve_after > 0).  A group resolves at last_seen +
@@ -71,7 +87,8 @@
  *   fire at the next tick.
  *
  * Notification content: the signature, severity (mt_alert_severity()),
- * locale, hostname and file of the latest occurrence; first_seen and
+ * locale, hostname, the host its line names (the syslog header's, cut at
+ * MT_GROUP_FIELD_MAX) and file of the latest occurrence; first_seen and
  * last_seen; up to MT_GROUP_EXAMPLES_MAX raw lines (the newest since the
  * previous notification, newest last, each cut at MT_GROUP_TEXT_MAX bytes on
  * a UTF-8 boundary); up to MT_GROUP_IDS_MAX distinct queue ids since the
@@ -97,8 +114,8 @@
  * the new one (or mt_grouper_flush()).
  *
  * Not thread-safe; one grouper per event loop.  The emit callback must not
- * call back into the same grouper (that is a bug and panics); the struct it
- * receives, and everything it points to, is valid only during the callback.
+ * call back into the same grouper (that is a bug and panics); the structs it
+ * receives, and everything they point to, are valid only during the callback.
  */
 #ifndef MT_GROUP_H
 #define MT_GROUP_H
@@ -117,6 +134,7 @@
 #define MT_GROUP_NAME_MAX	63	   /* bytes kept of a key name or a capture name */
 #define MT_GROUP_MIN_COUNT_MAX	1000	   /* largest min_count */
 #define MT_GROUP_MAX_GROUPS_MAX (1u << 24) /* largest max_groups */
+#define MT_GROUP_BATCH_MAX	64	   /* notifications passed to one emit call */
 
 struct mt_group_params {
 	double group_wait;	/* delay of a new group's FIRST, batching the first burst */
@@ -138,7 +156,8 @@ void mt_group_params_default(struct mt_group_params *ret);
  */
 int mt_group_params_check(const struct mt_group_params *p, const char **ret_why);
 
-typedef void mt_group_emit_fn(void *ctx, const struct mt_alert_group *g);
+/* n (1..MT_GROUP_BATCH_MAX) notifications decided at one moment, gs[0..n). */
+typedef void mt_group_emit_fn(void *ctx, const struct mt_alert_group *gs, size_t n);
 
 struct mt_grouper;
 
@@ -199,7 +218,8 @@ const struct mt_grouper_stats *mt_grouper_stats(const struct mt_grouper *g);
  * the restored groups, and the counts come out exact.  Invariant: save at
  * t, load into a fresh grouper with the same params (the hash key may
  * differ: the daemon draws a new one at each start), and feed both the same
- * later offers and ticks: they emit the same notifications.
+ * later offers and ticks: they emit the same notifications.  The open burst
+ * is not saved: it is found again among the groups waiting for their FIRST.
  *
  * One line per group, oldest activity first (so loading rebuilds the LRU
  * order), "group" then space-separated NAME=VALUE tokens:
@@ -207,7 +227,7 @@ const struct mt_grouper_stats *mt_grouper_stats(const struct mt_grouper *g);
  *   group sig=ID [kn=NAME kv=VALUE] serial=N seq=N total=N new=N
  *     notified=N next=first|update|reminder|resolved|pending
  *     first=T last=T notify=T due=T [tmax=T t=T...] sev=SEVERITY loc=en|zh
- *     [host=TEXT] file=TEXT [ex=SEQ,TEXT...] [id=SEQ,TEXT...]
+ *     [host=TEXT] [lhost=TEXT] file=TEXT [ex=SEQ,TEXT...] [id=SEQ,TEXT...]
  *     [f=NAME,VALUE...]
  *
  * N is decimal (uint64).  T is a time as the 16 lower-case hex digits of its

@@ -72,8 +72,8 @@ struct group {
 	/* The latest occurrence. */
 	enum mt_severity severity;
 	enum mt_locale locale;
-	bool has_hostname;
-	struct text hostname, file;
+	bool has_hostname, has_log_host;
+	struct text hostname, log_host, file;
 	struct field fields[MT_GROUP_FIELDS_MAX];
 	size_t nfields;
 
@@ -91,6 +91,24 @@ struct mt_grouper {
 	void *ctx;
 	bool emitting; /* reentrancy guard */
 
+	/*
+	 * The notifications of one tick (or flush, or eviction), emitted
+	 * together; groups forgotten meanwhile wait on the graveyard (linked
+	 * by hnext) until the batch that may point into them is emitted.
+	 */
+	struct mt_alert_group *batch;
+	struct batch_text *batch_text;
+	size_t nbatch;
+	struct group *graveyard;
+
+	/*
+	 * The open burst: the time of the FIRST notifications scheduled and not
+	 * yet sent, and how many live groups wait for it (0: none open).  A new
+	 * burst within group_wait of it joins it.
+	 */
+	double burst_due;
+	size_t burst_n;
+
 	struct group **buckets;
 	size_t nbuckets; /* power of two */
 	struct group *lru_head, *lru_tail;
@@ -100,6 +118,13 @@ struct mt_grouper {
 	uint64_t serial;
 
 	struct mt_grouper_stats stats;
+};
+
+/* What a batched notification points to besides the group's own texts. */
+struct batch_text {
+	const char *examples[MT_GROUP_EXAMPLES_MAX];
+	const char *ids[MT_GROUP_IDS_MAX];
+	struct mt_group_field fields[MT_GROUP_FIELDS_MAX];
 };
 
 /* A group's key as offered, already cut to what a group stores. */
@@ -126,5 +151,8 @@ void grp_link(struct mt_grouper *gr, struct group *g);
 
 /* Recompute the group's deadline and its place in the heap. */
 void grp_heap_update(struct mt_grouper *gr, struct group *g);
+
+/* After a load: find the open burst among the restored groups. */
+void grp_burst_restore(struct mt_grouper *gr);
 
 #endif

@@ -116,6 +116,10 @@ save_group(struct writer *w, const struct mt_grouper *gr, const struct group *g)
 		w_puts(w, " host=");
 		w_text(w, g->hostname.s);
 	}
+	if (g->has_log_host) {
+		w_puts(w, " lhost=");
+		w_text(w, g->log_host.s);
+	}
 	w_puts(w, " file=");
 	w_text(w, g->file.s);
 	for (size_t i = 0; i < g->exr.n; i++) {
@@ -170,7 +174,7 @@ struct stamped_view {
 /* One parsed line: views into the input, every text already checked against its cap. */
 struct snap {
 	unsigned seen; /* bit per singular token */
-	struct view sig, kn, kv, next, sev, loc, host, file;
+	struct view sig, kn, kv, next, sev, loc, host, lhost, file;
 	uint64_t serial, seq, total, pending, notified;
 	double first, last, notify, due, tmax;
 	double t[MT_GROUP_MIN_COUNT_MAX];
@@ -212,6 +216,7 @@ static const struct {
 	{ "sev", TOK_TEXT, offsetof(struct snap, sev), 16, true },
 	{ "loc", TOK_TEXT, offsetof(struct snap, loc), 16, true },
 	{ "host", TOK_TEXT, offsetof(struct snap, host), HOSTNAME_MAX, false },
+	{ "lhost", TOK_TEXT, offsetof(struct snap, lhost), HOSTNAME_MAX, false },
 	{ "file", TOK_TEXT, offsetof(struct snap, file), FILE_NAME_MAX, true },
 };
 
@@ -556,6 +561,9 @@ restore(struct mt_grouper *gr, const struct mt_catalog *c, const struct snap *s,
 	g->has_hostname = snap_has(s, "host");
 	if (g->has_hostname)
 		text_load(&g->hostname, s->host, HOSTNAME_MAX, scratch);
+	g->has_log_host = snap_has(s, "lhost");
+	if (g->has_log_host)
+		text_load(&g->log_host, s->lhost, HOSTNAME_MAX, scratch);
 	text_load(&g->file, s->file, FILE_NAME_MAX, scratch);
 	for (size_t i = 0; i < s->nf; i++) {
 		text_load(&g->fields[i].name, s->fname[i], MT_GROUP_NAME_MAX, scratch);
@@ -620,6 +628,7 @@ mt_grouper_load(struct mt_grouper *gr, const struct mt_catalog *c, const char *p
 		p = nl != NULL ? nl + 1 : end;
 	}
 	free(s);
+	grp_burst_restore(gr);
 	if (ret_bad != NULL)
 		*ret_bad = bad;
 	if (ret_unknown != NULL)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -36,6 +37,20 @@ static const struct pl_words words_en = {
 	"Latest lines",
 	"Details",
 	"Documentation",
+	"Fix",
+	"If",
+	"Cause",
+	"Also",
+	"more",
+	"Other fixes",
+	"Root cause, every fix and dead end:",
+	"quiet since",
+	"in all",
+	"alerts",
+	"at once",
+	"Run",
+	"Root cause, other fixes, don'ts",
+	"Seen by mtalert on",
 };
 
 static const struct pl_words words_zh = {
@@ -54,6 +69,20 @@ static const struct pl_words words_zh = {
 	"最近日志",
 	"详情",
 	"文档",
+	"修复",
+	"条件",
+	"原因",
+	"另可",
+	"更多",
+	"其他修复",
+	"完整原因、全部修复和无效做法：",
+	"恢复于",
+	"共",
+	"条告警",
+	"同时发生",
+	"执行",
+	"完整原因、其他修复、无效做法",
+	"上报主机",
 };
 
 /* A budget at the current shrink level. */
@@ -85,8 +114,8 @@ pl_event_word(const struct pl_ctx *c)
 	return e < 5 ? c->w->event[e] : "Alert";
 }
 
-static const char *
-emoji(const struct pl_ctx *c)
+const char *
+pl_emoji(const struct pl_ctx *c)
 {
 	if (c->g->event == MT_GROUP_RESOLVED)
 		return "\xe2\x9c\x85"; /* check mark */
@@ -536,34 +565,6 @@ pl_pct(double rate)
 	return rate >= 1 ? 100 : (unsigned)(rate * 100 + 0.5);
 }
 
-/* "1. action (85%)" lines for the top three workarounds; tflags for catalog text. */
-void
-pl_fld_workarounds(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
-{
-	const struct mt_signature *s = c->s;
-
-	for (size_t i = 0; i < s->nworkarounds && i < 3; i++) {
-		pl_fld_printf(f, 0, "%s%zu. ", i ? "\n" : "", i + 1);
-		pl_fld_puts_max(f, mt_workaround_action(&s->workarounds[i], c->g->locale), tflags,
-				pl_lim(c, 600));
-		pl_fld_printf(f, 0, " (%u%%)", pl_pct(s->workarounds[i].success_rate));
-	}
-}
-
-/* The top dead end: "action (fails 95%)" and, below, why it fails. */
-void
-pl_fld_dead_end(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
-{
-	const struct mt_dead_end *e = &c->s->dead_ends[0];
-
-	pl_fld_puts_max(f, e->action, tflags, pl_lim(c, 600));
-	pl_fld_printf(f, 0, " (%s %u%%)", c->w->fails, pl_pct(e->fail_rate));
-	if (e->why_fails && *e->why_fails) {
-		pl_fld_puts(f, "\n", 0);
-		pl_fld_puts_max(f, e->why_fails, tflags, pl_lim(c, 400));
-	}
-}
-
 /* `a` `b` `c`: queue ids as code spans. */
 void
 pl_fld_ids(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags)
@@ -664,11 +665,10 @@ pl_has_key(const struct mt_alert_group *g)
  * unreserved and reserved sets, and ( ) [ ] (they end Markdown links), are
  * percent-encoded; Slack also needs & as &amp;.
  */
-bool
-pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack)
+static bool
+safe_url(const char *u, struct mt_buf *ret, bool slack)
 {
 	static const char safe[] = "-._~:/?#@!$'*+,;=%";
-	const char *u = c->s->official_doc_url;
 
 	if (u == NULL || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
 		return false;
@@ -691,6 +691,23 @@ pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack)
 		}
 	}
 	return true;
+}
+
+bool
+pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack)
+{
+	return safe_url(c->s->official_doc_url, ret, slack);
+}
+
+/* The fix's own documentation (its first source), else the signature's; made safe the same way. */
+bool
+pl_fix_url(const struct pl_ctx *c, struct mt_buf *ret)
+{
+	const struct mt_workaround *w = pl_fix(c);
+
+	if (w != NULL && w->nsources > 0 && safe_url(w->sources[0], ret, false))
+		return true;
+	return pl_doc_url(c, ret, false);
 }
 
 /* Unless r is an error, write url (from pl_doc_url()) as a JSON string; url is released either way. */
@@ -718,7 +735,7 @@ pl_json_doc_url(struct mt_buf *b, const struct pl_ctx *c, const char *key)
 void
 pl_fld_headline(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
 {
-	pl_fld_puts(f, emoji(c), 0);
+	pl_fld_puts(f, pl_emoji(c), 0);
 	pl_fld_puts(f, " ", 0);
 	pl_fld_puts(f, pl_event_word(c), 0);
 	pl_fld_puts(f, ": ", 0);
@@ -737,21 +754,327 @@ pl_fld_footer(struct pl_fld *f, const struct pl_ctx *c, size_t file_max)
 	}
 }
 
-/* "🟡 New: title · 42 (+7 new) · relay `mx.example.net` · host `mx1`" */
-void
-pl_fld_summary(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags)
+/* ---- The message a person reads ------------------------------------- */
+
+/*
+ * The fix shown first: the best ranked workaround.  Conditions are prose
+ * ("The refusing server is a Postfix you administer"), which nothing here
+ * can decide, so the first one is shown with its condition under it.
+ */
+const struct mt_workaround *
+pl_fix(const struct pl_ctx *c)
 {
-	pl_fld_headline(f, c, tflags);
+	return c->s->nworkarounds > 0 ? &c->s->workarounds[0] : NULL;
+}
+
+static bool
+abbreviation(const char *start, const char *dot)
+{
+	static const char *const abbr[] = { "e.g", "i.e", "etc", "vs", "cf", "No", "approx",
+					    "incl", "Fig", "St", "Mr", "Dr" };
+	const char *w = dot;
+	size_t n;
+
+	if (dot > start && (dot[-1] == ')' || dot[-1] == '"' || dot[-1] == '\''))
+		return false; /* "(RFC 5321 section 4.2.3)." ends a sentence */
+	while (w > start && w[-1] != ' ' && w[-1] != '(' && w[-1] != '\n')
+		w--;
+	n = (size_t)(dot - w);
+	if (n <= 1)
+		return true; /* "a." "3." an initial or an item number */
+	for (size_t i = 0; i < sizeof(abbr) / sizeof(abbr[0]); i++)
+		if (strlen(abbr[i]) == n && strncmp(w, abbr[i], n) == 0)
+			return true;
+	return memchr(w, '.', n) != NULL; /* "e.g." written another way, a host name */
+}
+
+/*
+ * Bytes of the first sentence of s: through the first '.', '!' or '?' that
+ * ends a sentence (outside parentheses, followed by a space and a capital
+ * letter, a digit, a quote or a parenthesis, not ending an abbreviation), or the first '。', or all
+ * of s.
+ */
+size_t
+pl_sentence_len(const char *s)
+{
+	int depth = 0;
+
+	if (s == NULL)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (strncmp(p, "\xe3\x80\x82", 3) == 0)
+			return (size_t)(p - s) + 3;
+		else if ((*p == '.' || *p == '!' || *p == '?') && depth == 0 &&
+			 (p[1] == ' ' || p[1] == '\n') &&
+			 ((p[2] >= 'A' && p[2] <= 'Z') || (p[2] >= '0' && p[2] <= '9') ||
+			  p[2] == '"' || p[2] == '(') &&
+			 !(*p == '.' && abbreviation(s, p)))
+			return (size_t)(p - s) + 1;
+	}
+	return strlen(s);
+}
+
+/* The host the log line names, else the one mtalert runs on (NULL: neither). */
+static const char *
+where(const struct mt_alert_group *g)
+{
+	return g->log_host && *g->log_host ? g->log_host : g->hostname;
+}
+
+/* " · relay `mx.example.net`": a value of log text, in code where uflags say so. */
+static void
+fld_value(struct pl_fld *f, const struct pl_ctx *c, const char *name, const char *v,
+	  unsigned uflags)
+{
+	pl_fld_puts(f, " \xc2\xb7 ", 0);
+	if (name) {
+		pl_fld_puts_max(f, name, uflags & ~T_CODE, 64);
+		pl_fld_puts(f, " ", 0);
+	}
+	if (uflags & T_CODE)
+		pl_fld_code(f, v, uflags, pl_lim(c, 200));
+	else
+		pl_fld_puts_max(f, v, uflags, pl_lim(c, 200));
+}
+
+/* "🟠 Title · mx1 · relay `mx.example.net` · 42 (+7 new)": what, where, how many. */
+void
+pl_fld_line1(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags)
+{
+	const struct mt_alert_group *g = c->g;
+
+	pl_fld_puts(f, pl_emoji(c), 0);
+	pl_fld_puts(f, " ", 0);
+	if (g->event != MT_GROUP_FIRST) {
+		pl_fld_puts(f, pl_event_word(c), 0);
+		pl_fld_puts(f, ": ", 0);
+	}
+	pl_fld_puts(f, mt_sig_title(c->s, g->locale), tflags);
+	if (where(g))
+		fld_value(f, c, NULL, where(g), uflags);
+	if (pl_has_key(g))
+		fld_value(f, c, g->key_name, g->key_value, uflags);
 	pl_fld_puts(f, " \xc2\xb7 ", 0);
 	pl_fld_count(f, c);
-	if (pl_has_key(c->g)) {
-		pl_fld_puts(f, " \xc2\xb7 ", 0);
-		pl_fld_puts_max(f, c->g->key_name, uflags & ~T_CODE, 64);
-		pl_fld_puts(f, " ", 0);
-		if (uflags & T_CODE)
-			pl_fld_code(f, c->g->key_value, uflags, pl_lim(c, 200));
-		else
-			pl_fld_puts_max(f, c->g->key_value, uflags, pl_lim(c, 200));
+}
+
+/* "Fix: action (85%)", then "If: condition" and, with how, its command. */
+void
+pl_fld_fix(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, bool how)
+{
+	const struct mt_workaround *w = pl_fix(c);
+
+	if (w == NULL)
+		return;
+	pl_fld_puts_max(f, mt_workaround_action(w, c->g->locale), tflags, pl_lim(c, 600));
+	pl_fld_printf(f, 0, " (%u%%)", pl_pct(w->success_rate));
+	if (w->condition && *w->condition) {
+		pl_fld_printf(f, 0, "\n%s: ", c->w->if_);
+		pl_fld_puts_max(f, w->condition, tflags, pl_lim(c, 300));
+	}
+	if (how)
+		pl_fld_how(f, c, tflags);
+}
+
+/* The fix's command as a fenced code block (catalog text, backticks made safe). */
+void
+pl_fld_how(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
+{
+	const struct mt_workaround *w = pl_fix(c);
+
+	if (w == NULL || w->how == NULL || !*w->how ||
+	    !pl_fld_open(f, f->units > 0 ? "\n```\n" : "```\n", 4))
+		return;
+	pl_fld_puts_max(f, w->how, (tflags & T_SLACK) | T_CODE, pl_lim(c, 1500));
+	pl_fld_close(f, "\n```", 4);
+}
+
+/* The root cause's first sentence. */
+void
+pl_fld_cause(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
+{
+	const char *rc = mt_sig_root_cause(c->s, c->g->locale);
+	size_t n = pl_sentence_len(rc);
+	char *one;
+
+	if (rc == NULL)
+		return;
+	one = strndup(rc, n);
+	if (one == NULL)
+		return;
+	pl_fld_puts_max(f, one, tflags, pl_lim(c, 360));
+	free(one);
+}
+
+/* "2. action (80%) — If: condition" for every workaround after the first. */
+void
+pl_fld_others(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
+{
+	const struct mt_signature *s = c->s;
+
+	for (size_t i = 1; i < s->nworkarounds; i++) {
+		const struct mt_workaround *w = &s->workarounds[i];
+
+		pl_fld_printf(f, 0, "%s%zu. ", i > 1 ? "\n" : "", i + 1);
+		pl_fld_puts_max(f, mt_workaround_action(w, c->g->locale), tflags, pl_lim(c, 400));
+		pl_fld_printf(f, 0, " (%u%%)", pl_pct(w->success_rate));
+		if (w->condition && *w->condition) {
+			pl_fld_printf(f, 0, " \xe2\x80\x94 %s: ", c->w->if_);
+			pl_fld_puts_max(f, w->condition, tflags, pl_lim(c, 200));
+		}
+	}
+}
+
+/* "action (fails 95%): why" for every dead end. */
+void
+pl_fld_dead_ends(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
+{
+	const struct mt_signature *s = c->s;
+
+	for (size_t i = 0; i < s->ndead_ends; i++) {
+		const struct mt_dead_end *e = &s->dead_ends[i];
+
+		if (i)
+			pl_fld_puts(f, "\n", 0);
+		pl_fld_puts_max(f, e->action, tflags, pl_lim(c, 300));
+		pl_fld_printf(f, 0, " (%s %u%%)", c->w->fails, pl_pct(e->fail_rate));
+		if (e->why_fails && *e->why_fails) {
+			size_t n = pl_sentence_len(e->why_fails);
+			char *one = strndup(e->why_fails, n);
+
+			pl_fld_puts(f, ": ", 0);
+			pl_fld_puts_max(f, one, tflags, pl_lim(c, 300));
+			free(one);
+		}
+	}
+}
+
+/* "`mtalertd show ID`" as a code span. */
+void
+pl_fld_show(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
+{
+	if (!pl_fld_open(f, "`", 1))
+		return;
+	pl_fld_puts(f, "mtalertd show ", 0);
+	pl_fld_puts_max(f, c->s->id, (tflags & T_SLACK) | T_CODE, 200);
+	pl_fld_close(f, "`", 1);
+}
+
+/*
+ * Where the rest is not collapsible: each of the other fixes and the top
+ * dead end trimmed to its action, and the command that shows everything.
+ * bold: the chat's bold marker ("**", "*").
+ */
+void
+pl_fld_more(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, const char *bold)
+{
+	const struct mt_signature *s = c->s;
+
+	if (s->nworkarounds > 1) {
+		pl_fld_printf(f, 0, "\n%s%s:%s ", bold, c->w->also, bold);
+		pl_fld_puts_max(f, mt_workaround_action(&s->workarounds[1], c->g->locale), tflags,
+				pl_lim(c, 300));
+		pl_fld_printf(f, 0, " (%u%%)", pl_pct(s->workarounds[1].success_rate));
+		if (s->nworkarounds > 2)
+			pl_fld_printf(f, 0, " +%zu %s", s->nworkarounds - 2, c->w->more);
+	}
+	if (s->ndead_ends > 0) {
+		pl_fld_printf(f, 0, "\n%s%s:%s ", bold, c->w->dont, bold);
+		pl_fld_puts_max(f, s->dead_ends[0].action, tflags, pl_lim(c, 300));
+		pl_fld_printf(f, 0, " (%s %u%%)", c->w->fails, pl_pct(s->dead_ends[0].fail_rate));
+	}
+	pl_fld_printf(f, 0, "\n%s ", c->w->show);
+	pl_fld_show(f, c, tflags);
+}
+
+/* "✅ Resolved: Title · mx1 · relay `mx` · 42 in all, quiet since 10:20:03 UTC" */
+void
+pl_fld_resolved(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags)
+{
+	const struct mt_alert_group *g = c->g;
+
+	pl_fld_puts(f, pl_emoji(c), 0);
+	pl_fld_printf(f, 0, " %s: ", pl_event_word(c));
+	pl_fld_puts(f, mt_sig_title(c->s, g->locale), tflags);
+	if (where(g))
+		fld_value(f, c, NULL, where(g), uflags);
+	if (pl_has_key(g))
+		fld_value(f, c, g->key_name, g->key_value, uflags);
+	pl_fld_puts(f, " \xc2\xb7 ", 0);
+	pl_fld_resolved_tail(f, c);
+}
+
+/* "42 in all, quiet since 10:20:03 UTC" */
+void
+pl_fld_resolved_tail(struct pl_fld *f, const struct pl_ctx *c)
+{
+	struct mt_buf t;
+
+	pl_fld_printf(f, 0, "%llu %s, %s ", (unsigned long long)c->g->count_total, c->w->in_all,
+		      c->w->quiet);
+	mt_buf_init(&t, 64);
+	(void)put_time(&t, c->g->last_seen, false);
+	pl_fld_puts(f, t.len > 11 ? t.data + 11 : t.data, 0); /* the time of day */
+	mt_buf_fini(&t);
+}
+
+/* The most severe notification of a digest that is not a resolved notice (else the first). */
+size_t
+pl_digest_top(const struct pl_ctx *c)
+{
+	size_t top = 0;
+
+	for (size_t i = 1; i < c->ngs; i++) {
+		const struct mt_alert_group *g = c->gs[i], *t = c->gs[top];
+
+		if (g->event != MT_GROUP_RESOLVED &&
+		    (t->event == MT_GROUP_RESOLVED || g->severity > t->severity))
+			top = i;
+	}
+	return top;
+}
+
+/* Whether an earlier notification of the digest has the same signature (its fix is shown once). */
+bool
+pl_digest_repeat(const struct pl_ctx *c, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (c->gs[k]->sig == c->gs[i]->sig && c->gs[k]->event != MT_GROUP_RESOLVED)
+			return true;
+	return false;
+}
+
+/* Point the context at the digest's i-th notification. */
+void
+pl_digest_select(struct pl_ctx *c, size_t i)
+{
+	c->g = c->gs[i];
+	c->s = c->g->sig;
+}
+
+/* "🔴 3 alerts at once: 2 New, 1 Resolved" (emoji of the most severe). */
+void
+pl_fld_digest_head(struct pl_fld *f, const struct pl_ctx *c)
+{
+	struct pl_ctx top = *c;
+	size_t by_ev[5] = { 0 };
+	bool first = true;
+
+	for (size_t i = 0; i < c->ngs; i++)
+		if ((unsigned)c->gs[i]->event < 5)
+			by_ev[c->gs[i]->event]++;
+	top.g = c->gs[pl_digest_top(c)];
+	pl_fld_puts(f, pl_emoji(&top), 0);
+	pl_fld_printf(f, 0, " %zu %s %s: ", c->ngs, c->w->alerts, c->w->at_once);
+	for (unsigned e = 0; e < 5; e++) {
+		if (by_ev[e] == 0)
+			continue;
+		pl_fld_printf(f, 0, "%s%zu %s", first ? "" : ", ", by_ev[e], c->w->event[e]);
+		first = false;
 	}
 }
 
@@ -760,15 +1083,16 @@ pl_fld_summary(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsign
 struct format {
 	const char *name;
 	int (*render)(struct mt_buf *b, struct pl_ctx *c);
+	int (*digest)(struct mt_buf *b, struct pl_ctx *c); /* NULL: one body per notification */
 };
 
 static const struct format formats[MT_PAYLOAD__COUNT] = {
-	[MT_PAYLOAD_JSON] = { "json", pl_render_json },
-	[MT_PAYLOAD_SLACK] = { "slack", pl_render_slack },
-	[MT_PAYLOAD_MATTERMOST] = { "mattermost", pl_render_mattermost },
-	[MT_PAYLOAD_TEAMS] = { "teams", pl_render_teams },
-	[MT_PAYLOAD_DISCORD] = { "discord", pl_render_discord },
-	[MT_PAYLOAD_ALERTMANAGER] = { "alertmanager", pl_render_alertmanager },
+	[MT_PAYLOAD_JSON] = { "json", pl_render_json, NULL },
+	[MT_PAYLOAD_SLACK] = { "slack", pl_render_slack, pl_digest_slack },
+	[MT_PAYLOAD_MATTERMOST] = { "mattermost", pl_render_mattermost, pl_digest_mattermost },
+	[MT_PAYLOAD_TEAMS] = { "teams", pl_render_teams, pl_digest_teams },
+	[MT_PAYLOAD_DISCORD] = { "discord", pl_render_discord, pl_digest_discord },
+	[MT_PAYLOAD_ALERTMANAGER] = { "alertmanager", pl_render_alertmanager, NULL },
 };
 
 /* Limits on the whole payload that no single text's budget can keep. */
@@ -782,13 +1106,13 @@ fits(enum mt_payload_format f, const struct mt_buf *b, size_t start, const struc
 	return true;
 }
 
-int
-mt_payload_render(struct mt_buf *out, enum mt_payload_format f, const struct mt_alert_group *g)
+static int
+render(struct mt_buf *out, enum mt_payload_format f, const struct mt_alert_group *const *gs,
+       size_t n)
 {
+	const struct mt_alert_group *g = gs[0];
 	size_t start = out->len;
 
-	if ((unsigned)f >= MT_PAYLOAD__COUNT || g == NULL || g->sig == NULL || g->sig->id == NULL)
-		return -EINVAL;
 	/*
 	 * Render, and if the result is over a limit, render again with less
 	 * log text: a payload the receiver rejects helps nobody.
@@ -799,8 +1123,10 @@ mt_payload_render(struct mt_buf *out, enum mt_payload_format f, const struct mt_
 			.s = g->sig,
 			.w = g->locale == MT_LOCALE_ZH ? &words_zh : &words_en,
 			.level = level,
+			.gs = n > 1 ? gs : NULL,
+			.ngs = n > 1 ? n : 0,
 		};
-		int r = formats[f].render(out, &c);
+		int r = n > 1 ? formats[f].digest(out, &c) : formats[f].render(out, &c);
 
 		if (r == 0 && fits(f, out, start, &c))
 			return 0;
@@ -810,6 +1136,32 @@ mt_payload_render(struct mt_buf *out, enum mt_payload_format f, const struct mt_
 			return r;
 	}
 	return -ENOBUFS;
+}
+
+int
+mt_payload_render(struct mt_buf *out, enum mt_payload_format f, const struct mt_alert_group *g)
+{
+	if ((unsigned)f >= MT_PAYLOAD__COUNT || g == NULL || g->sig == NULL || g->sig->id == NULL)
+		return -EINVAL;
+	return render(out, f, &g, 1);
+}
+
+bool
+mt_payload_has_digest(enum mt_payload_format f)
+{
+	return (unsigned)f < MT_PAYLOAD__COUNT && formats[f].digest != NULL;
+}
+
+int
+mt_payload_render_digest(struct mt_buf *out, enum mt_payload_format f,
+			 const struct mt_alert_group *const *gs, size_t n)
+{
+	if (!mt_payload_has_digest(f) || gs == NULL || n < 2 || n > MT_PAYLOAD_DIGEST_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (gs[i] == NULL || gs[i]->sig == NULL || gs[i]->sig->id == NULL)
+			return -EINVAL;
+	return render(out, f, gs, n);
 }
 
 int

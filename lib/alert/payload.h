@@ -33,10 +33,33 @@
  * only JSON-escaped (invalid bytes as \\xHH, see json.h): it is a data model,
  * and a consumer that displays it must escape it for its own markup.
  *
+ * What a person reads (the chat formats), in this order, for a phone:
+ *  1. one line: what, where and how many: the severity's emoji, the event
+ *     (but for a FIRST), the title, the host the log line names (else the
+ *     host mtalert runs on), the group key ("relay mx.example.net"), the
+ *     count;
+ *  2. the fix: the best ranked workaround (conditions are prose nothing
+ *     here can decide, so the first one, its condition under it) with its
+ *     command ("how") in a code block;
+ *  3. the cause: the root cause's first sentence;
+ *  4. the rest (full root cause, the other workarounds, the dead ends, the
+ *     times, queue ids, fields and lines): collapsed where the chat can:
+ *     Slack puts it in a secondary attachment, whose text Slack folds behind
+ *     "Show more" past 700 characters or 5 lines (Block Kit has no
+ *     collapsible block for webhooks); Teams in the card of an
+ *     Action.ShowCard button.  Discord and Mattermost cannot collapse: there
+ *     each part is trimmed to a sentence (the second fix, the top dead end)
+ *     and `mtalertd show ID` prints the whole record.
+ * A RESOLVED notice is that first line only ("✅ Resolved: title · host ·
+ * key · 42 in all, quiet since 10:20:03 UTC").  A digest
+ * (mt_payload_render_digest) is one message: a head line ("🟠 3 alerts at
+ * once: 2 New, 1 Resolved"), then per notification its first line, its fix
+ * and its `mtalertd show ID`.
+ *
  * Limits kept (on overflow a text ends with "…"; if a whole payload is over
  * its limit it is rendered again with less log text, then none):
- *  - Slack: header 150 chars, section text 3000, <= 10 fields of 2000,
- *    <= 50 blocks (we use at most 9);
+ *  - Slack: section text 3000, <= 50 blocks (we use at most 11), the
+ *    attachment's text 6000 (ours; Slack's own limit is far higher);
  *  - Mattermost: text 4000 chars, attachment text 6000;
  *  - Teams: the whole body under MT_PAYLOAD_TEAMS_MAX bytes;
  *  - Discord: content 2000, title 256, description 4096, <= 25 fields of
@@ -75,11 +98,14 @@
 #ifndef MT_PAYLOAD_H
 #define MT_PAYLOAD_H
 
+#include <stdbool.h>
+
 #include "alert/alert_group.h"
 #include "util/buf.h"
 
 #define MT_PAYLOAD_MAX	     (64 * 1024) /* a cap for out that every format fits in */
 #define MT_PAYLOAD_TEAMS_MAX 28000	 /* Teams rejects bodies over about 28 KB */
+#define MT_PAYLOAD_DIGEST_MAX 10	 /* notifications in one digest message */
 
 enum mt_payload_format {
 	MT_PAYLOAD_JSON,
@@ -96,6 +122,17 @@ enum mt_payload_format {
  * format) or -ENOBUFS (out's cap is too small even for a reduced body).
  */
 int mt_payload_render(struct mt_buf *out, enum mt_payload_format f, const struct mt_alert_group *g);
+
+/* Whether f has a digest: the chat formats do; json and alertmanager take one body each. */
+bool mt_payload_has_digest(enum mt_payload_format f);
+/*
+ * Append one digest message listing gs[0..n), 2 <= n <= MT_PAYLOAD_DIGEST_MAX
+ * notifications decided at one moment (a grouper batch, group.h): per
+ * notification its first line and its fix, with the `mtalertd show ID`
+ * that shows the rest.  -EINVAL for a format without a digest or a bad n.
+ */
+int mt_payload_render_digest(struct mt_buf *out, enum mt_payload_format f,
+			     const struct mt_alert_group *const *gs, size_t n);
 
 /*
  * An Alertmanager body of a firing alert (it ends in "}]" and has no

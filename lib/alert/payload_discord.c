@@ -21,89 +21,103 @@ discord_field(struct mt_buf *b, struct pl_ctx *c, const char *name, struct pl_fl
 	return pl_fld_emit(b, r, f, "}");
 }
 
-int
-pl_render_discord(struct mt_buf *b, struct pl_ctx *c)
+/* The message text (line 1, or a resolved notice), mentions off. */
+static int
+discord_content(struct mt_buf *b, struct pl_ctx *c, bool resolved)
 {
-	const struct mt_alert_group *g = c->g;
-	const struct pl_words *w = c->w;
 	struct pl_fld f;
 	int r;
 
 	TRY(mt_buf_puts(b, "{\"username\":\"mtalert\",\"content\":"));
 	pl_fld_init(&f, pl_lim(c, 2000));
-	pl_fld_summary(&f, c, 0, U_MD);
+	if (resolved) {
+		pl_fld_resolved(&f, c, 0, U_MD);
+	} else if (pl_fld_open(&f, "**", 2)) {
+		pl_fld_line1(&f, c, 0, U_MD);
+		pl_fld_close(&f, "**", 2);
+	}
 	TRY(pl_fld_end(b, &f));
-	TRY(mt_buf_puts(b, ",\"allowed_mentions\":{\"parse\":[]},\"embeds\":[{\"title\":"));
+	return mt_buf_puts(b, ",\"allowed_mentions\":{\"parse\":[]}");
+}
+
+/*
+ * Discord has no collapsible part: the embed's description holds the fix
+ * with its command, the cause, and the rest trimmed to a sentence each with
+ * the `mtalertd show ID` that prints it all.
+ */
+int
+pl_render_discord(struct mt_buf *b, struct pl_ctx *c)
+{
+	const struct mt_alert_group *g = c->g;
+	const struct pl_words *w = c->w;
+	const struct mt_workaround *fix = pl_fix(c);
+	struct mt_buf url;
+	struct pl_fld f;
+	int r;
+
+	if (g->event == MT_GROUP_RESOLVED) {
+		TRY(discord_content(b, c, true));
+		return mt_buf_putc(b, '}');
+	}
+	TRY(discord_content(b, c, false));
+	/*
+	 * The embed's title is the fix, linked to its documentation: line 1
+	 * (the content) already says what is wrong.
+	 */
+	TRY(mt_buf_puts(b, ",\"embeds\":[{\"title\":"));
 	pl_fld_init(&f, 256);
-	pl_fld_puts(&f, pl_event_word(c), 0);
-	pl_fld_puts(&f, ": ", 0);
-	pl_fld_puts(&f, mt_sig_title(c->s, g->locale), 0);
+	if (fix != NULL) {
+		pl_fld_printf(&f, 0, "%s: ", w->fix);
+		pl_fld_puts(&f, mt_workaround_action(fix, g->locale), 0);
+		pl_fld_printf(&f, 0, " (%u%%)", pl_pct(fix->success_rate));
+	} else {
+		pl_fld_puts(&f, mt_sig_title(c->s, g->locale), 0);
+	}
 	c->embed_units += f.units;
 	TRY(pl_fld_end(b, &f));
 	/* Discord rejects the whole message over a bad embed URL: only http(s). */
-	TRY(pl_json_doc_url(b, c, "url"));
+	if (pl_fix_url(c, &url))
+		TRY(pl_json_url(b, mt_buf_puts(b, ",\"url\":"), &url));
 	TRY(mt_buf_printf(b, ",\"color\":%u,\"timestamp\":", pl_color(c)));
 	TRY(pl_json_time(b, g->last_seen));
 	TRY(mt_buf_puts(b, ",\"description\":"));
-	pl_fld_init(&f, pl_lim(c, 2048));
-	pl_fld_printf(&f, 0, "**%s**\n", w->root_cause);
-	pl_fld_puts(&f, mt_sig_root_cause(c->s, g->locale), 0);
+	pl_fld_init(&f, pl_lim(c, 4096));
+	if (fix != NULL) {
+		if (fix->condition && *fix->condition) {
+			pl_fld_printf(&f, 0, "%s: ", w->if_);
+			pl_fld_puts_max(&f, fix->condition, 0, pl_lim(c, 300));
+		}
+		pl_fld_how(&f, c, 0);
+		pl_fld_puts(&f, "\n", 0);
+	}
+	pl_fld_printf(&f, 0, "**%s:** ", w->cause);
+	pl_fld_cause(&f, c, 0);
+	pl_fld_more(&f, c, 0, "**");
 	c->embed_units += f.units;
 	TRY(pl_fld_end(b, &f));
 
-	/* Fields: the array begins with the severity, then ",{...}" each. */
+	/* Fields: the array begins with the time seen, then ",{...}" each. */
 	TRY(mt_buf_puts(b, ",\"fields\":[{\"inline\":true,\"name\":"));
-	TRY(pl_json_trusted(b, w->severity, 256));
+	TRY(pl_json_trusted(b, w->seen, 256));
 	TRY(mt_buf_puts(b, ",\"value\":"));
-	TRY(pl_json_trusted(b, mt_severity_name(g->severity), 64));
-	TRY(mt_buf_putc(b, '}'));
-	c->embed_units += strlen(w->severity) + strlen(mt_severity_name(g->severity));
-	pl_fld_init(&f, 256);
-	pl_fld_count(&f, c);
-	TRY(discord_field(b, c, w->count, &f, true));
-	if (pl_has_key(g)) {
-		struct mt_buf name;
-
-		mt_buf_init(&name, 128);
-		pl_fld_init(&f, pl_lim(c, 512));
-		pl_fld_code(&f, g->key_value, U_MD, pl_lim(c, 300));
-		(void)mt_buf_printf(&name, "%.60s", g->key_name);
-		r = discord_field(b, c, name.data, &f, true);
-		mt_buf_fini(&name);
-		if (r < 0)
-			return r;
-	}
-	if (g->hostname) {
-		pl_fld_init(&f, 256);
-		pl_fld_code(&f, g->hostname, U_MD, 250);
-		TRY(discord_field(b, c, w->host, &f, true));
-	}
 	pl_fld_init(&f, 256);
 	pl_fld_seen(&f, c);
-	TRY(discord_field(b, c, w->seen, &f, true));
+	c->embed_units += strlen(w->seen) + f.units;
+	TRY(pl_fld_end(b, &f));
+	TRY(mt_buf_putc(b, '}'));
 	if (pl_has_ids(g)) {
 		pl_fld_init(&f, pl_lim(c, 1024));
 		pl_fld_ids(&f, c, U_MD);
-		TRY(discord_field(b, c, w->queue_ids, &f, false));
-	}
-	if (c->s->nworkarounds > 0) {
-		pl_fld_init(&f, pl_lim(c, 1024));
-		pl_fld_workarounds(&f, c, 0);
-		TRY(discord_field(b, c, w->try_, &f, false));
-	}
-	if (c->s->ndead_ends > 0) {
-		pl_fld_init(&f, pl_lim(c, 1024));
-		pl_fld_dead_end(&f, c, 0);
-		TRY(discord_field(b, c, w->dont, &f, false));
+		TRY(discord_field(b, c, w->queue_ids, &f, true));
 	}
 	if (pl_nfields_shown(c) > 0) {
 		pl_fld_init(&f, pl_lim(c, 1024));
 		pl_fld_fields(&f, c, U_MD, true);
 		TRY(discord_field(b, c, w->details, &f, false));
 	}
-	if (pl_nexamples(c, 2) > 0) {
+	if (pl_nexamples(c, 1) > 0) {
 		pl_fld_init(&f, pl_lim(c, 1024));
-		pl_fld_examples(&f, c, U_MD, 2);
+		pl_fld_examples(&f, c, U_MD, 1);
 		TRY(discord_field(b, c, w->lines, &f, false));
 	}
 	TRY(mt_buf_puts(b, "],\"footer\":{\"text\":"));
@@ -112,4 +126,47 @@ pl_render_discord(struct mt_buf *b, struct pl_ctx *c)
 	c->embed_units += f.units;
 	TRY(pl_fld_end(b, &f));
 	return mt_buf_puts(b, "}}]}");
+}
+
+/* The content says how many; the embed lists each: line 1, fix, command. */
+int
+pl_digest_discord(struct mt_buf *b, struct pl_ctx *c)
+{
+	struct pl_fld f;
+	int r;
+
+	TRY(mt_buf_puts(b, "{\"username\":\"mtalert\",\"content\":"));
+	pl_fld_init(&f, 2000);
+	pl_fld_puts(&f, "**", 0);
+	pl_fld_digest_head(&f, c);
+	pl_fld_puts(&f, "**", 0);
+	TRY(pl_fld_end(b, &f));
+	pl_digest_select(c, pl_digest_top(c));
+	TRY(mt_buf_printf(b, ",\"allowed_mentions\":{\"parse\":[]},\"embeds\":[{\"color\":%u,"
+			     "\"description\":",
+			  pl_color(c)));
+	pl_fld_init(&f, pl_lim(c, 4096));
+	for (size_t i = 0; i < c->ngs; i++) {
+		pl_digest_select(c, i);
+		if (i)
+			pl_fld_puts(&f, "\n\n", 0);
+		if (c->g->event == MT_GROUP_RESOLVED) {
+			pl_fld_resolved(&f, c, 0, U_MD);
+			continue;
+		}
+		pl_fld_line1(&f, c, 0, U_MD);
+		if (pl_digest_repeat(c, i))
+			continue; /* the same error elsewhere: its fix is above */
+		if (pl_fix(c) != NULL) {
+			pl_fld_printf(&f, 0, "\n**%s:** ", c->w->fix);
+			pl_fld_puts_max(&f, mt_workaround_action(pl_fix(c), c->g->locale), 0,
+					pl_lim(c, 300));
+		}
+		pl_fld_puts(&f, "\n", 0);
+		pl_fld_show(&f, c, 0);
+	}
+	pl_digest_select(c, 0);
+	c->embed_units += f.units;
+	TRY(pl_fld_end(b, &f));
+	return mt_buf_puts(b, "}]}");
 }

@@ -5,8 +5,9 @@
  * locale, the shrink levels, struct pl_fld (a size-limited text that
  * cleans, defangs and escapes untrusted log text as it is added, see
  * payload.h), the pieces several chat formats show alike (headline, count,
- * times, queue ids, the ranked workarounds and the top dead end) and the
- * dispatcher.  Each payload_<format>.c renders one format with them; its
+ * times, queue ids; the parts of the message a person reads: line 1, the
+ * fix, the cause, the rest; a digest's head) and the dispatcher.  Each
+ * payload_<format>.c renders one format (and its digest) with them; its
  * own helpers are static there.  Everything here is pure and reentrant,
  * like the module.
  */
@@ -49,6 +50,8 @@ struct pl_words {
 	const char *event[5]; /* by enum mt_group_event */
 	const char *severity, *count, *new_, *host, *log, *seen, *queue_ids, *root_cause;
 	const char *try_, *dont, *fails, *lines, *details, *doc;
+	const char *fix, *if_, *cause, *also, *more, *others, *show, *quiet, *in_all, *alerts,
+		*at_once, *run, *collapsed, *seen_by;
 };
 
 /* One rendering of one group, at one shrink level. */
@@ -58,6 +61,8 @@ struct pl_ctx {
 	const struct pl_words *w;
 	unsigned level;	    /* 0: everything; each step halves the budgets */
 	size_t embed_units; /* Discord: text of the embed so far */
+	const struct mt_alert_group *const *gs; /* a digest: its notifications (g: the first) */
+	size_t ngs;				/* 0: not a digest */
 };
 
 /*
@@ -88,6 +93,7 @@ unsigned pl_color(const struct pl_ctx *c);
 unsigned pl_pct(double rate);
 size_t pl_utf8_cut(const char *p, size_t len, size_t max);
 bool pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack);
+bool pl_fix_url(const struct pl_ctx *c, struct mt_buf *ret);
 
 /* Building a text (flags: T_* and U_*). */
 void pl_fld_init(struct pl_fld *f, size_t max);
@@ -112,7 +118,6 @@ int pl_json_doc_url(struct mt_buf *b, const struct pl_ctx *c, const char *key);
 
 /* Pieces of a chat message (tflags for catalog text, uflags for log text). */
 void pl_fld_headline(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
-void pl_fld_summary(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags);
 void pl_fld_footer(struct pl_fld *f, const struct pl_ctx *c, size_t file_max);
 void pl_fld_count(struct pl_fld *f, const struct pl_ctx *c);
 void pl_fld_seen(struct pl_fld *f, const struct pl_ctx *c);
@@ -120,8 +125,25 @@ void pl_fld_ids(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags);
 void pl_fld_code(struct pl_fld *f, const char *s, unsigned uflags, size_t max);
 void pl_fld_examples(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags, size_t nmax);
 void pl_fld_fields(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags, bool code);
-void pl_fld_workarounds(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
-void pl_fld_dead_end(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+
+/* The message a person reads (see payload.h): line 1, the fix, the cause, the rest. */
+const struct mt_workaround *pl_fix(const struct pl_ctx *c);
+size_t pl_sentence_len(const char *s);
+void pl_fld_line1(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags);
+void pl_fld_fix(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, bool how);
+void pl_fld_how(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_cause(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_others(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_dead_ends(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_more(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, const char *bold);
+void pl_fld_show(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+void pl_fld_resolved(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags);
+void pl_fld_resolved_tail(struct pl_fld *f, const struct pl_ctx *c);
+size_t pl_digest_top(const struct pl_ctx *c);
+bool pl_digest_repeat(const struct pl_ctx *c, size_t i);
+void pl_fld_digest_head(struct pl_fld *f, const struct pl_ctx *c);
+void pl_digest_select(struct pl_ctx *c, size_t i);
+const char *pl_emoji(const struct pl_ctx *c);
 
 /* The formats, one file each: append the body for c->g to b. */
 int pl_render_json(struct mt_buf *b, struct pl_ctx *c);
@@ -130,5 +152,11 @@ int pl_render_mattermost(struct mt_buf *b, struct pl_ctx *c);
 int pl_render_teams(struct mt_buf *b, struct pl_ctx *c);
 int pl_render_discord(struct mt_buf *b, struct pl_ctx *c);
 int pl_render_alertmanager(struct mt_buf *b, struct pl_ctx *c);
+
+/* The digests of the chat formats: append the body for c->gs[0..c->ngs) to b. */
+int pl_digest_slack(struct mt_buf *b, struct pl_ctx *c);
+int pl_digest_mattermost(struct mt_buf *b, struct pl_ctx *c);
+int pl_digest_teams(struct mt_buf *b, struct pl_ctx *c);
+int pl_digest_discord(struct mt_buf *b, struct pl_ctx *c);
 
 #endif

@@ -14,6 +14,12 @@ mm_field(struct mt_buf *b, bool *first, struct pl_fld *f, const char *title, boo
 	return pl_json_titled(b, first, open, title, f);
 }
 
+/*
+ * Mattermost has no collapsible part (it folds long posts only past a
+ * height of its own): the text is line 1, the attachment the fix with its
+ * command, the cause, and the rest trimmed to a sentence each with the
+ * `mtalertd show ID` that prints it all.
+ */
 int
 pl_render_mattermost(struct mt_buf *b, struct pl_ctx *c)
 {
@@ -25,21 +31,14 @@ pl_render_mattermost(struct mt_buf *b, struct pl_ctx *c)
 
 	TRY(mt_buf_puts(b, "{\"username\":\"mtalert\",\"text\":"));
 	pl_fld_init(&f, pl_lim(c, 4000));
+	if (g->event == MT_GROUP_RESOLVED) {
+		pl_fld_resolved(&f, c, 0, U_MD);
+		TRY(pl_fld_end(b, &f));
+		return mt_buf_putc(b, '}');
+	}
 	if (pl_fld_open(&f, "**", 2)) {
-		pl_fld_headline(&f, c, 0);
+		pl_fld_line1(&f, c, 0, U_MD);
 		pl_fld_close(&f, "**", 2);
-	}
-	pl_fld_puts(&f, "\n", 0);
-	pl_fld_count(&f, c);
-	if (pl_has_key(g)) {
-		pl_fld_puts(&f, " \xc2\xb7 ", 0);
-		pl_fld_puts_max(&f, g->key_name, U_PLAIN, 64);
-		pl_fld_puts(&f, " ", 0);
-		pl_fld_code(&f, g->key_value, U_MD, pl_lim(c, 200));
-	}
-	if (g->hostname) {
-		pl_fld_printf(&f, 0, " \xc2\xb7 %s ", w->host);
-		pl_fld_code(&f, g->hostname, U_MD, 256);
 	}
 	TRY(pl_fld_end(b, &f));
 
@@ -47,43 +46,33 @@ pl_render_mattermost(struct mt_buf *b, struct pl_ctx *c)
 	pl_fld_init(&f, 300); /* plain notification text: no log text */
 	pl_fld_headline(&f, c, 0);
 	TRY(pl_fld_end(b, &f));
-	TRY(mt_buf_printf(b, ",\"color\":\"#%06x\",\"title\":", pl_color(c)));
-	TRY(pl_json_trusted(b, mt_sig_title(c->s, g->locale), 256));
-	TRY(pl_json_doc_url(b, c, "title_link"));
+	TRY(mt_buf_printf(b, ",\"color\":\"#%06x\"", pl_color(c)));
 
 	TRY(mt_buf_puts(b, ",\"text\":"));
 	pl_fld_init(&f, pl_lim(c, 6000));
-	pl_fld_printf(&f, 0, "**%s**\n", w->root_cause);
-	pl_fld_puts_max(&f, mt_sig_root_cause(c->s, g->locale), 0, pl_lim(c, 3000));
-	if (c->s->nworkarounds > 0) {
-		pl_fld_printf(&f, 0, "\n\n**%s**\n", w->try_);
-		pl_fld_workarounds(&f, c, 0);
+	if (pl_fix(c) != NULL) {
+		pl_fld_printf(&f, 0, "**%s:** ", w->fix);
+		pl_fld_fix(&f, c, 0, true);
+		pl_fld_puts(&f, "\n", 0);
 	}
-	if (c->s->ndead_ends > 0) {
-		pl_fld_printf(&f, 0, "\n\n**%s:** ", w->dont);
-		pl_fld_dead_end(&f, c, 0);
-	}
-	if (pl_nexamples(c, 3) > 0) {
+	pl_fld_printf(&f, 0, "**%s:** ", w->cause);
+	pl_fld_cause(&f, c, 0);
+	pl_fld_more(&f, c, 0, "**");
+	if (pl_nexamples(c, 1) > 0) {
 		pl_fld_printf(&f, 0, "\n\n**%s**\n", w->lines);
-		pl_fld_examples(&f, c, U_MD, 3);
+		pl_fld_examples(&f, c, U_MD, 1);
 	}
 	TRY(pl_fld_end(b, &f));
 
 	TRY(mt_buf_puts(b, ",\"fields\":["));
 	pl_fld_init(&f, 256);
-	pl_fld_puts(&f, mt_severity_name(g->severity), 0);
-	TRY(mm_field(b, &first, &f, w->severity, true));
-	pl_fld_init(&f, 256);
-	pl_fld_count(&f, c);
-	TRY(mm_field(b, &first, &f, w->count, true));
+	pl_fld_seen(&f, c);
+	TRY(mm_field(b, &first, &f, w->seen, true));
 	if (pl_has_ids(g)) {
 		pl_fld_init(&f, pl_lim(c, 2000));
 		pl_fld_ids(&f, c, U_MD);
-		TRY(mm_field(b, &first, &f, w->queue_ids, false));
+		TRY(mm_field(b, &first, &f, w->queue_ids, true));
 	}
-	pl_fld_init(&f, 256);
-	pl_fld_seen(&f, c);
-	TRY(mm_field(b, &first, &f, w->seen, false));
 	if (pl_nfields_shown(c) > 0) {
 		pl_fld_init(&f, pl_lim(c, 2000));
 		pl_fld_fields(&f, c, U_MD, true);
@@ -94,4 +83,39 @@ pl_render_mattermost(struct mt_buf *b, struct pl_ctx *c)
 	pl_fld_footer(&f, c, 300);
 	TRY(pl_fld_end(b, &f));
 	return mt_buf_puts(b, "}]}");
+}
+
+/* One post: how many, then per notification line 1, the fix and the command. */
+int
+pl_digest_mattermost(struct mt_buf *b, struct pl_ctx *c)
+{
+	struct pl_fld f;
+	int r;
+
+	TRY(mt_buf_puts(b, "{\"username\":\"mtalert\",\"text\":"));
+	pl_fld_init(&f, pl_lim(c, 4000));
+	pl_fld_puts(&f, "**", 0);
+	pl_fld_digest_head(&f, c);
+	pl_fld_puts(&f, "**", 0);
+	for (size_t i = 0; i < c->ngs; i++) {
+		pl_digest_select(c, i);
+		pl_fld_puts(&f, "\n\n", 0);
+		if (c->g->event == MT_GROUP_RESOLVED) {
+			pl_fld_resolved(&f, c, 0, U_MD);
+			continue;
+		}
+		pl_fld_line1(&f, c, 0, U_MD);
+		if (pl_digest_repeat(c, i))
+			continue; /* the same error elsewhere: its fix is above */
+		if (pl_fix(c) != NULL) {
+			pl_fld_printf(&f, 0, "\n**%s:** ", c->w->fix);
+			pl_fld_puts_max(&f, mt_workaround_action(pl_fix(c), c->g->locale), 0,
+					pl_lim(c, 300));
+		}
+		pl_fld_puts(&f, "\n", 0);
+		pl_fld_show(&f, c, 0);
+	}
+	pl_digest_select(c, 0);
+	TRY(pl_fld_end(b, &f));
+	return mt_buf_putc(b, '}');
 }

@@ -1,7 +1,10 @@
 /* config - mtalert.yaml validated against schema tables into struct mt_config. */
 #include "config/config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 #include "alert/payload.h"
+#include "alert/silence.h"
 #include "util/xalloc.h"
 #include "util/ydoc.h"
 
@@ -277,10 +281,20 @@ static const struct field syslog_fields[] = {
 	{ KEY("format", T_ENUM, SL(format)), .def = "text",
 	  NAMES(syslog_format_names, syslog_format_values) },
 	{ KEY("socket", T_PATH, SL(socket)), .def = "/dev/log", .flags = F_FILE },
-	FILTER_FIELDS(SL(filter), "info"),
+	/* Info alerts are a large volume on a busy MX: scan, status and metrics keep them. */
+	FILTER_FIELDS(SL(filter), "warning"),
 };
 static const struct schema syslog_schema =
 	SCHEMA(struct mt_config_syslog, syslog_fields, NO_OFF, NO_OFF, NULL);
+
+#define JS(m) offsetof(struct mt_config_journal_sink, m)
+static const struct field journal_sink_fields[] = {
+	/* Off: on most hosts /dev/log is journald's already, and the syslog sink feeds it. */
+	{ KEY("enabled", T_BOOL, JS(enabled)), .def = "false" },
+	FILTER_FIELDS(JS(filter), "warning"),
+};
+static const struct schema journal_sink_schema =
+	SCHEMA(struct mt_config_journal_sink, journal_sink_fields, NO_OFF, NO_OFF, NULL);
 
 #define GR(m) offsetof(struct mt_config_grouping, m)
 static const struct field grouping_fields[] = {
@@ -338,6 +352,7 @@ static const struct schema spool_schema =
 static const struct field alerting_fields[] = {
 	{ KEY("stdout", T_SECTION, AL(stdout_sink)), .sub = &stdout_schema },
 	{ KEY("syslog", T_SECTION, AL(syslog_sink)), .sub = &syslog_schema },
+	{ KEY("journal", T_SECTION, AL(journal_sink)), .sub = &journal_sink_schema },
 	{ KEY("grouping", T_SECTION, AL(grouping)), .sub = &grouping_schema },
 	{ KEY("webhooks", T_LIST, AL(webhooks)), .sub = &webhook_schema, .n_off = AL(nwebhooks),
 	  .flags = F_UNIQUE },
@@ -349,6 +364,36 @@ static const struct field alerting_fields[] = {
 };
 static const struct schema alerting_schema =
 	SCHEMA(struct mt_config_alerting, alerting_fields, NO_OFF, NO_OFF, NULL);
+
+#define CT(m) offsetof(struct mt_config_control, m)
+static const struct field control_fields[] = {
+	{ KEY("enabled", T_BOOL, CT(enabled)), .def = "true" },
+	{ KEY("socket", T_PATH, CT(socket)), .def = "/run/mtalert/control", .flags = F_FILE },
+};
+static const struct schema control_schema =
+	SCHEMA(struct mt_config_control, control_fields, NO_OFF, NO_OFF, NULL);
+
+static void check_metrics(struct ctx *k, const struct mt_ynode *map, void *obj);
+#define ME(m) offsetof(struct mt_config_metrics, m)
+static const struct field metrics_fields[] = {
+	{ KEY("listen", T_STRING, ME(listen)), .maxlen = 64 },
+};
+static const struct schema metrics_schema =
+	SCHEMA(struct mt_config_metrics, metrics_fields, NO_OFF, NO_OFF, check_metrics);
+
+static void check_window(struct ctx *k, const struct mt_ynode *map, void *obj);
+#define MW(m) offsetof(struct mt_config_window, m)
+static const struct field window_fields[] = {
+	{ KEY("signatures", T_LIST, MW(select)), .item = T_SELECTOR, .n_off = MW(nselect),
+	  .flags = F_REQUIRED | F_UNIQUE },
+	{ KEY("days", T_LIST, MW(days)), .item = T_STRING, .n_off = MW(ndays),
+	  .flags = F_UNIQUE },
+	{ KEY("start", T_STRING, MW(start)), .maxlen = 5, .flags = F_REQUIRED },
+	{ KEY("end", T_STRING, MW(end)), .maxlen = 5, .flags = F_REQUIRED },
+	{ KEY("comment", T_STRING, MW(comment)), .maxlen = 200 },
+};
+static const struct schema window_schema =
+	SCHEMA(struct mt_config_window, window_fields, NO_OFF, MW(pos), check_window);
 
 static void check_top(struct ctx *k, const struct mt_ynode *map, void *obj);
 
@@ -367,6 +412,10 @@ static const struct field top_fields[] = {
 	{ KEY("correlate", T_SECTION, TOP(correlate)), .sub = &correlate_schema },
 	{ KEY("signatures", T_SECTION, TOP(signatures)), .sub = &signatures_schema },
 	{ KEY("alerting", T_SECTION, TOP(alerting)), .sub = &alerting_schema },
+	{ KEY("control", T_SECTION, TOP(control)), .sub = &control_schema },
+	{ KEY("metrics", T_SECTION, TOP(metrics)), .sub = &metrics_schema },
+	{ KEY("maintenance", T_LIST, TOP(maintenance)), .sub = &window_schema,
+	  .n_off = TOP(nmaintenance) },
 };
 static const struct schema top_schema =
 	SCHEMA(struct mt_config, top_fields, NO_OFF, NO_OFF, check_top);
@@ -1282,6 +1331,76 @@ check_webhook(struct ctx *k, const struct mt_ynode *map, void *obj)
 		    "url has {token} but neither token_file nor token_env gives one");
 }
 
+/* "ADDRESS:PORT" with a numeric IPv4 address or a bracketed IPv6 one. */
+static void
+check_metrics(struct ctx *k, const struct mt_ynode *map, void *obj)
+{
+	struct mt_config_metrics *m = obj;
+	const char *colon, *addr;
+	bool bracketed = false;
+	size_t alen;
+	char *end;
+	unsigned long port;
+	unsigned char tmp[16];
+	char host[INET6_ADDRSTRLEN + 1];
+
+	if (m->listen == NULL)
+		return;
+	colon = strrchr(m->listen, ':');
+	addr = m->listen;
+	alen = colon ? (size_t)(colon - addr) : 0;
+	if (alen >= 2 && addr[0] == '[' && addr[alen - 1] == ']') {
+		addr++;
+		alen -= 2;
+		bracketed = true;
+	}
+	errno = 0;
+	port = colon ? strtoul(colon + 1, &end, 10) : 0;
+	if (colon == NULL || alen == 0 || alen >= sizeof(host) || errno != 0 || *end != '\0' ||
+	    colon[1] == '\0' || port == 0 || port > 65535) {
+		err(k, mt_ynode_get(map, "listen"),
+		    "metrics.listen must be ADDRESS:PORT, such as 127.0.0.1:10925 or [::1]:10925");
+		return;
+	}
+	memcpy(host, addr, alen);
+	host[alen] = '\0';
+	if (!bracketed && strchr(host, ':') != NULL) {
+		err(k, mt_ynode_get(map, "listen"),
+		    "metrics.listen: IPv6 addresses go in brackets, as [::1]:10925");
+		return;
+	}
+	if (inet_pton(strchr(host, ':') ? AF_INET6 : AF_INET, host, tmp) != 1) {
+		err(k, mt_ynode_get(map, "listen"),
+		    "metrics.listen: '%s' is not a numeric IPv4 or IPv6 address", host);
+		return;
+	}
+	m->address = mt_xstrdup(host);
+	m->port = (unsigned)port;
+}
+
+static void
+check_window(struct ctx *k, const struct mt_ynode *map, void *obj)
+{
+	struct mt_config_window *w = obj;
+	const struct mt_ynode *days = mt_ynode_get(map, "days");
+
+	if (w->start != NULL && mt_window_parse_time(w->start, &w->start_min) < 0)
+		err(k, mt_ynode_get(map, "start"), "start must be a time HH:MM, 00:00 to 23:59");
+	if (w->end != NULL && mt_window_parse_time(w->end, &w->end_min) < 0)
+		err(k, mt_ynode_get(map, "end"), "end must be a time HH:MM, 00:00 to 23:59");
+	w->day_mask = w->ndays ? 0 : 0x7f;
+	for (size_t i = 0; i < w->ndays; i++) {
+		int d = mt_window_parse_day(w->days[i]);
+
+		if (d < 0)
+			err(k, days && i < days->n ? days->items[i] : map,
+			    "days: '%s' is not a day (mon, tue, wed, thu, fri, sat, sun)",
+			    w->days[i]);
+		else
+			w->day_mask |= 1u << d;
+	}
+}
+
 static void
 check_top(struct ctx *k, const struct mt_ynode *map, void *obj)
 {
@@ -1434,6 +1553,7 @@ mt_config_free(struct mt_config *c)
 {
 	if (c == NULL)
 		return NULL;
+	free(c->metrics.address); /* computed by check_metrics, not in the table */
 	free_obj(&top_schema, c);
 	free(c->file);
 	free(c);
@@ -1520,6 +1640,24 @@ mt_config_filter_accepts(const struct mt_config_filter *f, const struct mt_signa
 	for (size_t i = 0; i < f->nexclude && in; i++)
 		in = !sel_matches(&f->exclude[i], s->id, s->category, s->domain);
 	return in;
+}
+
+const struct mt_config_window *
+mt_config_maintenance(const struct mt_config *c, const struct mt_signature *s, int wday,
+		      int minute)
+{
+	for (size_t i = 0; i < c->nmaintenance; i++) {
+		const struct mt_config_window *w = &c->maintenance[i];
+		struct mt_window win = { .days = w->day_mask, .start = w->start_min,
+					 .end = w->end_min };
+
+		if (!mt_window_active(&win, wday, minute))
+			continue;
+		for (size_t j = 0; j < w->nselect; j++)
+			if (sel_matches(&w->select[j], s->id, s->category, s->domain))
+				return w;
+	}
+	return NULL;
 }
 
 static const struct mt_config_override *

@@ -201,15 +201,49 @@ struct mt_config_spool {
 	double max_age;	   /* seconds */
 };
 
+/* The journal sink: alerts as structured entries through sd_journal_send. */
+struct mt_config_journal_sink {
+	bool enabled;
+	struct mt_config_filter filter;
+};
+
 struct mt_config_alerting {
 	struct mt_config_stdout stdout_sink;
 	struct mt_config_syslog syslog_sink;
+	struct mt_config_journal_sink journal_sink;
 	struct mt_config_grouping grouping;
 	struct mt_config_webhook *webhooks;
 	size_t nwebhooks;
 	struct mt_config_spool spool;
 	uint64_t max_per_minute;      /* over every webhook together */
 	double webhook_failing_after; /* a webhook failing this long raises an alert elsewhere */
+};
+
+/* The control socket that `mtalertd status` and `mtalertd silence` talk to. */
+struct mt_config_control {
+	bool enabled;
+	char *socket; /* absolute */
+};
+
+/* The Prometheus endpoint; off unless listen is set. */
+struct mt_config_metrics {
+	char *listen; /* "127.0.0.1:9897", "[::1]:9897"; NULL: off */
+	char *address; /* the address part, checked */
+	unsigned port;
+};
+
+/* One weekly maintenance window: the sinks skip what it selects while it is open. */
+struct mt_config_window {
+	struct mt_config_sel *select; /* signature ids, "category:NAME", "domain:NAME" */
+	size_t nselect;
+	char **days; /* "mon".."sun"; none: every day */
+	size_t ndays;
+	char *start, *end; /* "HH:MM", local time */
+	char *comment;
+	struct mt_config_pos pos;
+	/* Computed at load from days, start and end. */
+	unsigned day_mask; /* bit (1 << tm_wday) */
+	int start_min, end_min;
 };
 
 struct mt_config {
@@ -225,6 +259,10 @@ struct mt_config {
 	struct mt_config_correlate correlate;
 	struct mt_config_signatures signatures;
 	struct mt_config_alerting alerting;
+	struct mt_config_control control;
+	struct mt_config_metrics metrics;
+	struct mt_config_window *maintenance;
+	size_t nmaintenance;
 };
 
 /*
@@ -291,6 +329,13 @@ bool mt_config_signature_enabled(const struct mt_config *c, const char *id, cons
  */
 bool mt_config_filter_accepts(const struct mt_config_filter *f, const struct mt_signature *s,
 			      enum mt_severity severity);
+/*
+ * The first maintenance window open at local time (wday 0..6 with 0 Sunday,
+ * minute of the day) that selects the signature, or NULL.
+ */
+const struct mt_config_window *mt_config_maintenance(const struct mt_config *c,
+						     const struct mt_signature *s, int wday,
+						     int minute);
 /* 0 and *ret_severity if overrides sets a severity for id, else -ENOENT. */
 int mt_config_severity_override(const struct mt_config *c, const char *id,
 				enum mt_severity *ret_severity);

@@ -375,6 +375,27 @@ rfc5424(struct mt_logrec *r, const char *s, const char *e, const char **ret_msg)
 }
 
 /*
+ * "HOST 1 TIMESTAMP HOST APP PROCID MSGID SD MSG" after a syslog daemon's
+ * own timestamp: an RFC 5424 record stored by a daemon that parsed it as
+ * RFC 3164 (Debian's stock rsyslog), the inner header taken for the fields.
+ * s is after the outer timestamp.
+ */
+static bool
+wrapped_rfc5424(struct mt_logrec *r, const char *s, const char *e, const char **ret_msg)
+{
+	const char *h = skip_spaces(s, e), *he = token_end(h, e);
+
+	if (he == h || he >= e)
+		return false;
+	memset(r, 0, sizeof(*r));
+	if (!rfc5424(r, he + 1, e, ret_msg)) {
+		memset(r, 0, sizeof(*r));
+		return false;
+	}
+	return true;
+}
+
+/*
  * Frame [s, e): sets TIME, HOST, PROGRAM, PID and returns the format and
  * where the message starts, or MT_FMT_NONE.
  */
@@ -402,16 +423,22 @@ frame(struct mt_logrec *r, const char *s, const char *e, const char **ret_msg)
 		if (q == NULL)
 			goto headerless;
 		fmt = MT_FMT_RFC3164;
-		if (!syslog_tail(r, q, e, false, &fmt, ret_msg))
+		if (!syslog_tail(r, q, e, false, &fmt, ret_msg)) {
+			if (wrapped_rfc5424(r, q, e, ret_msg))
+				return MT_FMT_RFC5424;
 			goto headerless_clear;
+		}
 		set_field(r, MT_F_TIME, s, q);
 		return fmt;
 	}
 	if (is_digit(*s)) {
 		if ((q = iso_time(s, e)) != NULL) {
 			fmt = MT_FMT_ISO8601;
-			if (!syslog_tail(r, q, e, false, &fmt, ret_msg))
+			if (!syslog_tail(r, q, e, false, &fmt, ret_msg)) {
+				if (wrapped_rfc5424(r, q, e, ret_msg))
+					return MT_FMT_RFC5424;
 				goto headerless_clear;
+			}
 			set_field(r, MT_F_TIME, s, q);
 			return fmt;
 		}

@@ -109,13 +109,22 @@ next_event(struct reader *r, yaml_event_t *ev)
 			size_t end = r->parser.problem_offset < r->len ? r->parser.problem_offset :
 									 r->len;
 
-			/* At the start of a bad sequence, not inside it. */
+			/*
+			 * At the start of a bad sequence, not inside it: a bad
+			 * trailing octet is reported at its own offset, after
+			 * the lead byte and the good continuation bytes.
+			 */
 			while (end > 0 && end < r->len &&
 			       ((unsigned char)r->text[end] & 0xC0) == 0x80)
 				end--;
-			if (end > 0 && (unsigned char)r->text[end - 1] >= 0xC0 &&
-			    r->parser.problem != NULL && strstr(r->parser.problem, "trailing"))
-				end--;
+			if (r->parser.problem != NULL && strstr(r->parser.problem, "trailing")) {
+				size_t k = end;
+
+				while (k > 0 && ((unsigned char)r->text[k - 1] & 0xC0) == 0x80)
+					k--;
+				if (k > 0 && (unsigned char)r->text[k - 1] >= 0xC0)
+					end = k - 1;
+			}
 			memset(&m, 0, sizeof(m));
 			for (size_t i = 0; i < end; i++) {
 				if (r->text[i] == '\n') {

@@ -56,7 +56,7 @@ key_index(const struct mt_alert_group *g)
 }
 
 static void
-on_emit(void *ctx, const struct mt_alert_group *g)
+on_emit_one(void *ctx, const struct mt_alert_group *g)
 {
 	size_t s = (size_t)(g->sig - sigs);
 	struct track *t;
@@ -91,6 +91,16 @@ on_emit(void *ctx, const struct mt_alert_group *g)
 		t->live = false;
 	notified += g->count_new;
 	emitted++;
+}
+
+/* The grouper emits a batch: each of its notifications in turn. */
+static void
+on_emit(void *ctx, const struct mt_alert_group *gs, size_t n)
+{
+	if (n == 0 || n > MT_GROUP_BATCH_MAX)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		on_emit_one(ctx, &gs[i]);
 }
 
 int

@@ -56,7 +56,7 @@ static double now_cur;
 
 /* Every notification in full, so two groupers compare byte for byte. */
 static void
-on_emit(void *ctx, const struct mt_alert_group *g)
+on_emit_one(void *ctx, const struct mt_alert_group *g)
 {
 	struct mt_buf *b = ctx;
 
@@ -73,6 +73,7 @@ on_emit(void *ctx, const struct mt_alert_group *g)
 			    g->key_name ? g->key_name : "-", g->key_value ? g->key_value : "-",
 			    (unsigned long long)g->count_total, (unsigned long long)g->count_new,
 			    g->first_seen, g->last_seen, g->hostname ? g->hostname : "-", g->file);
+	(void)mt_buf_printf(b, " lhost=%s", g->log_host ? g->log_host : "-");
 	for (size_t i = 0; i < g->nexamples; i++) {
 		if (strlen(g->examples[i]) > MT_GROUP_TEXT_MAX)
 			abort();
@@ -89,6 +90,17 @@ on_emit(void *ctx, const struct mt_alert_group *g)
 		(void)mt_buf_printf(b, " f[%s=%s]", g->fields[i].name, g->fields[i].value);
 	}
 	(void)mt_buf_putc(b, '\n');
+}
+
+/* The grouper emits a batch: each of its notifications in turn. */
+static void
+on_emit(void *ctx, const struct mt_alert_group *gs, size_t n)
+{
+	if (n == 0 || n > MT_GROUP_BATCH_MAX)
+		abort();
+	(void)mt_buf_printf(ctx, "batch %zu\n", n);
+	for (size_t i = 0; i < n; i++)
+		on_emit_one(ctx, &gs[i]);
 }
 
 static bool

@@ -45,12 +45,19 @@ class Daemon:
             f.write("state_directory: %s\ncheckpoint_interval: 200ms\n" % self.state)
             f.write("alerting:\n  syslog:\n    enabled: false\n")
             f.write(body)
+            # Each daemon its own control socket, not the host's /run/mtalert/control
+            # (last, so that the body's line numbers stay what the tests expect).
+            if body and not body.endswith("\n"):
+                f.write("\n")
+            f.write("control:\n  socket: %s\n" % os.path.join(self.tmp, "control"))
         os.chmod(self.conf_path, 0o600)
 
     def start(self, wait_ready=True):
         self.out = open(self.out_path, "ab")
         self.err = open(self.err_path, "ab")
-        self.proc = subprocess.Popen([self.exe, "-c", self.conf_path, "-s", self.sigdir],
+        # sigdir None: no -s, the daemon's own default (the configuration's, else the catalog's).
+        sig = ["-s", self.sigdir] if self.sigdir is not None else []
+        self.proc = subprocess.Popen([self.exe, "-c", self.conf_path] + sig,
                                      stdout=self.out, stderr=self.err, env=self.env)
         if wait_ready:
             self.wait_log("started:", 20, count=self.starts + 1)

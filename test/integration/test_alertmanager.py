@@ -111,6 +111,17 @@ def our_alerts():
     return [a for a in json.loads(body) if a.get("labels", {}).get("signature_id") == SIG_ID]
 
 
+def wait_gone(seconds):
+    """True once Alertmanager lists no active alert of ours (within seconds)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        now = our_alerts()
+        if now is not None and not now:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 try:
     ready = False
     deadline = time.time() + 30
@@ -175,15 +186,7 @@ try:
        "parsed %r from:\n%s" % (cnt, d.log()[len(before):]))
 
     # resolve_after 4 s: the RESOLVED notice carries endsAt; Alertmanager ends it.
-    gone = False
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        now = our_alerts()
-        if now is not None and not now:
-            gone = True
-            break
-        time.sleep(0.2)
-    ok(gone, "after resolve_after, the RESOLVED notice (endsAt) ends the alert in Alertmanager",
+    ok(wait_gone(20), "after resolve_after, the RESOLVED notice (endsAt) ends the alert in Alertmanager",
        "%r\n--- mtalertd\n%s" % (our_alerts(), d.log()[-2000:]))
     rc = d.stop()
     ok(rc == 0, "mtalertd stops cleanly", d.log()[-1000:])
@@ -236,15 +239,7 @@ try:
     ends = [a.get("endsAt", "") for a in (our_alerts() or [])]
     ok(ends and all(e > time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) for e in ends),
        "storm: endsAt is ahead of now", ends)
-    gone = False
-    deadline = time.time() + 40
-    while time.time() < deadline:
-        now = our_alerts()
-        if now is not None and not now:
-            gone = True
-            break
-        time.sleep(0.5)
-    ok(gone, "storm over: resolved by mtalertd's RESOLVED notice",
+    ok(wait_gone(40), "storm over: resolved by mtalertd's RESOLVED notice",
        "%r\n--- mtalertd\n%s" % (our_alerts(), d.log()[-2000:]))
     ok(d.stop() == 0, "storm: mtalertd stops cleanly", d.log()[-1000:])
 except RuntimeError as e:

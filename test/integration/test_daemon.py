@@ -361,25 +361,26 @@ sock = notify_socket(sock_path)
 d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n" % log, env={"NOTIFY_SOCKET": sock_path}).start()
 
 
-def notes(timeout=3):
+def notes(until, timeout=30):
+    """The datagrams received until until(text) holds, or timeout seconds (a busy machine)."""
     got = []
     deadline = time.time() + timeout
-    while time.time() < deadline:
+    while time.time() < deadline and not until("\n".join(got)):
         try:
             got.append(sock.recv(4096).decode())
         except OSError:
-            if got:
-                break
+            pass
     return "\n".join(got)
 
 
-ok("READY=1" in notes(), "sd_notify READY=1 at start")
+ok("READY=1" in notes(lambda t: "READY=1" in t), "sd_notify READY=1 at start")
 append(log, [error_line(0, "hup")])
 d.wait_alerts(1, 10)
 d.write_config("inputs:\n  - path: %s\nsignatures:\n  exclude: [communication/smtp-421-service-not-available]\n" % log)
 d.send(signal.SIGHUP)
-nt = notes()
-ok("RELOADING=1" in nt and "READY=1" in nt and d.wait_log("reloaded:", 5),
+nt = notes(lambda t: "RELOADING=1" in t and "READY=1" in t.split("RELOADING=1", 1)[1])
+ok("RELOADING=1" in nt and "READY=1" in nt.split("RELOADING=1", 1)[1] and
+   d.wait_log("reloaded:", 30),
    "SIGHUP reloads and notifies RELOADING then READY", nt + d.log()[-500:])
 append(log, [error_line(1, "hup")])
 d.wait_alerts(2, 5)
@@ -397,7 +398,7 @@ ids = [(a["id"], a["also_matched"]) for a in d.alerts()]
 ok(len(ids) == 3 and ids[2][0] != excluded and excluded not in ids[2][1] and
    d.proc.poll() is None, "still running on the previous config", ids)
 d.stop()
-ok("STOPPING=1" in notes(), "sd_notify STOPPING=1 on SIGTERM")
+ok("STOPPING=1" in notes(lambda t: "STOPPING=1" in t), "sd_notify STOPPING=1 on SIGTERM")
 sock.close()
 shutil.rmtree(tmp)
 

@@ -123,6 +123,19 @@ def check_slack(name, doc, doc_url):
                     errs.append("block %d: context text over 2000" % i)
         else:
             errs.append("block %d: unexpected type %r" % (i, t))
+    # The details: one secondary attachment, collapsed by Slack behind "Show more".
+    atts = doc.get("attachments", [])
+    if len(atts) > 1:
+        errs.append("more than one attachment")
+    for a in atts:
+        if not re.match(r"^#[0-9a-f]{6}$", a.get("color", "")):
+            errs.append("attachment color")
+        if a.get("mrkdwn_in") != ["text"] or not isinstance(a.get("fallback"), str):
+            errs.append("attachment mrkdwn_in or fallback")
+        if not isinstance(a.get("text"), str) or not 0 < units(a["text"]) <= 6000:
+            errs.append("attachment text missing or over 6000")
+        if set(a) - {"color", "mrkdwn_in", "fallback", "text"}:
+            errs.append("attachment keys %r" % sorted(a))
     # mrkdwn: every < and > of log text is an entity; ours is the doc link only.
     link = "<%s|" % doc_url.replace("&", "&amp;") if doc_url else None
     for path, s in strings(doc):
@@ -178,25 +191,42 @@ def check_teams(name, doc, doc_url, size):
         errs.append("$schema")
     if not isinstance(c.get("body"), list) or not c["body"]:
         return errs + ["empty body"]
-    for i, e in enumerate(c["body"]):
+    errs += teams_body(c["body"], "body")
+    # Log text goes in TextRuns only; TextBlocks and facts are Markdown.
+    for act in c.get("actions", []):
+        t = act.get("type")
+        if t == "Action.OpenUrl":
+            if not str(act.get("url", "")).startswith("http"):
+                errs.append("action url %r" % act.get("url"))
+        elif t == "Action.ShowCard":
+            card = act.get("card", {})
+            if card.get("type") != "AdaptiveCard" or not isinstance(act.get("title"), str):
+                errs.append("ShowCard without a card or title")
+            errs += teams_body(card.get("body", []), "showcard")
+        else:
+            errs.append("action type %r" % t)
+    return errs
+
+
+def teams_body(body, where):
+    errs = []
+    if not isinstance(body, list) or not body:
+        return ["%s: empty" % where]
+    for i, e in enumerate(body):
         t = e.get("type")
         if t == "TextBlock":
             if not isinstance(e.get("text"), str):
-                errs.append("body %d: TextBlock without text" % i)
+                errs.append("%s %d: TextBlock without text" % (where, i))
         elif t == "FactSet":
             for f in e.get("facts", []):
                 if not isinstance(f.get("title"), str) or not isinstance(f.get("value"), str):
-                    errs.append("body %d: fact shape" % i)
+                    errs.append("%s %d: fact shape" % (where, i))
         elif t == "RichTextBlock":
             for r in e.get("inlines", []):
                 if r.get("type") != "TextRun" or not isinstance(r.get("text"), str):
-                    errs.append("body %d: inline not a TextRun" % i)
+                    errs.append("%s %d: inline not a TextRun" % (where, i))
         else:
-            errs.append("body %d: unexpected %r" % (i, t))
-    # Log text goes in TextRuns only; TextBlocks and facts are Markdown.
-    for act in c.get("actions", []):
-        if act.get("type") != "Action.OpenUrl" or not str(act.get("url", "")).startswith("http"):
-            errs.append("action %r" % act)
+            errs.append("%s %d: unexpected %r" % (where, i, t))
     return errs
 
 
@@ -207,7 +237,7 @@ def check_discord(name, doc, doc_url):
     if not isinstance(doc.get("content"), str) or units(doc["content"]) > 2000:
         errs.append("content over 2000")
     embeds = doc.get("embeds", [])
-    if not 1 <= len(embeds) <= 10:
+    if not 0 <= len(embeds) <= 10 or (not embeds and not doc.get("content")):
         return errs + ["embeds count"]
     total = 0
     for e in embeds:
@@ -270,8 +300,14 @@ def check_alertmanager(name, doc, doc_url):
         errs.append("endsAt %r" % a["endsAt"])
     if a.get("annotations", {}).get("event") == "resolved" and "endsAt" not in a:
         errs.append("resolved without endsAt")
-    if a.get("annotations", {}).get("event") != "resolved" and "endsAt" in a:
-        errs.append("firing with endsAt")
+    # A firing alert carries endsAt only as a validity deadline the sink sets
+    # (mt_payload_alertmanager_valid_until): after the last occurrence.
+    last = a.get("annotations", {}).get("last_seen")
+    if (a.get("annotations", {}).get("event") != "resolved" and "endsAt" in a and
+            not (rfc3339(a["endsAt"]) and rfc3339(last) and
+                 datetime.datetime.fromisoformat(a["endsAt"].replace("Z", "+00:00")) >
+                 datetime.datetime.fromisoformat(last.replace("Z", "+00:00")))):
+        errs.append("firing with an endsAt not after its last occurrence")
     return errs
 
 
@@ -312,10 +348,100 @@ def doc_url_of(fmt, doc):
         return doc["embeds"][0].get("url")
     if fmt == "teams":
         acts = doc["attachments"][0]["content"].get("actions", [])
-        return acts[0]["url"] if acts else None
+        urls = [a["url"] for a in acts if a.get("type") == "Action.OpenUrl"]
+        return urls[0] if urls else None
     if fmt == "alertmanager":
         return doc[0].get("annotations", {}).get("runbook_url")
     return None
+
+
+TYPICAL_TITLE = "Remote server answered 421 Service not available"
+TYPICAL_ID = "communication/smtp-421-service-not-available"
+ROOT_CAUSE_TAIL = "comes and goes points to concurrency or rate limits"
+
+
+def first_line(fmt, doc):
+    """The first line a person sees of a chat message."""
+    if fmt == "slack":
+        return doc["blocks"][0]["text"]["text"]
+    if fmt == "discord":
+        return doc["content"]
+    if fmt == "mattermost":
+        return doc["text"].split("\n")[0]
+    if fmt == "teams":
+        e = doc["attachments"][0]["content"]["body"][0]
+        return "".join(r["text"] for r in e["inlines"]) if "inlines" in e else e["text"]
+    return ""
+
+
+def visible(fmt, doc):
+    """The text shown without a tap, in order (collapsed parts left out)."""
+    if fmt == "slack":
+        return "\n".join(s for _, s in strings(doc.get("blocks", [])))
+    if fmt == "teams":
+        return "\n".join(s for _, s in strings(doc["attachments"][0]["content"]["body"]))
+    if fmt == "discord":
+        return doc["content"] + "\n" + "\n".join(
+            s for _, s in strings([{k: e.get(k) for k in ("title", "description", "fields")}
+                                   for e in doc.get("embeds", [])]))
+    return doc["text"] + "\n" + "\n".join(
+        s for a in doc.get("attachments", []) for _, s in strings(a.get("text", "")))
+
+
+def one_line_notice(fmt, doc):
+    """A resolved notice: its line 1 and nothing else."""
+    errs = []
+    line = first_line(fmt, doc)
+    shown = [s for p, s in strings(doc) if not p.endswith((".type", ".username", ".color"))
+             and not p.startswith("$.allowed_mentions") and p != "$.text"]
+    if "Resolved" not in line or "\n" in line:
+        errs.append("resolved line 1: %r" % line)
+    if (doc.get("attachments") if fmt in ("slack", "mattermost") else
+            doc.get("embeds") if fmt == "discord" else
+            doc["attachments"][0]["content"].get("actions") or
+            len(doc["attachments"][0]["content"]["body"]) > 1):
+        errs.append("a resolved notice is more than one line")
+    if any("\n" in s for s in shown):
+        errs.append("a resolved notice has a line break")
+    return errs
+
+
+def check_layout(fmt, case, doc):
+    """What a person reads: line 1, then the fix with its command, then the cause."""
+    errs = []
+    if case == "typical":
+        line = first_line(fmt, doc)
+        for want in (TYPICAL_TITLE, "mx1", "mx.example.net", "42"):
+            if want not in line:
+                errs.append("line 1 lacks %r: %r" % (want, line))
+        if "\n" in line or "monitor1" in line:
+            errs.append("line 1 is not one line naming the log's host: %r" % line)
+        v = visible(fmt, doc)
+        fix, how, cause = (v.find("Fix:"), v.find("postconf -e 'minimal_backoff_time"),
+                           v.find("Cause:"))
+        if not 0 <= fix < how < cause:
+            errs.append("not fix, its command, then the cause: at %d, %d, %d" % (fix, how, cause))
+        if ROOT_CAUSE_TAIL in v:
+            errs.append("the full root cause is shown uncollapsed")
+        whole = "\n".join(s for _, s in strings(doc))
+        if fmt in ("slack", "teams"):
+            if ROOT_CAUSE_TAIL not in whole:
+                errs.append("the full root cause is not in the collapsed part")
+        elif "mtalertd show " + TYPICAL_ID not in v:
+            errs.append("no mtalertd show pointer")
+    elif case == "resolved":
+        errs = one_line_notice(fmt, doc)
+        if "mx1" not in first_line(fmt, doc):
+            errs.append("resolved line 1 without the log's host")
+    elif case == "digest":
+        whole = "\n".join(s for _, s in strings(doc))
+        for want in (TYPICAL_TITLE, "DMARC", "Resolved", "3 alerts",
+                     "mtalertd show " + TYPICAL_ID, "mtalertd show provider/gmail-550-5-7-26"):
+            if want not in whole:
+                errs.append("digest lacks %r" % want)
+        if fmt == "slack" and len(doc["blocks"]) != 4:
+            errs.append("slack digest: %d blocks, want a head and 3" % len(doc["blocks"]))
+    return errs
 
 
 CHECKS = {
@@ -336,6 +462,16 @@ def main():
         shutil.rmtree(sys.argv[1], ignore_errors=True)
         os.makedirs(sys.argv[1])
         subprocess.run([sys.argv[3], sys.argv[4], sys.argv[1]], stdout=subprocess.DEVNULL, check=True)
+        # An HTML rendering of what each chat client shows, for a person to look at.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import render_chat
+        html_dir = os.path.join(sys.argv[1], "html")
+        os.makedirs(html_dir)
+        for case in ("typical", "resolved", "digest"):
+            for fmt in render_chat.RENDER:
+                render_chat.render_file(os.path.join(sys.argv[1], "%s-%s.json" % (fmt, case)),
+                                        html_dir)
+        print("# HTML renderings in %s" % html_dir)
         del sys.argv[2:]
     if len(sys.argv) != 2:
         print("usage: check_payload.py DIR", file=sys.stderr)
@@ -367,6 +503,13 @@ def main():
         else:
             errs = ["unknown format %r" % fmt]
         ok(not errs, "%s structure and limits" % f, "\n".join(errs))
+        if case in ("typical", "resolved", "digest") and fmt not in ("json", "alertmanager"):
+            try:
+                errs = check_layout(fmt, case, doc)
+            except (KeyError, IndexError, TypeError) as e:
+                errs = ["layout: %r" % e]
+            ok(not errs, "%s reads in order: what, where, how many; the fix; the cause" % f,
+               "\n".join(errs))
         if fmt != "json":
             errs = problems_hostile(doc, url)
             ok(not errs, "%s has no live hostile text" % f, "\n".join(errs))

@@ -59,6 +59,16 @@ dump(const struct mt_diag *d)
 }
 
 /* Does a rendered diagnostic start with want (after the directory)? */
+/* Any diagnostic whose message holds want. */
+static bool
+diag_contains(const struct mt_diag *d, const char *want)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->recs[i].msg, want) != NULL)
+			return true;
+	return false;
+}
+
 static bool
 diag_has(const struct mt_diag *d, const char *want)
 {
@@ -168,6 +178,16 @@ test_example_is_default(const char *example)
 	   got->alerting.syslog_sink.facility, got->alerting.syslog_sink.tag,
 	   want->alerting.syslog_sink.enabled, want->alerting.syslog_sink.facility,
 	   want->alerting.syslog_sink.tag);
+	ok(got->alerting.syslog_sink.filter.min_severity ==
+			   want->alerting.syslog_sink.filter.min_severity &&
+		   got->alerting.journal_sink.enabled == want->alerting.journal_sink.enabled &&
+		   got->alerting.journal_sink.filter.min_severity ==
+			   want->alerting.journal_sink.filter.min_severity,
+	   "example syslog min_severity and journal sink: as the defaults");
+	ok(got->control.enabled == want->control.enabled &&
+		   same_str(got->control.socket, want->control.socket) &&
+		   got->metrics.listen == NULL && got->nmaintenance == 0,
+	   "example control, metrics and maintenance: as the defaults");
 	mt_config_free(got);
 	mt_config_free(want);
 }
@@ -280,11 +300,11 @@ static const struct bad_case bad_cases[] = {
 	{ "e10.yaml", "limits:\n  partial_line_timeout: [5s]\n",
 	  "e10.yaml:2:25: error: limits.partial_line_timeout must be a duration such as 250ms, 5s, 2m or 1h, not a list" },
 	{ "e11.yaml", "log_level: info\ncolour: blue\n",
-	  "e11.yaml:2:1: error: unknown key 'colour' (allowed: log_level, locale, state_directory, checkpoint_interval, inputs, journal, limits, correlate, signatures, alerting)" },
+	  "e11.yaml:2:1: error: unknown key 'colour' (allowed: log_level, locale, state_directory, checkpoint_interval, inputs, journal, limits, correlate, signatures, alerting, control, metrics, maintenance)" },
 	{ "e12.yaml", "alerting:\n  stdout:\n    colour: red\n",
 	  "e12.yaml:3:5: error: unknown key 'colour' in alerting.stdout (allowed: enabled, format, min_severity, include, exclude)" },
 	{ "e13.yaml", "alerting:\n  webhook: {}\n",
-	  "e13.yaml:2:3: error: unknown key 'webhook' in alerting (allowed: stdout, syslog, grouping, webhooks, spool, max_per_minute, webhook_failing_after)" },
+	  "e13.yaml:2:3: error: unknown key 'webhook' in alerting (allowed: stdout, syslog, journal, grouping, webhooks, spool, max_per_minute, webhook_failing_after)" },
 	{ "e14.yaml", "signatures:\n  overrides:\n    a/b:\n      sevrity: info\n",
 	  "e14.yaml:4:7: error: unknown key 'sevrity' in signatures.overrides.a/b (allowed: severity, disabled)" },
 	{ "e15.yaml", "inputs:\n  - path: mail.log\n",
@@ -356,6 +376,8 @@ static const struct bad_case bad_cases[] = {
 	/* The byte that is not UTF-8 is where the error points, not 1:1. */
 	{ "e48.yaml", "log_level: info\nlocale: en\nstate_directory: /var/lib/m\xe9t\n",
 	  "e48.yaml:3:28: error: YAML syntax error: invalid trailing UTF-8 octet" },
+	{ "e51.yaml", "log_level: info\nlocale: en\nstate_directory: /var/lib/m\xe2\x82\n",
+	  "e51.yaml:3:28: error: YAML syntax error: invalid trailing UTF-8 octet" },
 	{ "e49.yaml",
 	  "alerting:\n  webhooks:\n    - name: chat\n      url: https://hooks.example.net/{token}\n",
 	  "e49.yaml:4:12: error: url has {token} but neither token_file nor token_env gives one" },
@@ -891,6 +913,102 @@ struct mode_case {
 };
 
 static void
+test_operator(void)
+{
+	struct mt_config *c = mt_config_default(SIGDIR);
+	struct mt_signature s421 = { .id = (char *)"communication/smtp-421",
+				     .category = (char *)"network_error",
+				     .domain = (char *)"communication" };
+	struct mt_signature other = { .id = (char *)"delivery/x", .category = (char *)"delivery",
+				      .domain = (char *)"delivery" };
+	struct mt_diag d;
+	int r;
+
+	ok(c->alerting.syslog_sink.filter.min_severity == MT_SEV_WARNING,
+	   "default syslog min_severity: warning");
+	ok(!c->alerting.journal_sink.enabled &&
+		   c->alerting.journal_sink.filter.min_severity == MT_SEV_WARNING,
+	   "default journal sink: off, min_severity warning");
+	ok(c->alerting.stdout_sink.filter.min_severity == MT_SEV_INFO,
+	   "default stdout min_severity: still info");
+	ok(c->control.enabled && same_str(c->control.socket, "/run/mtalert/control"),
+	   "default control socket: /run/mtalert/control");
+	ok(c->metrics.listen == NULL && c->metrics.address == NULL, "default metrics: off");
+	mt_config_free(c);
+
+	static const char good[] =
+		"metrics: {listen: \"[::1]:10925\"}\n"
+		"control: {socket: /run/x/ctl}\n"
+		"alerting:\n  journal: {enabled: true, min_severity: error}\n"
+		"maintenance:\n"
+		"  - signatures: [category:network_error]\n"
+		"    days: [sat]\n"
+		"    start: \"22:00\"\n"
+		"    end: \"02:00\"\n"
+		"  - signatures: [delivery/x]\n"
+		"    start: \"12:00\"\n"
+		"    end: \"13:00\"\n"
+		"    comment: lunch\n";
+	mt_diag_init(&d);
+	c = NULL;
+	r = mt_config_parse("op.yaml", good, strlen(good), SIGDIR, &d, &c);
+	ok(r == 0 && d.errors == 0, "control, metrics, journal and maintenance parse (r=%d)", r);
+	dump(&d);
+	mt_diag_fini(&d);
+	if (c != NULL) {
+		ok(same_str(c->metrics.address, "::1") && c->metrics.port == 10925,
+		   "metrics.listen [::1]:10925: address ::1, port 10925 (got %s %u)",
+		   c->metrics.address ? c->metrics.address : "-", c->metrics.port);
+		ok(same_str(c->control.socket, "/run/x/ctl"), "control.socket set");
+		ok(c->alerting.journal_sink.enabled &&
+			   c->alerting.journal_sink.filter.min_severity == MT_SEV_ERROR,
+		   "alerting.journal: enabled, min_severity error");
+		ok(c->nmaintenance == 2 && c->maintenance[0].day_mask == 1u << 6 &&
+			   c->maintenance[0].start_min == 22 * 60 &&
+			   c->maintenance[0].end_min == 120 && c->maintenance[1].day_mask == 0x7f,
+		   "maintenance: Saturday 22:00-02:00, and every day 12:00-13:00");
+		ok(mt_config_maintenance(c, &s421, 6, 23 * 60) == &c->maintenance[0] &&
+			   mt_config_maintenance(c, &s421, 0, 60) == &c->maintenance[0],
+		   "the window takes network_error Saturday 23:00 and Sunday 01:00");
+		ok(mt_config_maintenance(c, &s421, 0, 23 * 60) == NULL &&
+			   mt_config_maintenance(c, &other, 6, 23 * 60) == NULL,
+		   "not Sunday 23:00, not another category");
+		ok(mt_config_maintenance(c, &other, 3, 12 * 60 + 30) == &c->maintenance[1] &&
+			   mt_config_maintenance(c, &other, 3, 13 * 60) == NULL,
+		   "delivery/x every day 12:00-13:00: open 12:30, closed 13:00");
+		mt_config_free(c);
+	}
+
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "metrics: {listen: \"localhost:9\"}\n", "not a numeric IPv4 or IPv6 address" },
+		{ "metrics: {listen: \"127.0.0.1\"}\n", "metrics.listen must be ADDRESS:PORT" },
+		{ "metrics: {listen: \"127.0.0.1:70000\"}\n", "metrics.listen must be ADDRESS:PORT" },
+		{ "metrics: {listen: \"::1:80\"}\n", "IPv6 addresses go in brackets" },
+		{ "maintenance:\n  - signatures: [a/b]\n    start: \"24:00\"\n    end: \"01:00\"\n",
+		  "start must be a time HH:MM" },
+		{ "maintenance:\n  - signatures: [a/b]\n    days: [funday]\n    start: \"01:00\"\n"
+		  "    end: \"02:00\"\n",
+		  "'funday' is not a day" },
+		{ "maintenance:\n  - days: [mon]\n    start: \"01:00\"\n    end: \"02:00\"\n",
+		  "missing required key 'signatures'" },
+		{ "control: {socket: run/ctl}\n", "must be an absolute path" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mt_diag_init(&d);
+		c = NULL;
+		r = mt_config_parse("bad.yaml", bad[i].text, strlen(bad[i].text), SIGDIR, &d, &c);
+		ok(r == -EINVAL && c == NULL && diag_contains(&d, bad[i].want),
+		   "operator bad case %zu refused with '%s'", i, bad[i].want);
+		if (!diag_contains(&d, bad[i].want))
+			dump(&d);
+		mt_diag_fini(&d);
+		mt_config_free(c);
+	}
+}
+
+static void
 test_secrecy(void)
 {
 	static const struct mode_case cases[] = {
@@ -959,6 +1077,7 @@ main(int argc, char **argv)
 	test_selection();
 	test_check_catalog();
 	test_secrecy();
+	test_operator();
 	cleanup();
 	return tap_done();
 }

@@ -43,13 +43,13 @@ struct note {
 	char capture[MT_GROUP_FIELD_MAX + 1];
 	size_t capture_len;
 	enum mt_severity severity;
-	char hostname[64], file[64];
+	char hostname[64], log_host[64], file[64];
 };
 
 static struct note notes[NOTES_MAX];
 static size_t nnotes;
 static double now_sim;
-static uint64_t sum_new, bounds_bad;
+static uint64_t sum_new, bounds_bad, nbatches;
 
 static void
 copy_str(char *dst, size_t size, const char *src)
@@ -60,7 +60,7 @@ copy_str(char *dst, size_t size, const char *src)
 }
 
 static void
-on_emit(void *ctx, const struct mt_alert_group *g)
+on_emit_one(void *ctx, const struct mt_alert_group *g)
 {
 	struct note *n;
 
@@ -111,7 +111,19 @@ on_emit(void *ctx, const struct mt_alert_group *g)
 	}
 	n->severity = g->severity;
 	copy_str(n->hostname, sizeof(n->hostname), g->hostname);
+	copy_str(n->log_host, sizeof(n->log_host), g->log_host);
 	copy_str(n->file, sizeof(n->file), g->file);
+}
+
+/* The grouper emits a batch: each of its notifications in turn. */
+static void
+on_emit(void *ctx, const struct mt_alert_group *gs, size_t n)
+{
+	nbatches++;
+	if (n > MT_GROUP_BATCH_MAX)
+		bounds_bad++;
+	for (size_t i = 0; i < n; i++)
+		on_emit_one(ctx, &gs[i]);
 }
 
 static void
@@ -120,6 +132,7 @@ notes_reset(void)
 	nnotes = 0;
 	sum_new = 0;
 	bounds_bad = 0;
+	nbatches = 0;
 }
 
 /* ---- building occurrences ---- */
@@ -310,9 +323,10 @@ test_first_and_resolve(void)
 	ok(notes[0].nexamples == 1 && notes[0].nqueue_ids == 1 &&
 		   strcmp(notes[0].relay_host, "mx.example.org") == 0 &&
 		   strcmp(notes[0].hostname, "mtalert-host") == 0 &&
+		   strcmp(notes[0].log_host, "mx1") == 0 &&
 		   strcmp(notes[0].file, "/var/log/mail.log") == 0 &&
 		   notes[0].severity == MT_SEV_WARNING && dbl_eq(notes[0].first_seen, 1000),
-	   "FIRST carries example, id, fields, hostname, file, severity (relay_host '%s')",
+	   "FIRST carries example, id, fields, hostname, the line's host, file, severity (relay_host '%s')",
 	   notes[0].relay_host);
 	d = mt_grouper_next_deadline(g);
 	ok(dbl_eq(d, 1310), "next check at FIRST + group_interval: got %.3f, want 1310", d);
@@ -439,6 +453,70 @@ test_resolve_after_zero(void)
 	g = mt_grouper_free(g);
 }
 
+/* Different errors starting within group_wait go out together: one batch, one digest. */
+static void
+test_bursts(void)
+{
+	struct mt_group_params p = params(); /* group_wait 10, group_interval 300 */
+	struct mt_grouper *g = mt_grouper_new(&p, test_key, on_emit, NULL);
+	char key[32];
+
+	notes_reset();
+	offer_at(g, 0, &sig_a, "relay", "a.example", 1);
+	offer_at(g, 5, &sig_b, "relay", "b.example", 2);
+	offer_at(g, 9, &sig_b, "relay", "c.example", 3);
+	run_until(g, 9.5);
+	ok(nnotes == 0, "nothing before the burst's group_wait");
+	run_until(g, 10);
+	ok(nnotes == 3 && nbatches == 1 && dbl_eq(notes[0].at, 10) && dbl_eq(notes[2].at, 10) &&
+		   notes[0].ev == MT_GROUP_FIRST && notes[2].ev == MT_GROUP_FIRST,
+	   "3 groups started at 0, 5, 9: their FIRSTs at 10 in one batch (got %zu in %llu)",
+	   nnotes, (unsigned long long)nbatches);
+	ok(notes[0].sig == &sig_a && strcmp(notes[1].key, "b.example") == 0 &&
+		   strcmp(notes[2].key, "c.example") == 0,
+	   "the batch is in start order");
+
+	/* The burst went out: the next new group waits its own group_wait... */
+	offer_at(g, 12, &sig_a, "relay", "d.example", 4);
+	/* ...and one 3 s later joins it, waiting 7 s, never longer than group_wait. */
+	offer_at(g, 15, &sig_a, "relay", "e.example", 5);
+	ok(dbl_eq(mt_grouper_next_deadline(g), 22), "a second burst opens at 12 + 10: got %.1f",
+	   mt_grouper_next_deadline(g));
+	run_until(g, 21.9);
+	ok(nnotes == 3, "nothing of the second burst before 22");
+	run_until(g, 22);
+	ok(nnotes == 5 && nbatches == 2 && dbl_eq(notes[4].at, 22),
+	   "the second burst: 2 FIRSTs at 22 in one batch (got %zu in %llu)", nnotes,
+	   (unsigned long long)nbatches);
+
+	/* A group woken up after an empty check joins an open burst too. */
+	offer_at(g, 320, &sig_b, "relay", "f.example", 6); /* opens a burst at 330 */
+	offer_at(g, 325, &sig_a, "relay", "a.example", 7); /* a.example: idle since its check at 310 */
+	run_until(g, 330);
+	ok(nnotes == 7 && nbatches == 3 && notes[6].ev == MT_GROUP_FIRST &&
+		   notes[5].ev == MT_GROUP_UPDATE && strcmp(notes[5].key, "a.example") == 0,
+	   "a woken group's UPDATE joins the open burst (got %zu in %llu)", nnotes,
+	   (unsigned long long)nbatches);
+	mt_grouper_flush(g, 2000);
+	ok(sum_new == mt_grouper_stats(g)->offered, "bursts keep the count invariant");
+	g = mt_grouper_free(g);
+
+	/* More due at once than a batch holds: several batches, none over the cap. */
+	g = mt_grouper_new(&p, test_key, on_emit, NULL);
+	notes_reset();
+	for (unsigned i = 0; i < 100; i++) {
+		(void)snprintf(key, sizeof(key), "relay-%u.example", i);
+		offer_at(g, i * 0.05, &sig_a, "relay", key, i);
+	}
+	run_until(g, 10);
+	ok(nnotes == 100 && nbatches == 2 && bounds_bad == 0,
+	   "100 FIRSTs due at once: 2 batches of at most %d (got %zu in %llu)", MT_GROUP_BATCH_MAX,
+	   nnotes, (unsigned long long)nbatches);
+	mt_grouper_flush(g, 100);
+	ok(sum_new == mt_grouper_stats(g)->offered, "count invariant over split batches");
+	g = mt_grouper_free(g);
+}
+
 static void
 test_keys(void)
 {
@@ -468,8 +546,9 @@ test_keys(void)
 	}
 	ok(nfirst == 6 && got_a == 1, "one FIRST per group; relay a.example has 2 (got %zu, %llu)",
 	   nfirst, (unsigned long long)got_a);
-	ok(nnotes == 6 && dbl_eq(notes[0].at, 10) && dbl_eq(notes[5].at, 16),
-	   "each group's FIRST at its own group_wait");
+	ok(nnotes == 6 && dbl_eq(notes[0].at, 10) && dbl_eq(notes[5].at, 10) && nbatches == 1,
+	   "6 groups started within group_wait: every FIRST at 10, in one batch (got %zu, %llu)",
+	   nnotes, (unsigned long long)nbatches);
 	g = mt_grouper_free(g);
 }
 
@@ -737,11 +816,11 @@ rng(void)
 
 /* Every notification in full, one record each, so two runs compare byte for byte. */
 static void
-rec_emit(void *ctx, const struct mt_alert_group *g)
+rec_emit_one(void *ctx, const struct mt_alert_group *g)
 {
 	struct mt_buf *b = ctx;
 
-	on_emit(NULL, g);
+	on_emit_one(NULL, g);
 	(void)mt_buf_printf(b,
 			    "%s at=%a sig=%s sev=%d loc=%d kn=%s kv=[%s] total=%llu new=%llu "
 			    "first=%a last=%a host=%s file=%s ex=%zu",
@@ -751,6 +830,7 @@ rec_emit(void *ctx, const struct mt_alert_group *g)
 			    (unsigned long long)g->count_total, (unsigned long long)g->count_new,
 			    g->first_seen, g->last_seen, g->hostname ? g->hostname : "(null)",
 			    g->file ? g->file : "(null)", g->nexamples);
+	(void)mt_buf_printf(b, " lhost=%s", g->log_host ? g->log_host : "(null)");
 	for (size_t i = 0; i < g->nexamples; i++)
 		(void)mt_buf_printf(b, " [%s]", g->examples[i]);
 	(void)mt_buf_printf(b, " ids=%zu", g->nqueue_ids);
@@ -760,6 +840,15 @@ rec_emit(void *ctx, const struct mt_alert_group *g)
 	for (size_t i = 0; i < g->nfields; i++)
 		(void)mt_buf_printf(b, " [%s=%s]", g->fields[i].name, g->fields[i].value);
 	(void)mt_buf_putc(b, '\n');
+}
+
+/* The grouper emits a batch: each of its notifications in turn. */
+static void
+rec_emit(void *ctx, const struct mt_alert_group *gs, size_t n)
+{
+	(void)mt_buf_printf(ctx, "batch of %zu\n", n);
+	for (size_t i = 0; i < n; i++)
+		rec_emit_one(ctx, &gs[i]);
 }
 
 struct step {
@@ -910,6 +999,16 @@ scen_make(size_t i)
 			(struct step){ 5, 1, "\t\r\x7f", hostile_line, sizeof(hostile_line) - 1 };
 		scen_add(20, 0, "line\none");
 		scen_add(21, 0, "\xff\xfe\x01 \\x41,=%n");
+		return true;
+	case 8:
+		/* The restored grouper finds the open burst: m joins it at 10 in both. */
+		scen.name = "open burst";
+		scen_add(0, 0, "k");
+		scen_add(3, 1, "j");
+		scen.save_at = 5;
+		scen_add(7, 0, "m");
+		scen_add(12, 1, "n");
+		scen_add(15, 0, "k");
 		return true;
 	default:
 		return false;
@@ -1257,7 +1356,7 @@ static const struct mt_signature *storm_sigs[5];
 static uint64_t storm_by_ev[MT_GROUP_FLUSH + 1];
 
 static void
-storm_emit(void *ctx, const struct mt_alert_group *g)
+storm_emit_one(void *ctx, const struct mt_alert_group *g)
 {
 	size_t s = 0;
 	unsigned k = (unsigned)strtoul(g->key_value + 6, NULL, 10); /* "relay-N" */
@@ -1267,7 +1366,7 @@ storm_emit(void *ctx, const struct mt_alert_group *g)
 	while (s < 5 && storm_sigs[s] != g->sig)
 		s++;
 	t = &track[(s * 10 + k) % STORM_GROUPS];
-	on_emit(NULL, g);
+	on_emit_one(NULL, g);
 	storm_by_ev[g->event]++;
 	/* A new group instance: a FIRST, or a FLUSH of a group evicted before its FIRST. */
 	if (g->event == MT_GROUP_FIRST ||
@@ -1289,6 +1388,14 @@ storm_emit(void *ctx, const struct mt_alert_group *g)
 		t->live = false;
 	t->last_at = now_sim;
 	t->last_ev = g->event;
+}
+
+/* The grouper emits a batch: each of its notifications in turn. */
+static void
+storm_emit(void *ctx, const struct mt_alert_group *gs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		storm_emit_one(ctx, &gs[i]);
 }
 
 /* Save g, load a fresh grouper from it, free g: the storm goes on with the copy. */
@@ -1458,6 +1565,7 @@ main(int argc, char **argv)
 	test_resolved_carries_unnotified();
 	test_resolve_after_zero();
 	test_keys();
+	test_bursts();
 	test_min_count();
 	test_eviction();
 	test_flush();

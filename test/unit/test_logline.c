@@ -1241,6 +1241,36 @@ static const struct row rows[] = {
 			W(MESSAGE, "connect from unknown[192.0.2.7]"),
 		},
 	},
+	/*
+	 * An RFC 5424 record kept by a daemon that parsed it as RFC 3164
+	 * (Debian's stock rsyslog): its own header, then the record's.
+	 */
+	{
+		.line = "2026-12-04T17:00:00.123456+00:00 vm 1 2026-12-04T17:00:00.123Z vm mtalert 4242 - [mtalert@32473 id=\"x\"] 421 4.7.0 Service not available",
+		.len = 135,
+		.mta = MT_MTA_UNKNOWN,
+		.fmt = MT_FMT_RFC5424,
+		.want = {
+			W(TIME, "2026-12-04T17:00:00.123Z"),
+			W(HOST, "vm"),
+			W(PROGRAM, "mtalert"),
+			W(PID, "4242"),
+			W(MESSAGE, "421 4.7.0 Service not available"),
+		},
+	},
+	{
+		.line = "Dec  4 17:00:00 vm 1 2026-12-04T17:00:00Z mx1 postfix/smtp 4711 - - 8ECF240F31: to=<a@example.org>, relay=none, status=deferred",
+		.len = 127,
+		.mta = MT_MTA_POSTFIX,
+		.fmt = MT_FMT_RFC5424,
+		.want = {
+			W(HOST, "mx1"),
+			W(PROGRAM, "postfix/smtp"),
+			W(PID, "4711"),
+			W(QUEUE_ID, "8ECF240F31"),
+			W(STATUS, "deferred"),
+		},
+	},
 	/* Postfix 3.4+ maillog_file: no host */
 	{
 		.line = "Mar 14 00:00:31 postfix/smtp[1234]: 4Q6Rmh2z3Lz9sVk: to=<a@example.org>, relay=mx.example.org[192.0.2.1]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=5.1.1, status=bounced (host mx.example.org[192.0.2.1] said: 550 5.1.1 <a@example.org>: Recipient address rejected: User unknown (in reply to RCPT TO command))",

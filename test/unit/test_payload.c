@@ -90,9 +90,12 @@ save(const char *fmt, const char *name, const struct mt_buf *b)
 		diag("cannot write %s", path);
 }
 
-/* Render every format; check size, encoding and (for chats) the needles. */
+/*
+ * Render every format (a digest of gs[0..n) when n > 1, in the formats that
+ * have one); check size, encoding and (for chats) the needles.
+ */
 static void
-check_all(const struct mt_alert_group *g, const char *name)
+check_some(const struct mt_alert_group *const *gs, size_t n, const char *name)
 {
 	for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
 		const char *fname = mt_payload_format_name((enum mt_payload_format)f);
@@ -100,8 +103,11 @@ check_all(const struct mt_alert_group *g, const char *name)
 		size_t bad = 0;
 		int r;
 
+		if (n > 1 && !mt_payload_has_digest((enum mt_payload_format)f))
+			continue;
 		mt_buf_init(&b, MT_PAYLOAD_MAX);
-		r = mt_payload_render(&b, (enum mt_payload_format)f, g);
+		r = n > 1 ? mt_payload_render_digest(&b, (enum mt_payload_format)f, gs, n) :
+			    mt_payload_render(&b, (enum mt_payload_format)f, gs[0]);
 		if (!ok(r == 0, "%s %s renders", fname, name))
 			diag("got %d, want 0", r);
 		if (!ok(valid_utf8_json_text(&b, &bad), "%s %s is UTF-8 without raw controls",
@@ -122,6 +128,12 @@ check_all(const struct mt_alert_group *g, const char *name)
 		save(fname, name, &b);
 		mt_buf_fini(&b);
 	}
+}
+
+static void
+check_all(const struct mt_alert_group *g, const char *name)
+{
+	check_some(&g, 1, name);
 }
 
 static void
@@ -173,7 +185,7 @@ test_details(const struct mt_alert_group *base)
 	   "alertmanager alertname");
 	ok(strstr(b.data, "\"signature_id\":\"" SIG_ID "\"") != NULL, "alertmanager signature_id");
 	ok(strstr(b.data, "\"relay\":\"mx.example.net\"") != NULL, "alertmanager key label");
-	ok(strstr(b.data, "\"job\":\"mtalert\"") && strstr(b.data, "\"instance\":\"mx1\""),
+	ok(strstr(b.data, "\"job\":\"mtalert\"") && strstr(b.data, "\"instance\":\"monitor1\""),
 	   "alertmanager job and instance");
 	ok(strstr(b.data, "\"startsAt\":\"2026-03-03T10:15:42Z\"") != NULL,
 	   "alertmanager startsAt");
@@ -208,7 +220,7 @@ test_details(const struct mt_alert_group *base)
 	g.examples = NULL, g.nexamples = 0;
 	g.queue_ids = NULL, g.nqueue_ids = 0;
 	g.fields = NULL, g.nfields = 0;
-	g.hostname = g.file = NULL;
+	g.hostname = g.file = g.log_host = NULL;
 	check_all(&g, "bare");
 
 	/* Output is appended, and left as it was on failure. */
@@ -272,6 +284,107 @@ test_details(const struct mt_alert_group *base)
 	mt_buf_fini(&b);
 }
 
+/*
+ * What a person reads: the typical alert, its resolved notice and a digest,
+ * saved for check_payload.py (layout) and render_chat.py (HTML, screenshots).
+ */
+static void
+test_layout(const struct mt_alert_group *base, const struct mt_catalog *cat)
+{
+	struct mt_alert_group typ = *base, res, other, many[MT_PAYLOAD_DIGEST_MAX + 1];
+	const struct mt_alert_group *dg[MT_PAYLOAD_DIGEST_MAX + 1];
+	const struct mt_signature *sig2 = mt_catalog_find(cat, "provider/gmail-550-5-7-26-dmarc-policy");
+	const char *ex2[1] = {
+		"Mar  3 10:16:01 mx1 postfix/smtp[24400]: 7B3C91C0F22: to=<alice@gmail.com>, "
+		"relay=gmail-smtp-in.l.google.com[142.250.27.26]:25, delay=0.9, dsn=5.7.26, "
+		"status=bounced (host gmail-smtp-in.l.google.com[142.250.27.26] said: 550-5.7.26 "
+		"Unauthenticated email from example.org is not accepted due to domain's DMARC policy)"
+	};
+	struct mt_buf b;
+	int r;
+
+	typ.event = MT_GROUP_FIRST;
+	typ.count_new = typ.count_total;
+	check_all(&typ, "typical");
+	res = typ;
+	res.event = MT_GROUP_RESOLVED;
+	res.count_new = 0;
+	res.examples = NULL, res.nexamples = 0;
+	check_all(&res, "resolved");
+	for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
+		mt_buf_init(&b, MT_PAYLOAD_MAX);
+		r = mt_payload_render(&b, (enum mt_payload_format)f, &res);
+		if (f != MT_PAYLOAD_JSON && f != MT_PAYLOAD_ALERTMANAGER)
+			if (!ok(r == 0 && b.len < 1200, "%s resolved notice is short: %zu bytes",
+				mt_payload_format_name((enum mt_payload_format)f), b.len))
+				diag("%.1500s", b.data);
+		mt_buf_fini(&b);
+	}
+
+	if (!ok(sig2 != NULL, "catalog has the DMARC signature for the digest"))
+		return;
+	other = typ;
+	other.sig = sig2;
+	other.severity = MT_SEV_ERROR;
+	other.key_value = "gmail-smtp-in.l.google.com";
+	other.count_total = other.count_new = 3;
+	other.examples = ex2;
+	other.nexamples = 1;
+	other.queue_ids = NULL, other.nqueue_ids = 0;
+	other.fields = NULL, other.nfields = 0;
+	dg[0] = &typ, dg[1] = &other, dg[2] = &res;
+	check_some(dg, 3, "digest");
+
+	/* The same error on another relay: its fix is shown once, for the first. */
+	{
+		struct mt_alert_group again = typ;
+		const struct mt_alert_group *two[2] = { &typ, &again };
+
+		again.key_value = "mx2.example.net";
+		for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
+			const char *first, *cmd = "mtalertd show " SIG_ID;
+
+			if (!mt_payload_has_digest((enum mt_payload_format)f))
+				continue;
+			mt_buf_init(&b, MT_PAYLOAD_MAX);
+			r = mt_payload_render_digest(&b, (enum mt_payload_format)f, two, 2);
+			first = strstr(b.data, cmd);
+			if (!ok(r == 0 && first && strstr(first + 1, cmd) == NULL &&
+					strstr(b.data, "mx2.example.net") != NULL,
+				"%s digest: a repeated error's fix once, both relays listed",
+				mt_payload_format_name((enum mt_payload_format)f)))
+				diag("%.3000s", b.data);
+			mt_buf_fini(&b);
+		}
+	}
+
+	/* Each entry's hostile text is as harmless as in a single message. */
+	for (size_t i = 0; i <= MT_PAYLOAD_DIGEST_MAX; i++) {
+		many[i] = typ;
+		many[i].key_value = hostile[i % (sizeof(hostile) / sizeof(hostile[0]))].text;
+		many[i].log_host = hostile[(i + 1) % (sizeof(hostile) / sizeof(hostile[0]))].text;
+		many[i].event = (enum mt_group_event)(i % 5);
+		many[i].locale = i % 3 ? MT_LOCALE_EN : MT_LOCALE_ZH;
+		dg[i] = &many[i];
+	}
+	check_some(dg, MT_PAYLOAD_DIGEST_MAX, "digest-hostile");
+
+	mt_buf_init(&b, MT_PAYLOAD_MAX);
+	ok(mt_payload_render_digest(&b, MT_PAYLOAD_SLACK, dg, 1) == -EINVAL &&
+		   mt_payload_render_digest(&b, MT_PAYLOAD_SLACK, dg, MT_PAYLOAD_DIGEST_MAX + 1) ==
+			   -EINVAL &&
+		   mt_payload_render_digest(&b, MT_PAYLOAD_JSON, dg, 2) == -EINVAL &&
+		   mt_payload_render_digest(&b, MT_PAYLOAD_ALERTMANAGER, dg, 2) == -EINVAL &&
+		   b.len == 0,
+	   "digest: -EINVAL for 1 or too many notifications, json, alertmanager; out unchanged");
+	ok(!mt_payload_has_digest(MT_PAYLOAD_JSON) && !mt_payload_has_digest(MT_PAYLOAD_ALERTMANAGER) &&
+		   mt_payload_has_digest(MT_PAYLOAD_SLACK) && mt_payload_has_digest(MT_PAYLOAD_TEAMS) &&
+		   mt_payload_has_digest(MT_PAYLOAD_DISCORD) &&
+		   mt_payload_has_digest(MT_PAYLOAD_MATTERMOST),
+	   "the chat formats have a digest, json and alertmanager do not");
+	mt_buf_fini(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -325,13 +438,15 @@ main(int argc, char **argv)
 		.nqueue_ids = 2,
 		.fields = fields,
 		.nfields = 3,
-		.hostname = "mx1",
+		.hostname = "monitor1",
+		.log_host = "mx1",
 		.file = "/var/log/mail.log",
 	};
 
 	test_names();
 	check_all(&g, "plain");
 	test_details(&g);
+	test_layout(&g, cat);
 
 	/* Each hostile line everywhere untrusted text goes. */
 	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
@@ -347,6 +462,7 @@ main(int argc, char **argv)
 		h.queue_ids = hids, h.nqueue_ids = 2;
 		h.examples = hex, h.nexamples = 2;
 		h.hostname = hostile[i].text;
+		h.log_host = hostile[i].text;
 		h.file = hostile[i].text;
 		h.severity = (enum mt_severity)(i % 4);
 		h.event = (enum mt_group_event)(i % 5);
@@ -410,6 +526,7 @@ main(int argc, char **argv)
 		h.queue_ids = bids, h.nqueue_ids = MT_GROUP_IDS_MAX;
 		h.fields = bf, h.nfields = 8;
 		h.hostname = big;
+		h.log_host = big;
 		h.file = big;
 		h.count_total = UINT64_MAX;
 		h.count_new = UINT64_MAX - 1;
