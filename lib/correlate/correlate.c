@@ -1567,11 +1567,14 @@ mt_correlate_load(struct mt_correlate *c, const char *p, size_t len, size_t *ret
 		const char *e = memchr(p + i, '\n', len - i);
 		size_t n = e ? (size_t)(e - (p + i)) : len - i;
 
+		/* The memo is keyed by address: the lines are parsed into one stack buffer. */
+		memset(c->memo, 0, sizeof(c->memo));
 		if (!load_line(c, p + i, n, map, &nmap))
 			skipped++;
 		i += n + 1;
 	}
 	free(map);
+	memset(c->memo, 0, sizeof(c->memo));
 	mt_correlate_set_catalog(c, cat);
 	if (ret_skipped != NULL)
 		*ret_skipped = skipped;

@@ -370,6 +370,15 @@ test_save_load(void)
 				  strcmp(mv[i].cause_reply, wv[i].cause_reply) == 0;
 		ok(nm == 30 && nw == 30 && same_n == 30,
 		   "30 messages of 3 causes load back with their own causes (%zu of %zu)", same_n, nm);
+		same_n = 0;
+		for (int i = 0; i < 30; i++) {
+			(void)snprintf(l, sizeof(l), "2024-01-10 10:01:00 1rLd%02d-0003Ab-Cd Message is frozen",
+				       i);
+			feed(f, l);
+			same_n += res.verdict == MT_CORR_REPEAT;
+		}
+		ok(same_n == 30 && mt_correlate_stats(f)->messages == 30,
+		   "and each is found again by its id (%zu of 30)", same_n);
 		free(mv);
 		free(wv);
 		mt_buf_fini(&eb);
