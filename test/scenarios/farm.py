@@ -47,7 +47,7 @@ CLIENT_IP = "127.0.0.66"  # outside mynetworks: abusive and relaying clients con
 # Lines every scenario of an MTA may produce that report no problem.
 BENIGN = {
     "postfix": [
-        r"postfix/postfix-script\[\d+\]: (starting|stopping) the Postfix mail system",
+        r"postfix/postfix-script\[\d+\]: (starting|stopping|waiting for) the Postfix mail system",
         r"postfix/master\[\d+\]: (daemon started|terminating on signal|reload)",
         r"postfix/smtpd\[\d+\]: (connect|disconnect) from ",
         r"postfix/smtpd\[\d+\]: [0-9A-F]+: client=",
@@ -83,7 +83,7 @@ LABEL_RE = re.compile(r"^(benign|unknown-gap: .+|[a-z_]+/[a-z0-9][a-z0-9._-]*)$"
 # `delivery:` shortcut of a scenario labels these lines.
 DELIVERY_RX = {
     "postfix": r"postfix/(smtp|lmtp|local|virtual|error|pipe)\[\d+\]: [0-9A-F]+: to=<.*status=(bounced|deferred|undeliverable)",
-    "exim": r"^\S+ \S+ (\[\d+\] )?\S+ (\*\*|==) ",
+    "exim": r"^\S+ \S+ (\[\d+\] )?\S+ ((\*\*|==) |H=\S+ \[[^\]]+\](:\d+)?( \S+)?:? )",
 }
 
 
@@ -447,8 +447,12 @@ devnull:
                 f.write(sub(text))
         main = self.MAIN.format(exim=EXIM, tmp=self.tmp) + sub(ex.get("main", ""))
         text = (main + "\nbegin acl\n" + sub(ex.get("acl", self.ACL)) +
-                "\nbegin routers\n" + sub(ex.get("routers", self.ROUTERS)) +
-                "\nbegin transports\n" + sub(ex.get("transports", self.TRANSPORTS)) +
+                "\nbegin routers\n" + sub(ex.get("routers_before", "")) +
+                sub(ex.get("routers", self.ROUTERS)).replace(
+                    "  transport = remote_smtp\n", "  transport = remote_smtp\n" + sub(ex.get("router_options", "")), 1) +
+                "\nbegin transports\n" + sub(ex.get("transports", self.TRANSPORTS)).replace(
+                    "  driver = smtp\n", "  driver = smtp\n" + sub(ex.get("smtp_options", "")), 1) +
+                sub(ex.get("transports_after", "")) +
                 "\nbegin retry\n" + sub(ex.get("retry", self.RETRY)))
         if ex.get("authenticators"):
             text += "\nbegin authenticators\n" + sub(ex["authenticators"])
@@ -635,7 +639,8 @@ def start_world():
 
 def run_scenario(scn, pki, tmp_root):
     """Run one scenario; return ({logname: bytes}, notes)."""
-    tmp = tempfile.mkdtemp(prefix=scn["name"][:40] + "-", dir=tmp_root)
+    # A neutral name: the scenario name in paths would reach the log lines.
+    tmp = tempfile.mkdtemp(prefix="s", dir=tmp_root)
     os.chmod(tmp, 0o755)
     DNS_SERVER.zones = {k.lower().rstrip("."): v for k, v in dict(base_zones(), **peer_zones(scn)).items()}
     peers = []
@@ -674,6 +679,8 @@ def run_scenario(scn, pki, tmp_root):
         mta.stop()
         for p in peers:
             p.stop()
+            if os.environ.get("FARM_DEBUG"):
+                notes.append("peer %s transcript: %r" % (p.addr, p.transcript))
     logs = {n: read(p) for n, p in mta.logs.items()}
     shutil.rmtree(tmp, ignore_errors=True)
     return logs, notes
@@ -760,7 +767,7 @@ def private_etc():
 
 
 def trust_exim_config(path):
-    with open("/etc/exim4/trusted_configs", "a") as f:
+    with open("/etc/exim4/trusted_configs", "w") as f:
         f.write(path + "\n")
 
 

@@ -74,21 +74,27 @@ class Peer(threading.Thread):
         if r in ("hang", "stall"):
             if r == "stall":
                 c.sendall(b"250-" + self.name.encode() + b" still working\r\n")
+            c.settimeout(0.5)
             end = time.time() + 120
             while not self.done.is_set() and time.time() < end:
                 try:
-                    if not c.recv(4096):
-                        break
+                    got = c.recv(4096)
                 except socket.timeout:
                     continue
-                except OSError:
+                except OSError as e:
+                    self.transcript.append(("hang-error", str(e)))
                     break
+                if not got:
+                    # The client half-closed (Exim pipelines QUIT after the
+                    # final dot, then shuts down its side): a hung server
+                    # still never answers nor closes.
+                    time.sleep(0.5)
             return False
         c.sendall(r.replace("\n", "\r\n").encode() + b"\r\n")
         return not (phase == "quit" or r[:3] == "421")
 
     def _session(self, c):
-        c.settimeout(0.5)
+        c.settimeout(60)
         f = c.makefile("rb")
         deadline = time.time() + 120
         if not self._send(c, "banner"):
@@ -97,8 +103,6 @@ class Peer(threading.Thread):
         while not self.done.is_set() and time.time() < deadline:
             try:
                 line = f.readline(4096)
-            except socket.timeout:
-                continue
             except (OSError, ssl.SSLError):
                 return
             if not line:
@@ -137,7 +141,7 @@ class Peer(threading.Thread):
                 try:
                     c.settimeout(20)
                     c = ctx.wrap_socket(c, server_side=True)
-                    c.settimeout(0.5)
+                    c.settimeout(60)
                 except (ssl.SSLError, OSError) as e:
                     self.transcript.append(("tls", str(e)))
                     return
