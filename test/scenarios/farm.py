@@ -63,6 +63,8 @@ BENIGN = {
         r"postfix/smtp\[\d+\]: (Trusted|Untrusted|Verified|Anonymous) TLS connection established",
         r"postfix/smtpd\[\d+\]: (Anonymous|Untrusted|Trusted) TLS connection established",
         r"postfix/postscreen\[\d+\]: (CONNECT from|PASS NEW|PASS OLD|DISCONNECT) ",
+        r"postfix/postscreen\[\d+\]: cache \S+ full cleanup: ",
+        r"postfix/local\[\d+\]: [0-9A-F]+: to=<(postmaster|root)@.*status=sent \(delivered to file: /dev/null\)",
     ],
     "exim": [
         r"^\S+ \S+ (\[\d+\] )?exim \S+ daemon started",
@@ -289,7 +291,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             "inet_interfaces": MTA_IP,
             "inet_protocols": "ipv4",
             "mynetworks": "127.0.0.0/29",
-            "alias_maps": "",
+            "alias_maps": "texthash:%s/aliases" % self.tmp,
             "alias_database": "",
             "biff": "no",
             "smtp_tls_security_level": "may",
@@ -310,6 +312,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
                 f.write(text.replace("@TMP@", self.tmp))
+        with open(os.path.join(self.tmp, "aliases"), "w") as f:
+            f.write("postmaster /dev/null\nroot /dev/null\n")
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             for k, v in self.main_cf().items():
                 f.write("%s = %s\n" % (k, v.replace("@PKI@", pki)))
@@ -592,8 +596,14 @@ def run_step(mta, step, notes):
             if a.get("login"):
                 s.ehlo()
                 s.login(*a["login"])
-            s.sendmail(sender, rcpts, message(sender, rcpts[0], size=a.get("size", 0)))
-            s.quit()
+            try:
+                s.sendmail(sender, rcpts, message(sender, rcpts[0], size=a.get("size", 0)))
+            finally:
+                # A well-behaved client says QUIT even after a refusal.
+                try:
+                    s.quit()
+                except (smtplib.SMTPException, OSError):
+                    pass
         except (smtplib.SMTPException, OSError) as e:
             notes.append("smtp: %s" % e)
     elif kind == "local":
@@ -610,6 +620,23 @@ def run_step(mta, step, notes):
         for _ in range(a.get("repeat", 1)):
             notes.append("client: " + raw_client(a["lines"], wait_banner=a.get("wait_banner", True),
                                                  source=a.get("source", CLIENT_IP))[:200])
+    elif kind == "hold":
+        # N connections at once, each kept open for a while (concurrency limits).
+        socks = []
+        for _ in range(int(arg.get("count", 3))):
+            try:
+                c = socket.create_connection((MTA_IP, 25), timeout=5,
+                                             source_address=(arg.get("source", CLIENT_IP), 0))
+                socks.append(c)
+                try:
+                    c.recv(512)
+                except OSError:
+                    pass
+            except OSError as e:
+                notes.append("hold: %s" % e)
+        time.sleep(float(arg.get("seconds", 2)))
+        for c in socks:
+            c.close()
     elif kind == "flush":
         mta.flush()
     elif kind == "command":
@@ -677,6 +704,8 @@ def run_scenario(scn, pki, tmp_root):
         time.sleep(scn.get("settle", 1.0))
     finally:
         mta.stop()
+        for cmd in scn.get("post") or []:
+            mta.command(cmd)
         for p in peers:
             p.stop()
             if os.environ.get("FARM_DEBUG"):
