@@ -393,7 +393,6 @@ acl_smtp_data = acl_check_data
 host_lookup =
 rfc1413_hosts =
 tls_advertise_hosts =
-message_size_limit = 50M
 """
     ACL = """acl_check_rcpt:
   accept hosts = :
@@ -472,7 +471,8 @@ devnull:
         if not self.scn.get("exim", {}).get("daemon"):
             return True
         self.pidfile = os.path.join(self.tmp, "exim.pid")
-        self.daemon = subprocess.Popen([EXIM, "-C", self.conf, "-bd", "-oP", self.pidfile],
+        # -bdf: the daemon stays in the foreground, a child of the farm.
+        self.daemon = subprocess.Popen([EXIM, "-C", self.conf, "-bdf", "-oP", self.pidfile],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if self.scn.get("expect_start_failure"):
             try:
@@ -483,15 +483,8 @@ devnull:
         return wait_for(lambda: b"daemon started" in read(self.log), 30)
 
     def stop(self):
-        try:
-            pid = int(open(self.pidfile).read().split()[0]) if self.daemon else 0
-        except (OSError, ValueError, IndexError):
-            pid = 0
-        if pid:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
+        if self.daemon and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
         if self.daemon:
             try:
                 self.daemon.wait(timeout=15)
@@ -547,7 +540,10 @@ def message(sender, rcpt, subject="farm", size=0, extra_headers=""):
 def raw_client(lines, source=CLIENT_IP, port=25, wait_banner=True, pause=0.2):
     """Talk to the MTA as an abusive or broken client: send each line as
     written (bytes after escapes), reading whatever comes back."""
-    s = socket.create_connection((MTA_IP, port), timeout=15, source_address=(source, 0))
+    try:
+        s = socket.create_connection((MTA_IP, port), timeout=15, source_address=(source, 0))
+    except OSError as e:
+        return "connect: %s" % e
     got = b""
     try:
         s.settimeout(15 if wait_banner else 0.05)
@@ -619,7 +615,8 @@ def run_step(mta, step, notes):
         a = arg if isinstance(arg, dict) else {"lines": arg}
         for _ in range(a.get("repeat", 1)):
             notes.append("client: " + raw_client(a["lines"], wait_banner=a.get("wait_banner", True),
-                                                 source=a.get("source", CLIENT_IP))[:200])
+                                                 source=a.get("source", CLIENT_IP),
+                                                 pause=a.get("pause", 0.2))[:200])
     elif kind == "hold":
         # N connections at once, each kept open for a while (concurrency limits).
         socks = []
