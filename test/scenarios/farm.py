@@ -944,7 +944,15 @@ def main():
     if argv[0] == "labels":
         return cmd_labels(argv[1:])
     if os.geteuid() != 0:
-        print("farm: needs root (network namespace, MTA instances)")
+        why = "needs root (network namespace, MTA instances)"
+        if argv[0] == "live":
+            if os.environ.get("CI") == "true":
+                print("not ok 1 - scenario farm live subset (required in CI): " + why)
+                print("1..1")
+                return 1
+            print("1..0 # SKIP " + why)
+            return 0
+        print("farm: " + why)
         return 77
     if not os.environ.get("MT_FARM_NETNS"):
         return in_netns(argv)
