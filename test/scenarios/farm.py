@@ -858,6 +858,10 @@ MASKS = [
     (re.compile(r"\d+\.\d+ seconds|\d+ seconds?|\d+s\b|\d+m\d+s|\d+h\d+m"), "DUR"),
     (re.compile(r"<[0-9.]+@[\w.]+>"), "<MSG-ID>"),
     (re.compile(r"\b\d{9,}\b"), "N"),
+    (re.compile(r"/tmp/mtfarm-[^/\s]+/s[^/\s]+"), "TMP"),
+    (re.compile(r"\bpid[ =]\d+"), "pid N"),
+    (re.compile(r"\b\d+ bytes"), "N bytes"),
+    (re.compile(r"line \d+ of"), "line N of"),
 ]
 
 
