@@ -392,7 +392,6 @@ acl_smtp_rcpt = acl_check_rcpt
 acl_smtp_data = acl_check_data
 host_lookup =
 rfc1413_hosts =
-tls_advertise_hosts =
 """
     ACL = """acl_check_rcpt:
   accept hosts = :
@@ -449,6 +448,8 @@ devnull:
             with open(path, "w") as f:
                 f.write(sub(text))
         main = self.MAIN.format(exim=EXIM, tmp=self.tmp) + sub(ex.get("main", ""))
+        if "tls_advertise_hosts" not in ex.get("main", ""):
+            main += "tls_advertise_hosts =\n"
         text = (main + "\nbegin acl\n" + sub(ex.get("acl", self.ACL)) +
                 "\nbegin routers\n" + sub(ex.get("routers_before", "")) +
                 sub(ex.get("routers", self.ROUTERS)).replace(
@@ -634,6 +635,40 @@ def run_step(mta, step, notes):
         time.sleep(float(arg.get("seconds", 2)))
         for c in socks:
             c.close()
+    elif kind == "tls_client":
+        # EHLO, STARTTLS, then a handshake with the given protocol and ciphers.
+        import ssl
+        a = arg or {}
+        try:
+            c = socket.create_connection((MTA_IP, 25), timeout=15,
+                                         source_address=(a.get("source", CLIENT_IP), 0))
+            f = c.makefile("rb")
+            f.readline()
+            c.sendall(b"EHLO client.outside.test\r\n")
+            while True:
+                ln = f.readline()
+                if not ln or ln[3:4] == b" ":
+                    break
+            c.sendall(b"STARTTLS\r\n")
+            notes.append("tls_client: " + f.readline().decode(errors="replace").strip())
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            if a.get("max"):
+                ctx.maximum_version = getattr(ssl.TLSVersion, a["max"])
+            if a.get("min"):
+                ctx.minimum_version = getattr(ssl.TLSVersion, a["min"])
+            if a.get("ciphers"):
+                ctx.set_ciphers(a["ciphers"])
+            try:
+                t = ctx.wrap_socket(c, server_hostname="mx.farm.test")
+                t.sendall(b"QUIT\r\n")
+                t.close()
+            except (ssl.SSLError, OSError) as e:
+                notes.append("tls_client: %s" % e)
+                c.close()
+        except OSError as e:
+            notes.append("tls_client: %s" % e)
     elif kind == "flush":
         mta.flush()
     elif kind == "command":
