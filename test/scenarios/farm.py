@@ -317,6 +317,11 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
                 f.write(text.replace("@TMP@", self.tmp))
+        # Postfix's set-gid commands (postdrop, postqueue) accept -c DIR only
+        # when the default main.cf lists DIR: the namespace's own /etc.
+        os.makedirs("/etc/postfix", exist_ok=True)
+        with open("/etc/postfix/main.cf", "w") as f:
+            f.write("compatibility_level = 3.6\nalternate_config_directories = %s\n" % self.conf)
         with open(os.path.join(self.tmp, "aliases"), "w") as f:
             f.write("postmaster /dev/null\nroot /dev/null\n")
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
@@ -674,6 +679,18 @@ def run_step(mta, step, notes):
                 c.close()
         except OSError as e:
             notes.append("tls_client: %s" % e)
+    elif kind == "as_user":
+        # A command as an unprivileged user, in its own process group, ended
+        # (the whole group, by its id) after `seconds`: postdrop retries forever.
+        cmd = arg["cmd"].replace("@TMP@", mta.tmp).replace("@CONF@", mta.conf)
+        p = subprocess.Popen(cmd, shell=True, cwd=mta.tmp, user=arg.get("user", "nobody"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            p.wait(timeout=float(arg.get("seconds", 8)))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
     elif kind == "flush":
         mta.flush()
     elif kind == "command":
