@@ -815,15 +815,17 @@ def in_netns(argv):
         f.write("nameserver 127.0.0.53\noptions timeout:2 attempts:2\n")
     with open(os.path.join(etc, "hosts"), "w") as f:
         f.write("127.0.0.1 localhost\n")
+    etc_upper = tempfile.mkdtemp(prefix="mtfarm-etc-")
     try:
         subprocess.run(["ip", "netns", "add", ns], check=True)
         subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
-        env = dict(os.environ, MT_FARM_NETNS=ns)
+        env = dict(os.environ, MT_FARM_NETNS=ns, MT_FARM_ETC=etc_upper)
         return subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__)]
                               + argv, env=env).returncode
     finally:
         subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
         shutil.rmtree(etc, ignore_errors=True)
+        shutil.rmtree(etc_upper, ignore_errors=True)
 
 
 def private_etc():
@@ -832,7 +834,7 @@ def private_etc():
     wants, and /etc/exim4/trusted_configs naming the scenario configs, so
     Exim keeps its privileges with -C as an installed Exim would.  Nothing
     of this is visible outside the namespace."""
-    base = tempfile.mkdtemp(prefix="mtfarm-etc-")
+    base = os.environ["MT_FARM_ETC"]
     up, work = os.path.join(base, "u"), os.path.join(base, "w")
     os.mkdir(up)
     os.mkdir(work)
