@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -80,8 +81,8 @@ check_state_directory(const char *dir)
 	return 1;
 }
 
-int
-cmd_check(struct cli *o, int argc, char **argv)
+static int
+run_check(struct cli *o, int argc, char **argv)
 {
 	struct mt_catalog *c;
 	struct mt_matcher *m;
@@ -224,4 +225,17 @@ cmd_check(struct cli *o, int argc, char **argv)
 		return 0;
 	}
 	return errors ? EX_CONFIG : 0;
+}
+
+int
+cmd_check(struct cli *o, int argc, char **argv)
+{
+	size_t given = o->nsig_paths;
+	int r = run_check(o, argc, argv);
+
+	/* The signature directories taken from the configuration are copies of ours. */
+	for (size_t i = given; i < o->nsig_paths; i++)
+		free((char *)o->sig_paths[i]);
+	o->nsig_paths = given;
+	return r;
 }
