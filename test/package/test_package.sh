@@ -254,7 +254,9 @@ check "no .dpkg-new or .dpkg-dist beside it" \
 #   - the syslog sink on, as installed, into this rsyslogd: the alerts land in
 #     syslog by Debian's rules and none in mail.log (test/integration/
 #     test_feedback.py covers every routing, text and JSON)
-# Still to add: Exim.
+#   - a private Exim (Debian's exim4-daemon-light, extracted as scripts/test
+#     does: it conflicts with postfix) logging to its own mainlog, Debian-exim
+#     and group adm as Debian's exim4 does, relaying to the same refusing server
 e2e=$work/e2e
 ns_pid=""
 in_ns() { nsenter -t "$ns_pid" -m -- "$@"; }
@@ -371,7 +373,8 @@ start_mtalertd() {
 		installed, e2e, syslog_sink = sys.argv[1], sys.argv[2], sys.argv[3] == "true"
 		cfg = yaml.safe_load(open(installed))
 		cfg["state_directory"] = e2e + "/state"
-		cfg["inputs"] = [{"path": e2e + "/log/mail.log", "start_at": "beginning"}]
+		cfg["inputs"] = [{"path": e2e + "/log/mail.log", "start_at": "beginning"},
+		                 {"path": e2e + "/log/exim4/mainlog", "start_at": "beginning"}]
 		cfg["journal"]["enabled"] = False
 		cfg["alerting"]["syslog"]["enabled"] = syslog_sink
 		yaml.safe_dump(cfg, sys.stdout, sort_keys=False)
@@ -427,6 +430,63 @@ replay_demo_lines() {
 	fi
 }
 replays=0
+
+# Exim beside Postfix: its own configuration, spool and log directory
+# (Debian-exim:adm 2750, mainlog 0640, as Debian's exim4 sets them), every
+# message routed to the refusing server.
+exim=${MT_EXIM_BIN:-}
+start_exim() {
+	local x=$e2e/exim
+	if [ -z "$exim" ] || [ ! -x "$exim" ]; then
+		not_ok "an Exim binary (MT_EXIM_BIN, extracted by scripts/test)"
+		return 1
+	fi
+	id Debian-exim >/dev/null 2>&1 ||
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin Debian-exim
+	mkdir -p "$x/spool" "$e2e/log/exim4"
+	chown Debian-exim:Debian-exim "$x/spool"
+	chown Debian-exim:adm "$e2e/log/exim4" && chmod 2750 "$e2e/log/exim4"
+	: >"$e2e/log/exim4/mainlog"
+	chown Debian-exim:adm "$e2e/log/exim4/mainlog" && chmod 0640 "$e2e/log/exim4/mainlog"
+	cat >"$x/exim.conf" <<-EOF
+		keep_environment =
+		exim_path = $exim
+		primary_hostname = mt-package-exim.localdomain
+		spool_directory = $x/spool
+		log_file_path = $e2e/log/exim4/%slog
+		exim_user = Debian-exim
+		exim_group = Debian-exim
+		trusted_users = root
+		begin routers
+		smarthost:
+		  driver = manualroute
+		  domains = *
+		  transport = remote_smtp
+		  route_list = * 127.0.0.1::$relay_port
+		  self = send
+		  no_more
+		begin transports
+		remote_smtp:
+		  driver = smtp
+		begin retry
+		* * F,1h,5m
+	EOF
+	ok "a private Exim $("$exim" -bV 2>/dev/null | sed -n 's/^Exim version \([^ ]*\).*/\1/p') with its log in $e2e/log/exim4 (Debian-exim:adm)"
+}
+exim_deferrals=0
+send_exim_mail() {
+	printf 'Subject: %s\n\nhello\n' "$1" |
+		in_ns "$exim" -C "$e2e/exim/exim.conf" -odf -f alice@example.org bob@example.net \
+			>>"$e2e/exim/send.log" 2>&1
+	exim_deferrals=$((exim_deferrals + 1))
+	pattern='SMTP error from remote mail server after .*: 421 4.7.0'
+	if wait_for 60 at_least $((2 * exim_deferrals)) count_matches "$e2e/log/exim4/mainlog"; then
+		ok "Exim defers message $1 with the relay's 421 in its mainlog"
+	else
+		not_ok "Exim defers message $1 with the relay's 421 in its mainlog"
+		tail -20 "$e2e/log/exim4/mainlog" "$e2e/exim/send.log" | diag
+	fi
+}
 
 # One message through Postfix: the relay answers 421, Postfix defers it and
 # logs so through syslog.
@@ -486,13 +546,16 @@ e2e_mail_host() {
 	start_namespace || return
 	start_rsyslogd || return
 	start_postfix || return
+	start_exim || return
 	start_mtalertd
 	replay_demo_lines
 	send_mail 1
+	send_exim_mail 1
 	send_mail 2
 	rotate_logs
 	# After the rotation: rsyslogd writes a new mail.log, mtalertd follows.
 	send_mail 3
+	send_exim_mail 2
 	replay_demo_lines
 	# mtalertd must alert on every error line once, none twice, none lost
 	# across the rotation: what the scan of both files reports.
@@ -500,10 +563,13 @@ e2e_mail_host() {
 		>"$e2e/scan.jsonl" 2>"$e2e/scan.log"
 	runuser -u mtalert -- /usr/sbin/mtalertd scan --format json "$e2e/log/mail.log" \
 		>>"$e2e/scan.jsonl" 2>>"$e2e/scan.log"
+	# Exim's mainlog, read by the mtalert user through group adm.
+	runuser -u mtalert -- /usr/sbin/mtalertd scan --format json "$e2e/log/exim4/mainlog" \
+		>>"$e2e/scan.jsonl" 2>>"$e2e/scan.log"
 	want=$(count_lines "$e2e/scan.jsonl")
 	pattern='"id":"communication/smtp-421-service-not-available"'
-	check "mtalertd scan finds the errors in mail.log.1 and mail.log ($want alerts; 421: $(count_matches "$e2e/scan.jsonl"))" \
-		test "$want" -ge 15 -a "$(count_matches "$e2e/scan.jsonl")" -eq $((deferrals + 2))
+	check "mtalertd scan finds the errors in mail.log.1, mail.log and Exim's mainlog ($want alerts; 421: $(count_matches "$e2e/scan.jsonl"))" \
+		test "$want" -ge 15 -a "$(count_matches "$e2e/scan.jsonl")" -ge $((deferrals + 2 + exim_deferrals))
 	if wait_for 60 at_least "$want" count_lines "$e2e/alerts.jsonl"; then
 		ok "the daemon alerts on them ($want alerts)"
 	else
@@ -517,6 +583,9 @@ e2e_mail_host() {
 	pattern='"id":"communication/smtp-421-service-not-available".*"relay_ip":"127.0.0.1".*"status":"deferred"'
 	check "Postfix's three 421 deferrals are among them ($(count_matches "$e2e/alerts.jsonl"))" \
 		test "$(count_matches "$e2e/alerts.jsonl")" -eq 3
+	pattern='"mta":"exim".*"relay_ip":"127.0.0.1"'
+	check "and Exim's two, from its mainlog ($(count_matches "$e2e/alerts.jsonl") alerts)" \
+		test "$(count_matches "$e2e/alerts.jsonl")" -ge "$exim_deferrals"
 	# The syslog sink takes warning and above by default (info stays out).
 	want_syslog=$(grep -c '"severity":"\(warning\|error\|critical\)"' "$e2e/alerts.jsonl")
 	pattern=' mtalert\[[0-9]*\]: '
