@@ -136,12 +136,14 @@ run_check(struct cli *o, int argc, char **argv)
 			return EX_CONFIG;
 		}
 		printf("%s: configuration OK\n", o->config_path);
-		if (o->nsig_paths == 0)
+		if (o->nsig_paths == 0) {
+			o->sig_paths_copied = true;
 			for (size_t i = 0;
 			     i < cfg->signatures.ndirectories && o->nsig_paths < CLI_MAX_SIG_PATHS;
 			     i++)
 				o->sig_paths[o->nsig_paths++] =
 					mt_xstrdup(cfg->signatures.directories[i]);
+		}
 		mt_config_free(cfg);
 	}
 	{
@@ -230,12 +232,13 @@ run_check(struct cli *o, int argc, char **argv)
 int
 cmd_check(struct cli *o, int argc, char **argv)
 {
-	size_t given = o->nsig_paths;
 	int r = run_check(o, argc, argv);
 
 	/* The signature directories taken from the configuration are copies of ours. */
-	for (size_t i = given; i < o->nsig_paths; i++)
+	for (size_t i = 0; o->sig_paths_copied && i < o->nsig_paths; i++)
 		free((char *)o->sig_paths[i]);
-	o->nsig_paths = given;
+	if (o->sig_paths_copied)
+		o->nsig_paths = 0;
+	o->sig_paths_copied = false;
 	return r;
 }

@@ -19,6 +19,7 @@ struct mt_config;
 struct cli {
 	const char *sig_paths[CLI_MAX_SIG_PATHS];
 	size_t nsig_paths;
+	bool sig_paths_copied; /* check: they are copies of the configuration's (heap) */
 	enum mt_locale locale;
 	bool verbose, debug;
 	const char *config_path;	       /* -c */
