@@ -819,8 +819,12 @@ mt_tail_poll(struct mt_tail *t)
 	}
 	if (round == 8)
 		ev_idle_start(t->loop, &t->more); /* many switches at once: go on soon */
-	/* A line without its newline yet: complete it after a while. */
-	if (t->cur.line.len > 0 && !t->cur.cutting) {
+	/*
+	 * A line without its newline yet: complete it after a while.  The rest
+	 * of a cut line too: if no newline ends it in time, the next bytes
+	 * start a new line instead of being swallowed with it.
+	 */
+	if (t->cur.line.len > 0 || t->cur.cutting) {
 		if (!ev_is_active(&t->partial_wait)) {
 			ev_timer_set(&t->partial_wait, t->params.partial_timeout, 0.);
 			ev_timer_start(t->loop, &t->partial_wait);
@@ -846,7 +850,14 @@ on_partial_wait(struct ev_loop *loop, ev_timer *w, int revents)
 
 	/* Read first: the rest of the line may have arrived meanwhile. */
 	mt_tail_poll(t);
-	if (t->cur.line.len > 0 && !t->cur.cutting && !ev_is_active(&t->more)) {
+	if (ev_is_active(&t->more))
+		return;
+	if (t->cur.cutting) {
+		t->stats.partial++; /* the cut line ended by the timeout, not a newline */
+		t->cur.cutting = false;
+		t->cur.line_start = t->cur.offset;
+		ev_timer_stop(loop, w);
+	} else if (t->cur.line.len > 0) {
 		emit(t, &t->cur, false, true);
 		t->cur.line_start = t->cur.offset;
 		ev_timer_stop(loop, w);

@@ -376,6 +376,9 @@ mt_delivery_finish(struct mt_delivery *dl, double seconds)
 	ev_run(dl->loop, 0);
 	ev_timer_stop(dl->loop, &deadline);
 	ev_prepare_stop(dl->loop, &check);
+	/* What the spool refused is written a last time, or counted as dropped. */
+	for (size_t i = 0; i < dl->nwebhooks; i++)
+		mt_webhook_keep(dl->webhooks[i]);
 }
 
 void
