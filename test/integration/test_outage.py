@@ -107,4 +107,24 @@ finally:
     recv.stop()
     shutil.rmtree(tmp, ignore_errors=True)
 
+# A webhook whose min_severity leaves it no signature: warned at load.
+tmp = tempfile.mkdtemp(prefix="mt-outage-")
+log = os.path.join(tmp, "mail.log")
+open(log, "w").close()
+d = Daemon(EXE, SIGS, tmp, "")
+with open(d.conf_path, "w") as f:
+    f.write("state_directory: %s\ninputs:\n  - path: %s\nalerting:\n  webhooks:\n"
+            "    - name: deaf\n      url: http://127.0.0.1:9/x\n      format: json\n"
+            "      include: [\"communication/exim-protocol-synchronization-error\"]\n"
+            "    - name: fine\n      url: http://127.0.0.1:9/y\n      format: json\n"
+            % (d.state, log))
+os.chmod(d.conf_path, 0o600)
+d.start()
+text = d.log()
+ok("webhook deaf: its filter (min_severity warning" in text and "webhook fine: its filter" not in text,
+   "a webhook whose min_severity excludes every signature it includes is warned about at load",
+   text)
+d.stop()
+shutil.rmtree(tmp, ignore_errors=True)
+
 done()
