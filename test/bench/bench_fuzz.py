@@ -18,7 +18,7 @@ def main():
     seconds, root, fuzzers = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
     failed = False
     print("%-18s %12s %10s %8s %8s" % ("target", "execs", "exec/s", "cov", "ft"))
-    for exe in fuzzers:
+    for exe in map(os.path.abspath, fuzzers):
         name = os.path.basename(exe)[len("fuzz_"):]
         work = tempfile.mkdtemp(prefix="mt-fuzz-%s-" % name)
         seeds = os.path.join(root, name)

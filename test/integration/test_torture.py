@@ -23,6 +23,25 @@ from daemon_harness import Daemon, append, error_line  # noqa: E402
 from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
+SEQ = re.compile(rb" seq=([A-Za-z0-9]+-[0-9]+)")
+
+
+def fast_seqs(self):
+    """The harness's seqs(), read incrementally: 100,000 alerts are parsed once, not per poll."""
+    st = self.__dict__.setdefault("_fast", {"pos": 0, "seqs": []})
+    with open(self.out_path, "rb") as f:
+        f.seek(st["pos"])
+        data = f.read()
+    end = data.rfind(b"\n") + 1
+    for line in data[:end].split(b"\n")[:-1]:
+        m = SEQ.search(line)
+        if m:
+            st["seqs"].append(m.group(1).decode())
+    st["pos"] += end
+    return list(st["seqs"])
+
+
+Daemon.seqs = fast_seqs
 LOGROTATE = shutil.which("logrotate") or "/usr/sbin/logrotate"
 SLOW = 120  # seconds: deadline for anything the daemon must do (ASan, loaded CI)
 rng = random.Random(int(os.environ.get("TORTURE_SEED", str(int(time.time())))))
