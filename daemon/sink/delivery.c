@@ -52,17 +52,10 @@ on_notification(void *ctx, const struct mt_alert_group *g)
 				  c->name, g->sig->id);
 			continue;
 		}
-		if (dl->keepalive[i] != NULL) {
+		if (dl->keepalive[i] != NULL)
 			mt_keepalive_submit(dl->keepalive[i], g->event, &dl->payload);
-		} else {
-			/* lose14: the group's identity, so an outage's backlog coalesces. */
-			char key[512];
-
-			(void)snprintf(key, sizeof(key), "%s\x1f%s", g->sig->id,
-				       g->key_value ? g->key_value : "");
-			mt_webhook_submit_group(dl->webhooks[i], dl->payload.data,
-						dl->payload.len, key);
-		}
+		else
+			mt_webhook_submit(dl->webhooks[i], dl->payload.data, dl->payload.len);
 	}
 	dl->emitted = true;
 }
@@ -427,12 +420,11 @@ mt_delivery_log_counters(const struct mt_delivery *dl)
 		const struct mt_webhook_stats *s = mt_webhook_stats(dl->webhooks[i]);
 
 		log_info("webhook %s: %llu submitted, %llu delivered, %llu retried, %llu failed, "
-			 "%llu dropped, %llu spooled, %llu in flight, %llu coalesced",
+			 "%llu dropped, %llu spooled, %llu in flight",
 			 mt_webhook_name(dl->webhooks[i]), (unsigned long long)s->submitted,
 			 (unsigned long long)s->delivered, (unsigned long long)s->retried,
 			 (unsigned long long)s->failed, (unsigned long long)s->dropped,
-			 (unsigned long long)s->queued, (unsigned long long)s->inflight,
-			 (unsigned long long)s->coalesced);
+			 (unsigned long long)s->queued, (unsigned long long)s->inflight);
 	}
 	log_info("spool: %llu written, %llu removed, %llu dropped at the size bound, %llu "
 		 "dropped at the age bound, %llu write errors, %llu bytes",

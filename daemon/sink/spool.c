@@ -79,7 +79,6 @@ mt_spool_item_free(struct mt_spool_item *it)
 	free(it->body);
 	free(it->sink);
 	free(it->name);
-	free(it->group);
 	free(it);
 }
 

@@ -29,7 +29,6 @@ struct mt_spool_item {
 	double created;
 	uint32_t attempts; /* in this run */
 	bool dropped;	   /* in memory only, counted as dropped at stop */
-	char *group;	   /* the group it reports on (NULL: none or unknown): coalescing */
 	double next_try;
 	struct mt_spool_item *next; /* the owner's queue */
 };

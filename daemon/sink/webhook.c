@@ -110,7 +110,6 @@ mt_rate_take(struct mt_rate *r, double now)
 }
 
 static void dispatch(struct mt_webhook *w);
-static void requeue_oldest_first(struct mt_webhook *w, double now);
 
 /* Keep the queue sorted by next_try; stable for equal times. */
 static void
@@ -239,8 +238,6 @@ finish(struct mt_webhook *w, struct request *r, CURLcode res)
 	(void)curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after);
 	if (res == CURLE_OK && status >= 200 && status < 300) {
 		w->stats.delivered++;
-		if (w->warned)
-			requeue_oldest_first(w, now);
 		w->warned = false;
 		mt_spool_done(w->spool, it);
 		health(w, true, NULL, now);
@@ -466,80 +463,16 @@ mt_webhook_keep(struct mt_webhook *w)
 		  w->conf.name, (unsigned long long)n, n == 1 ? "" : "s");
 }
 
-/*
- * A queued notification of the same group, not sent yet, is superseded by
- * it: the new one (latest counts) takes the old one's place in the queue,
- * so after an outage each group gets one message, oldest group first, and
- * no count goes backwards.  True when it was placed so.
- */
-static bool
-coalesce(struct mt_webhook *w, struct mt_spool_item *it)
-{
-	struct mt_spool_item **p;
-
-	if (it->group == NULL)
-		return false;
-	for (p = &w->queue; *p != NULL; p = &(*p)->next) {
-		struct mt_spool_item *old = *p;
-
-		if (old->group == NULL || strcmp(old->group, it->group) != 0)
-			continue;
-		it->next = old->next;
-		it->next_try = old->next_try;
-		it->attempts = old->attempts;
-		it->created = old->created; /* its group's place: oldest group first */
-		*p = it;
-		old->next = NULL;
-		w->stats.coalesced++;
-		mt_spool_done(w->spool, old);
-		return true;
-	}
-	return false;
-}
-
 void
-mt_webhook_submit_group(struct mt_webhook *w, const char *body, size_t len, const char *group)
+mt_webhook_submit(struct mt_webhook *w, const char *body, size_t len)
 {
 	struct mt_spool_item *it = mt_spool_put(w->spool, w->conf.name, body, len, ev_now(w->loop));
 
 	w->stats.submitted++;
 	if (it->path == NULL && !ev_is_active(&w->respool))
 		ev_timer_start(w->loop, &w->respool);
-	if (group != NULL)
-		it->group = mt_xstrdup(group);
-	if (!coalesce(w, it))
-		enqueue(w, it);
+	enqueue(w, it);
 	dispatch(w);
-}
-
-void
-mt_webhook_submit(struct mt_webhook *w, const char *body, size_t len)
-{
-	mt_webhook_submit_group(w, body, len, NULL);
-}
-
-/*
- * Delivering again after failures: what waited is due now, oldest first,
- * not in the order the retry jitter gave it.
- */
-static void
-requeue_oldest_first(struct mt_webhook *w, double now)
-{
-	struct mt_spool_item *list = w->queue, *it;
-
-	w->queue = NULL;
-	w->stats.queued = 0;
-	while ((it = list) != NULL) {
-		struct mt_spool_item **p = &w->queue;
-
-		list = it->next;
-		it->next_try = now;
-		while (*p != NULL && (*p)->created <= it->created)
-			p = &(*p)->next;
-		it->next = *p;
-		*p = it;
-		w->stats.queued++;
-	}
 }
 
 /* The secret, from a file or the environment; NULL if none is configured. */

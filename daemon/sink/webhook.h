@@ -48,7 +48,6 @@ double mt_rate_take(struct mt_rate *r, double now);
 
 struct mt_webhook_stats {
 	uint64_t submitted, delivered, retried, failed, dropped, inflight, queued;
-	uint64_t coalesced; /* queued notifications superseded by a newer one of their group */
 	double failing_since; /* ev_now() of the first failure since the last success; 0: healthy */
 	char last_error[160]; /* of the latest failure: "HTTP 500", curl's message */
 };
@@ -64,13 +63,6 @@ struct mt_webhook *mt_webhook_free(struct mt_webhook *w);
 void mt_webhook_on_health(struct mt_webhook *w, mt_webhook_health_fn *fn, void *ctx);
 /* Queue a rendered notification (spooled first). */
 void mt_webhook_submit(struct mt_webhook *w, const char *body, size_t len);
-/*
- * The same for a notification about group (an opaque key): a queued one of
- * the same group not sent yet is replaced by it, in its place (see
- * webhook.c, coalesce).
- */
-void mt_webhook_submit_group(struct mt_webhook *w, const char *body, size_t len,
-			     const char *group);
 /* Requests in flight (shutdown waits for them a bounded time). */
 size_t mt_webhook_inflight(const struct mt_webhook *w);
 /*
