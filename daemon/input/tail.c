@@ -644,8 +644,16 @@ continue_in_copy(struct mt_tail *t)
 	struct reader saved;
 	int fd;
 
-	if (!find_copy(t->path, r->ino, r->fp_len, r->fp_hash, r->offset, &fd, &st))
-		return false;
+	/*
+	 * readdir may miss an entry that logrotate renames meanwhile (its .1 to
+	 * .2 shift of an earlier rotation): look again before giving up.
+	 */
+	for (int pass = 0;; pass++) {
+		if (find_copy(t->path, r->ino, r->fp_len, r->fp_hash, r->offset, &fd, &st))
+			break;
+		if (pass == 2)
+			return false;
+	}
 	/* The copy takes over our reader state; the original restarts. */
 	saved = *r;
 	close_reader(t, &t->old);

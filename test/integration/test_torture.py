@@ -174,8 +174,8 @@ for style in ["create", "copytruncate", "nocreate"]:
     m, dup, ext, total, kills, errors, got_all, text = storm(style)
     # A kill repeats at most what was read since the last checkpoint (200 ms here).
     ok(not errors and not m and not ext and dup <= kills * 5000,
-       "kill -9 %d times in a logrotate %s storm: %d lines, 0 lost, %d repeated"
-       % (kills, style, total, dup), report(m, dup, ext) + "\n" + "\n".join(errors) + "\n" + text)
+       "kill -9 %d times in a logrotate %s storm: %d lines, %d lost, %d repeated"
+       % (kills, style, total, len(m), dup), report(m, dup, ext) + "\n" + "\n".join(errors) + "\n" + text)
 
 
 # 2. a crash (and a clean stop) while draining mail.log.1 after a restart.
@@ -214,12 +214,12 @@ def drain_crash(sig, n=100000):
 
 m, dup, ext, total, at_stop, got_all, text = drain_crash(signal.SIGKILL)
 ok(not m and not ext and at_stop < total and dup <= at_stop,
-   "kill -9 while finishing mail.log.1 after a restart (at %d of %d lines): 0 lost, %d repeated"
-   % (at_stop, total, dup), report(m, dup, ext) + "\n" + text)
+   "kill -9 while finishing mail.log.1 after a restart (at %d of %d lines): %d lost, %d repeated"
+   % (at_stop, total, len(m), dup), report(m, dup, ext) + "\n" + text)
 m, dup, ext, total, at_stop, got_all, text = drain_crash(signal.SIGTERM)
 ok(not m and not ext and at_stop < total and dup == 0,
-   "SIGTERM while finishing mail.log.1 after a restart (at %d of %d lines): 0 lost, 0 repeated"
-   % (at_stop, total), report(m, dup, ext) + "\n" + text)
+   "SIGTERM while finishing mail.log.1 after a restart (at %d of %d lines): %d lost, %d repeated"
+   % (at_stop, total, len(m), dup), report(m, dup, ext) + "\n" + text)
 
 
 # 3. rotations while stopped: the rest of the checkpointed file, every file
