@@ -604,6 +604,17 @@ on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
 	save_state(container_of(w, struct mt_daemon, checkpoint));
 }
 
+/* lose14: a tail switched files (rotation, truncation, a new file): checkpoint at once. */
+static void
+on_input_switch(void *ctx)
+{
+	struct mt_daemon *d = ctx;
+
+	ev_timer_stop(d->loop, &d->checkpoint);
+	ev_timer_set(&d->checkpoint, 0., 0.);
+	ev_timer_start(d->loop, &d->checkpoint);
+}
+
 /* A notification went to the spool: save now (see sink/delivery.h). */
 static void
 on_emitted(void *ctx)
@@ -1151,6 +1162,14 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 	d->corr = mt_correlation_new(d->loop, d->gen.cfg, d->gen.cat, d->hash_key, on_record, d);
 	mt_correlation_load(d->corr);
 	d->inputs = mt_inputs_new(d->loop, d->saved, d->nsaved, on_line, d);
+	mt_inputs_on_switch(d->inputs, on_input_switch); /* lose14 */
+	{
+		/* lose14: the checkpoint's time tells which rotated files are unread. */
+		struct stat st;
+
+		if (d->nsaved > 0 && stat(mt_state_path(d->state), &st) == 0)
+			mt_inputs_saved_at(d->inputs, &st.st_mtim);
+	}
 	mt_inputs_configure(d->inputs, d->gen.cfg, true);
 	if (mt_inputs_nfiles(d->inputs) == 0 && !mt_inputs_journal(d->inputs))
 		log_warnx("no input: nothing to follow (configure inputs, or enable the journal)");

@@ -42,6 +42,8 @@ struct mt_inputs {
 	struct mt_journal *journal;
 	const struct mt_cursor *saved; /* positions read at start, handed to tails once */
 	size_t nsaved;
+	void (*on_switch)(void *ctx); /* a tail changed files: save positions now */
+	struct timespec saved_at;     /* when the saved positions were written */
 };
 
 static bool
@@ -155,13 +157,28 @@ find_tail(const struct mt_inputs *in, const char *path)
 	return NULL;
 }
 
-static const struct mt_cursor *
-saved_cursor(const struct mt_inputs *in, const char *path)
+/* The saved positions of path (all its files: the current and rotated ones), in *ret. */
+static size_t
+saved_cursors(const struct mt_inputs *in, const char *path, struct mt_cursor **ret)
 {
+	size_t n = 0;
+
+	*ret = NULL;
 	for (size_t i = 0; i < in->nsaved; i++)
-		if (in->saved[i].kind == MT_CURSOR_FILE && strcmp(in->saved[i].path, path) == 0)
-			return &in->saved[i];
-	return NULL;
+		if (in->saved[i].kind == MT_CURSOR_FILE && strcmp(in->saved[i].path, path) == 0) {
+			*ret = mt_xreallocarray(*ret, n + 1, sizeof(**ret));
+			(*ret)[n++] = in->saved[i];
+		}
+	return n;
+}
+
+static void
+on_tail_switch(void *ctx, struct mt_tail *t)
+{
+	struct mt_inputs *in = ctx;
+
+	if (in->on_switch != NULL)
+		in->on_switch(in->ctx);
 }
 
 static void
@@ -173,7 +190,11 @@ add_tail(struct mt_inputs *in, const char *path, bool start_at_end, bool at_star
 		.partial_timeout = in->limits.partial_line_timeout,
 		.rotate_wait = ROTATE_WAIT,
 		.start_at_end = start_at_end,
+		.on_switch = on_tail_switch,
+		.saved_at = in->saved_at,
 	};
+	struct mt_cursor *cursors;
+	size_t ncursors;
 	struct mt_tail *t;
 
 	if (find_tail(in, path) != NULL)
@@ -182,8 +203,9 @@ add_tail(struct mt_inputs *in, const char *path, bool start_at_end, bool at_star
 		log_warnx("more than %d input files, not following %s", MT_INPUTS_MAX_FILES, path);
 		return;
 	}
-	t = mt_tail_new(in->loop, path, &params, saved_cursor(in, path), at_startup, on_tail_line,
-			in);
+	ncursors = saved_cursors(in, path, &cursors);
+	t = mt_tail_new(in->loop, path, &params, cursors, ncursors, at_startup, on_tail_line, in);
+	free(cursors);
 	in->watched_ino[in->ntails] = 0;
 	in->tails[in->ntails++] = t;
 	log_info("following %s", path);
@@ -306,12 +328,12 @@ mt_inputs_configure(struct mt_inputs *in, const struct mt_config *cfg, bool at_s
 size_t
 mt_inputs_cursors(struct mt_inputs *in, struct mt_cursor **ret)
 {
-	struct mt_cursor *v = mt_xcalloc(in->ntails + in->nsaved + 1, sizeof(*v));
+	struct mt_cursor *v =
+		mt_xcalloc(in->ntails * MT_TAIL_MAX_CURSORS + in->nsaved + 1, sizeof(*v));
 	size_t n = 0;
 
 	for (size_t i = 0; i < in->ntails; i++)
-		if (mt_tail_cursor(in->tails[i], &v[n]))
-			n++;
+		n += mt_tail_cursors(in->tails[i], &v[n]);
 	/* Files followed but not open right now keep the position they had. */
 	for (size_t i = 0; i < in->nsaved; i++) {
 		bool open = false;
@@ -355,13 +377,27 @@ mt_inputs_log_counters(const struct mt_inputs *in)
 
 		log_info(
 			"input %s: %llu lines, %llu bytes, %llu cut, %llu partial, %llu rotations, "
-			"%llu truncations, %llu open errors, %llu read errors",
+			"%llu truncations, %llu open errors, %llu read errors, %llu rotated files "
+			"finished, %llu lost to rotation",
 			mt_tail_path(in->tails[i]), (unsigned long long)s->lines,
 			(unsigned long long)s->bytes, (unsigned long long)s->cut,
 			(unsigned long long)s->partial, (unsigned long long)s->rotations,
 			(unsigned long long)s->truncations, (unsigned long long)s->open_errors,
-			(unsigned long long)s->read_errors);
+			(unsigned long long)s->read_errors, (unsigned long long)s->recovered,
+			(unsigned long long)s->lost);
 	}
+}
+
+void
+mt_inputs_saved_at(struct mt_inputs *in, const struct timespec *when)
+{
+	in->saved_at = *when;
+}
+
+void
+mt_inputs_on_switch(struct mt_inputs *in, void (*fn)(void *ctx))
+{
+	in->on_switch = fn;
 }
 
 struct mt_inputs *

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <ev.h>
 
@@ -47,6 +48,19 @@ struct mt_inputs *mt_inputs_free(struct mt_inputs *in);
  * opened at start only: when configured, or by `auto` when no file exists.
  */
 void mt_inputs_configure(struct mt_inputs *in, const struct mt_config *cfg, bool at_startup);
+
+/*
+ * When the saved positions were written (the state file's mtime): rotated
+ * files modified after it hold lines not read yet.  Before configure.
+ */
+void mt_inputs_saved_at(struct mt_inputs *in, const struct timespec *when);
+
+/*
+ * fn (called with the ctx of mt_inputs_new) is told when a file changed
+ * under a tail (rotation, truncation, a rotated file finished, a file opened
+ * for the first time): positions are worth saving at once then.
+ */
+void mt_inputs_on_switch(struct mt_inputs *in, void (*fn)(void *ctx));
 
 /* Every position worth saving, newly allocated in *ret (free() it); returns the count. */
 size_t mt_inputs_cursors(struct mt_inputs *in, struct mt_cursor **ret);

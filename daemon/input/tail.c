@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -28,6 +29,17 @@ struct reader {
 	uint64_t fp_hash;
 };
 
+/* A rotated file found to be finished before the current one, opened already. */
+struct pending {
+	int fd;
+	uint64_t dev, ino, offset;
+	uint32_t fp_len;
+	uint64_t fp_hash;
+	struct timespec mtime;
+};
+
+#define MAX_PENDING 16
+
 struct mt_tail {
 	struct ev_loop *loop;
 	char *path;
@@ -36,9 +48,13 @@ struct mt_tail {
 	void *ctx;
 
 	struct reader cur, old;
-	bool old_is_copy;	 /* old is logrotate's copy: nobody writes it, close it once read */
-	struct mt_cursor cursor; /* from the state file, used at the first open */
-	bool have_cursor, first_open, at_startup;
+	bool old_done_at_eof; /* nobody writes old any more (a copy, a file found at restart) */
+	struct pending pending[MAX_PENDING]; /* oldest first, read after old */
+	size_t npending;
+	struct timespec eof_mtime; /* cur's mtime when last read to its end (or its open time) */
+	struct mt_cursor *cursors; /* from the state file, used at the first open */
+	size_t ncursors;
+	bool first_open, at_startup;
 	bool open_warned, read_warned;
 	char *chunk; /* read buffer, params.read_chunk bytes at most per read */
 	size_t chunk_size;
@@ -135,6 +151,19 @@ close_reader(struct mt_tail *t, struct reader *r)
 
 static bool fingerprint(int fd, uint32_t len, uint64_t *ret);
 
+static void
+switched(struct mt_tail *t)
+{
+	if (t->params.on_switch != NULL)
+		t->params.on_switch(t->ctx, t);
+}
+
+static bool
+ts_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
 /*
  * Keep the hash of the first bytes current while the file is short, so that
  * a truncation can still recognise the copy logrotate made of it.  Costs a
@@ -208,21 +237,58 @@ path_join(char *dst, size_t size, const char *dir, const char *name)
 	return 0;
 }
 
+/* path's directory into dir ("/" for a file at the root); -EINVAL without one. */
+static int
+dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL || (size_t)(slash - path) + 2 > size)
+		return -EINVAL;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (dir[0] == '\0')
+		(void)mt_strlcpy(dir, "/", size);
+	return 0;
+}
+
+/* mail.log.1, mail.log-20261204, mail.log.2.gz: a rotated name of base. */
+static bool
+sibling_name(const char *base, const char *name)
+{
+	size_t bl = strlen(base);
+
+	return strncmp(name, base, bl) == 0 && (name[bl] == '.' || name[bl] == '-') &&
+	       name[bl + 1] != '\0';
+}
+
+static bool
+compressed_name(const char *name)
+{
+	static const char *const ext[] = { ".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z" };
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		size_t el = strlen(ext[i]);
+
+		if (len > el && strcmp(name + len - el, ext[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* The file in path's directory with this inode, if any (a rotated copy). */
 static int
 find_by_inode(const char *path, uint64_t dev, uint64_t ino, char *ret, size_t size)
 {
-	const char *slash = strrchr(path, '/');
 	char dir[MT_CURSOR_PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int found = -ENOENT;
 
-	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+	if (dir_of(path, dir, sizeof(dir)) < 0)
 		return -EINVAL;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
-	if ((d = opendir(dir[0] ? dir : "/")) == NULL)
+	if ((d = opendir(dir)) == NULL)
 		return -errno;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
@@ -241,6 +307,165 @@ find_by_inode(const char *path, uint64_t dev, uint64_t ino, char *ret, size_t si
 	}
 	(void)closedir(d);
 	return found;
+}
+
+/*
+ * A copy of a file we were reading: a regular file in path's directory,
+ * other than path and than inode skip_ino, at least min_size long, whose
+ * first fp_len bytes hash to fp_hash.  Opened in *ret_fd.
+ */
+static bool
+find_copy(const char *path, uint64_t skip_ino, uint32_t fp_len, uint64_t fp_hash,
+	  uint64_t min_size, int *ret_fd, struct stat *ret_st)
+{
+	char dir[MT_CURSOR_PATH_MAX], p[MT_CURSOR_PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (fp_len == 0 || dir_of(path, dir, sizeof(dir)) < 0 || (d = opendir(dir)) == NULL)
+		return false;
+	while (!found && (de = readdir(d)) != NULL) {
+		uint64_t h;
+		int fd;
+
+		if (de->d_name[0] == '.' || compressed_name(de->d_name) ||
+		    path_join(p, sizeof(p), dir, de->d_name) < 0 || strcmp(p, path) == 0)
+			continue;
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, ret_st) == 0 && S_ISREG(ret_st->st_mode) &&
+		    (uint64_t)ret_st->st_size >= min_size && (uint64_t)ret_st->st_ino != skip_ino &&
+		    fingerprint(fd, fp_len, &h) && h == fp_hash) {
+			*ret_fd = fd;
+			found = true;
+		} else {
+			(void)close(fd);
+		}
+	}
+	(void)closedir(d);
+	return found;
+}
+
+static bool
+known_ino(const struct mt_tail *t, uint64_t dev, uint64_t ino)
+{
+	if ((t->cur.fd >= 0 && t->cur.dev == dev && t->cur.ino == ino) ||
+	    (t->old.fd >= 0 && t->old.dev == dev && t->old.ino == ino))
+		return true;
+	for (size_t i = 0; i < t->npending; i++)
+		if (t->pending[i].dev == dev && t->pending[i].ino == ino)
+			return true;
+	return false;
+}
+
+/* Queue an open file to finish from offset, in mtime order; takes fd. */
+static void
+add_pending(struct mt_tail *t, int fd, const struct stat *st, uint64_t offset, uint32_t fp_len,
+	    uint64_t fp_hash)
+{
+	struct pending p = {
+		.fd = fd,
+		.dev = (uint64_t)st->st_dev,
+		.ino = (uint64_t)st->st_ino,
+		.offset = offset,
+		.fp_len = fp_len,
+		.fp_hash = fp_hash,
+		.mtime = st->st_mtim,
+	};
+	size_t i;
+
+	if (known_ino(t, p.dev, p.ino)) {
+		(void)close(fd);
+		return;
+	}
+	if (t->npending == MAX_PENDING) {
+		t->stats.lost++;
+		log_warnx("%s: more than %d rotated files to finish; skipping one (inode %llu)",
+			  t->path, MAX_PENDING, (unsigned long long)p.ino);
+		(void)close(fd);
+		return;
+	}
+	for (i = t->npending; i > 0 && ts_after(&t->pending[i - 1].mtime, &p.mtime); i--)
+		t->pending[i] = t->pending[i - 1];
+	t->pending[i] = p;
+	t->npending++;
+}
+
+/*
+ * Rotated siblings of the path modified after `after`: written after what
+ * we read, so unread (rotations while stopped or while behind).  Queued
+ * from 0.  Compressed ones cannot be read: counted lost if count_lost.
+ */
+static void
+queue_newer(struct mt_tail *t, const struct timespec *after, bool count_lost)
+{
+	char dir[MT_CURSOR_PATH_MAX], p[MT_CURSOR_PATH_MAX];
+	const char *base = strrchr(t->path, '/');
+	struct stat now;
+	struct dirent *de;
+	DIR *d;
+
+	if (base == NULL || dir_of(t->path, dir, sizeof(dir)) < 0 || (d = opendir(dir)) == NULL)
+		return;
+	base++;
+	/* A file about to be renamed over the path (mail.log.new) is not a rotated one. */
+	if (stat(t->path, &now) < 0)
+		now.st_ino = 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		int fd;
+
+		if (!sibling_name(base, de->d_name) ||
+		    path_join(p, sizeof(p), dir, de->d_name) < 0 || stat(p, &st) < 0 ||
+		    !S_ISREG(st.st_mode) || !ts_after(&st.st_mtim, after) ||
+		    (st.st_ino == now.st_ino && st.st_dev == now.st_dev) ||
+		    known_ino(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
+			continue;
+		if (compressed_name(de->d_name)) {
+			if (count_lost) {
+				t->stats.lost++;
+				log_warnx("%s was compressed before it was read: its lines are not "
+					  "read (decompress it and use `mtalertd scan`)",
+					  p);
+			}
+			continue;
+		}
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			log_info("%s: reading %s, rotated after what was read", t->path, p);
+			add_pending(t, fd, &st, 0, 0, 0);
+		} else {
+			(void)close(fd);
+		}
+	}
+	(void)closedir(d);
+}
+
+/* Open the next pending file as the old reader, if old is free. */
+static void
+start_next(struct mt_tail *t)
+{
+	struct pending p;
+
+	if (t->old.fd >= 0 || t->npending == 0)
+		return;
+	p = t->pending[0];
+	memmove(&t->pending[0], &t->pending[1], (t->npending - 1) * sizeof(t->pending[0]));
+	t->npending--;
+	t->old.fd = p.fd;
+	t->old.dev = p.dev;
+	t->old.ino = p.ino;
+	t->old.offset = t->old.line_start = p.offset;
+	t->old.fp_len = p.fp_len;
+	t->old.fp_hash = p.fp_hash;
+	t->old.cutting = false;
+	mt_buf_reset(&t->old.line);
+	t->old_done_at_eof = true;
+	t->stats.recovered++;
 }
 
 static int
@@ -266,40 +491,85 @@ open_reader(struct reader *r, const char *path, struct stat *ret_st)
 	return 0;
 }
 
-/* Where a restarted daemon resumes: see the header. */
-static void
-resume_from_cursor(struct mt_tail *t, const struct stat *st)
+/* Does fd still hold what we read: at least offset bytes, the same first bytes? */
+static bool
+same_file(int fd, uint64_t offset, uint32_t fp_len, uint64_t fp_hash, struct stat *st)
 {
-	const struct mt_cursor *c = &t->cursor;
 	uint64_t h;
-	char rotated[MT_CURSOR_PATH_MAX];
 
-	if (c->dev == t->cur.dev && c->ino == t->cur.ino && (uint64_t)st->st_size >= c->offset &&
-	    fingerprint(t->cur.fd, c->fp_len, &h) && h == c->fp_hash) {
-		t->cur.offset = t->cur.line_start = c->offset;
-		return;
-	}
-	if ((c->dev != t->cur.dev || c->ino != t->cur.ino) &&
-	    find_by_inode(t->path, c->dev, c->ino, rotated, sizeof(rotated)) == 0) {
-		struct stat ost;
+	return fstat(fd, st) == 0 && (uint64_t)st->st_size >= offset &&
+	       (fp_len == 0 || (fingerprint(fd, fp_len, &h) && h == fp_hash));
+}
 
-		if (open_reader(&t->old, rotated, &ost) == 0) {
-			if ((uint64_t)ost.st_size >= c->offset &&
-			    fingerprint(t->old.fd, c->fp_len, &h) && h == c->fp_hash) {
-				/* We were behind when we stopped: finish the rotated file first. */
-				t->old.offset = t->old.line_start = c->offset;
-				log_info(
-					"%s was rotated while stopped; reading the rest of %s first",
-					t->path, rotated);
-				ev_timer_set(&t->rotate_wait, t->params.rotate_wait, 0.);
-				ev_timer_start(t->loop, &t->rotate_wait);
-			} else {
-				close_reader(t, &t->old);
+/* Where a restarted daemon resumes: see the header.  cur_st: NULL when no file at the path. */
+static void
+resume_from_cursors(struct mt_tail *t, const struct stat *cur_st)
+{
+	struct timespec ref = t->params.saved_at;
+	bool have_ref = ref.tv_sec != 0, cur_found = false;
+
+	for (size_t i = 0; i < t->ncursors; i++) {
+		const struct mt_cursor *c = &t->cursors[i];
+		char rotated[MT_CURSOR_PATH_MAX];
+		struct stat st;
+		int fd = -1;
+
+		if (c->kind != MT_CURSOR_FILE)
+			continue;
+		if (cur_st != NULL && c->dev == t->cur.dev && c->ino == t->cur.ino) {
+			if (same_file(t->cur.fd, c->offset, c->fp_len, c->fp_hash, &st)) {
+				t->cur.offset = t->cur.line_start = c->offset;
+				cur_found = true;
+				if (!have_ref || ts_after(&ref, &st.st_mtim))
+					ref = st.st_mtim;
+				have_ref = true;
+				continue;
 			}
+		} else if (find_by_inode(t->path, c->dev, c->ino, rotated, sizeof(rotated)) == 0 &&
+			   (fd = open(rotated, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) >= 0) {
+			if (same_file(fd, c->offset, c->fp_len, c->fp_hash, &st)) {
+				log_info("%s was rotated while stopped; reading the rest of %s first",
+					 t->path, rotated);
+				add_pending(t, fd, &st, c->offset, c->fp_len, c->fp_hash);
+				if (!have_ref || ts_after(&ref, &st.st_mtim))
+					ref = st.st_mtim;
+				have_ref = true;
+				continue;
+			}
+			(void)close(fd);
+		}
+		/* Truncated, rewritten or gone: copytruncate while stopped left a copy? */
+		if (find_copy(t->path, c->ino, c->fp_len, c->fp_hash, c->offset, &fd, &st)) {
+			log_info("%s was copied and truncated while stopped; reading the rest of "
+				 "the copy first",
+				 t->path);
+			add_pending(t, fd, &st, c->offset, c->fp_len, c->fp_hash);
+			if (!have_ref || ts_after(&ref, &st.st_mtim))
+				ref = st.st_mtim;
+			have_ref = true;
+			continue;
+		}
+		if (cur_st == NULL || c->dev != t->cur.dev || c->ino != t->cur.ino ||
+		    (uint64_t)cur_st->st_size >= c->offset) {
+			/* Not a plain shrink of the current file: lines may be gone for good. */
+			t->stats.lost++;
+			log_warnx("%s: the file read up to offset %llu when last stopped (inode %llu) "
+				  "is gone, compressed or rewritten; what followed that offset in it "
+				  "is not read",
+				  t->path, (unsigned long long)c->offset, (unsigned long long)c->ino);
 		}
 	}
-	/* A new file since we stopped: everything in it is new. */
-	t->cur.offset = t->cur.line_start = 0;
+	if (have_ref)
+		queue_newer(t, &ref, true);
+	if (!cur_found) /* a new file since we stopped: everything in it is new */
+		t->cur.offset = t->cur.line_start = 0;
+	start_next(t);
+}
+
+static void
+set_eof_mtime_now(struct mt_tail *t)
+{
+	(void)clock_gettime(CLOCK_REALTIME, &t->eof_mtime);
 }
 
 static bool
@@ -314,18 +584,32 @@ try_open(struct mt_tail *t)
 			if (!t->open_warned)
 				log_warnx("cannot open %s: %s; will retry", t->path, strerror(-r));
 			t->open_warned = true;
+		} else if (t->first_open && t->ncursors > 0) {
+			resume_from_cursors(t, NULL); /* rotated while stopped, not recreated yet */
+			t->first_open = false;
 		}
 		return false;
 	}
 	if (t->open_warned)
 		log_info("%s is readable again", t->path);
 	t->open_warned = false;
-	if (t->first_open && t->have_cursor)
-		resume_from_cursor(t, &st);
+	set_eof_mtime_now(t);
+	/* Queued as a rotated file, then renamed over the path: read it once, as the current. */
+	for (size_t i = 0; i < t->npending; i++)
+		if (t->pending[i].dev == t->cur.dev && t->pending[i].ino == t->cur.ino) {
+			(void)close(t->pending[i].fd);
+			memmove(&t->pending[i], &t->pending[i + 1],
+				(t->npending - i - 1) * sizeof(t->pending[0]));
+			t->npending--;
+			break;
+		}
+	if (t->first_open && t->ncursors > 0)
+		resume_from_cursors(t, &st);
 	else if (t->first_open && t->at_startup && t->params.start_at_end)
 		t->cur.offset = t->cur.line_start = (uint64_t)st.st_size;
 	t->first_open = false;
-	t->have_cursor = false;
+	update_fingerprint(&t->cur);
+	switched(t);
 	return true;
 }
 
@@ -338,98 +622,157 @@ read_error(struct mt_tail *t, int r)
 	t->read_warned = true;
 }
 
+static void
+arm_rotate_wait(struct mt_tail *t)
+{
+	ev_timer_stop(t->loop, &t->rotate_wait);
+	ev_timer_set(&t->rotate_wait, t->params.rotate_wait, 0.);
+	ev_timer_start(t->loop, &t->rotate_wait);
+}
+
 /*
  * copytruncate copied the file, then truncated it: what we had not read yet
  * is still in the copy.  Find it (same first bytes, at least as long as our
- * position), read the rest from there, and restart the truncated file at 0.
+ * position), read the rest from there, then copies made after it, and
+ * restart the truncated file at 0.
  */
 static bool
 continue_in_copy(struct mt_tail *t)
 {
-	const char *slash = strrchr(t->path, '/');
-	char dir[MT_CURSOR_PATH_MAX], path[MT_CURSOR_PATH_MAX];
 	struct reader *r = &t->cur;
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
+	struct stat st;
+	struct reader saved;
+	int fd;
 
-	if (slash == NULL || r->fp_len == 0 || (size_t)(slash - t->path) >= sizeof(dir))
-		return false;
-	memcpy(dir, t->path, (size_t)(slash - t->path));
-	dir[slash - t->path] = '\0';
-	if ((d = opendir(dir[0] ? dir : "/")) == NULL)
-		return false;
-	while (!found && (de = readdir(d)) != NULL) {
-		struct stat st;
-		uint64_t h;
-		int fd;
-
-		if (de->d_name[0] == '.' || path_join(path, sizeof(path), dir, de->d_name) < 0 ||
-		    strcmp(path, t->path) == 0)
-			continue;
-		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size < r->offset || (uint64_t)st.st_ino == r->ino)
-			continue;
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd < 0)
-			continue;
-		if (fingerprint(fd, r->fp_len, &h) && h == r->fp_hash) {
-			/* The copy takes over our reader state; the original restarts. */
-			struct reader saved = *r;
-
-			close_reader(t, &t->old);
-			mt_buf_fini(&t->old.line);
-			t->old = saved;
-			t->old.fd = fd;
-			t->old.dev = (uint64_t)st.st_dev;
-			t->old.ino = (uint64_t)st.st_ino;
-			t->old_is_copy = true;
-			reader_init(r, t->params.max_line);
-			r->fd = saved.fd;
-			r->dev = saved.dev;
-			r->ino = saved.ino;
-			ev_timer_stop(t->loop, &t->rotate_wait);
-			ev_timer_set(&t->rotate_wait, t->params.rotate_wait, 0.);
-			ev_timer_start(t->loop, &t->rotate_wait);
-			found = true;
-		} else {
-			(void)close(fd);
-		}
+	/*
+	 * readdir may miss an entry that logrotate renames meanwhile (its .1 to
+	 * .2 shift of an earlier rotation): look again before giving up.
+	 */
+	for (int pass = 0;; pass++) {
+		if (find_copy(t->path, r->ino, r->fp_len, r->fp_hash, r->offset, &fd, &st))
+			break;
+		if (pass == 2)
+			return false;
 	}
-	(void)closedir(d);
-	return found;
+	/* The copy takes over our reader state; the original restarts. */
+	saved = *r;
+	close_reader(t, &t->old);
+	mt_buf_fini(&t->old.line);
+	t->old = saved;
+	t->old.fd = fd;
+	t->old.dev = (uint64_t)st.st_dev;
+	t->old.ino = (uint64_t)st.st_ino;
+	t->old_done_at_eof = true;
+	reader_init(r, t->params.max_line);
+	r->fd = saved.fd;
+	r->dev = saved.dev;
+	r->ino = saved.ino;
+	ev_timer_stop(t->loop, &t->rotate_wait);
+	/* A second copytruncate while we were behind made a newer copy: read it too. */
+	queue_newer(t, &st.st_mtim, false);
+	return true;
+}
+
+/* The current file was truncated (shrunk, or its first bytes changed). */
+static void
+truncated(struct mt_tail *t, bool regrown)
+{
+	t->stats.truncations++;
+	if (!continue_in_copy(t)) {
+		struct timespec before = t->eof_mtime;
+		size_t had = t->npending;
+
+		queue_newer(t, &before, false);
+		if (t->npending > had || regrown) {
+			/*
+			 * Copied and truncated while we were behind, and the copy with
+			 * our unread rest is gone (or compressed): no reader can have it.
+			 */
+			t->stats.lost++;
+			log_warnx("%s was copied and truncated %swhile mtalertd was behind, and "
+				  "the copy holding what followed offset %llu is gone: those lines "
+				  "are lost (copytruncate's physical limit; prefer create or a "
+				  "larger rotate count)",
+				  t->path, t->npending > had ? "more than once " : "",
+				  (unsigned long long)t->cur.offset);
+		}
+		if (t->cur.line.len > 0 && !t->cur.cutting)
+			emit(t, &t->cur, false, true);
+		t->cur.offset = t->cur.line_start = 0;
+		t->cur.cutting = false;
+		t->cur.fp_len = 0;
+	}
+	start_next(t);
+	switched(t);
+}
+
+/*
+ * Read what is left in old (and the pending files after it).  1: nothing
+ * more there for now, go on with the current file; 0: budget spent (the
+ * idle watcher continues); -errno: read error.
+ */
+static int
+finish_old(struct mt_tail *t, size_t *budget)
+{
+	while (t->old.fd >= 0) {
+		struct stat st;
+		int r;
+
+		if (!same_file(t->old.fd, t->old.offset, t->old.fp_len, t->old.fp_hash, &st)) {
+			log_info("%s: a rotated file was rewritten in place while being finished; "
+				 "not reading it again",
+				 t->path);
+			mt_buf_reset(&t->old.line);
+		} else {
+			r = drain(t, &t->old, budget);
+			if (r < 0) {
+				read_error(t, r);
+				return r;
+			}
+			if (r == 0) {
+				ev_idle_start(t->loop, &t->more);
+				return 0;
+			}
+			if (!t->old_done_at_eof)
+				return 1; /* late writers may still add to it: rotate_wait */
+		}
+		close_reader(t, &t->old);
+		ev_timer_stop(t->loop, &t->rotate_wait);
+		start_next(t);
+		switched(t);
+	}
+	return 1;
 }
 
 void
 mt_tail_poll(struct mt_tail *t)
 {
 	size_t budget = t->params.read_chunk;
-	int r;
+	int r, round;
 
-	if (t->old.fd >= 0 && (r = drain(t, &t->old, &budget)) <= 0) {
-		if (r < 0)
-			read_error(t, r);
-		else
-			ev_idle_start(t->loop, &t->more);
-		return;
-	}
-	for (int round = 0; round < 4; round++) {
+	if (t->first_open && t->cur.fd < 0)
+		(void)try_open(t);
+	for (round = 0; round < 8; round++) {
 		struct stat st;
 
+		if (finish_old(t, &budget) <= 0)
+			return;
 		if (t->cur.fd < 0 && !try_open(t))
 			return;
-		/* A restart or a copytruncate may have left a file to finish first. */
-		if (t->old.fd >= 0 && (r = drain(t, &t->old, &budget)) <= 0) {
-			if (r < 0)
-				read_error(t, r);
-			else
-				ev_idle_start(t->loop, &t->more);
+		if (t->old.fd >= 0 && t->old_done_at_eof)
+			continue; /* opening found files to finish first */
+		/* Truncated (maybe regrown past us) since the last read? */
+		if (fstat(t->cur.fd, &st) < 0) {
+			read_error(t, -errno);
 			return;
 		}
-		if (t->old.fd >= 0 && t->old_is_copy) {
-			close_reader(t, &t->old);
-			t->old_is_copy = false;
-			ev_timer_stop(t->loop, &t->rotate_wait);
+		if ((uint64_t)st.st_size < t->cur.offset) {
+			truncated(t, false);
+			continue;
+		}
+		if (!same_file(t->cur.fd, t->cur.offset, t->cur.fp_len, t->cur.fp_hash, &st)) {
+			truncated(t, true);
+			continue;
 		}
 		r = drain(t, &t->cur, &budget);
 		if (r < 0) {
@@ -441,40 +784,55 @@ mt_tail_poll(struct mt_tail *t)
 			ev_idle_start(t->loop, &t->more);
 			return;
 		}
-		/* At the end of the open file: is the path still this file? */
-		if (stat(t->path, &st) < 0)
-			break; /* gone for now: keep the drained file until a new one appears */
-		if ((uint64_t)st.st_ino != t->cur.ino || (uint64_t)st.st_dev != t->cur.dev) {
-			/* Rotated: the old file is drained; keep it a while for late writers. */
-			close_reader(t, &t->old);
-			mt_buf_fini(&t->old.line);
-			t->old = t->cur;
-			t->old_is_copy = false;
-			mt_buf_init(&t->cur.line, t->params.max_line);
-			t->cur.fd = -1;
-			t->stats.rotations++;
-			ev_timer_stop(t->loop, &t->rotate_wait);
-			ev_timer_set(&t->rotate_wait, t->params.rotate_wait, 0.);
-			ev_timer_start(t->loop, &t->rotate_wait);
-			continue;
+		/* At the end of the open file. */
+		if (fstat(t->cur.fd, &st) == 0 && ts_after(&st.st_mtim, &t->eof_mtime))
+			t->eof_mtime = st.st_mtim;
+		/* Is the path still this file? */
+		struct stat pst;
+		bool gone = stat(t->path, &pst) < 0;
+
+		if ((gone && st.st_nlink > 0) ||
+		    (!gone && (uint64_t)pst.st_ino == t->cur.ino &&
+		     (uint64_t)pst.st_dev == t->cur.dev)) {
+			if (!gone && (uint64_t)pst.st_size < t->cur.offset)
+				continue; /* truncated just now: the check above handles it */
+			break;
 		}
-		if ((uint64_t)st.st_size < t->cur.offset) {
-			/* copytruncate or a shrinking file: start over. */
-			t->stats.truncations++;
-			if (continue_in_copy(t)) {
-				continue;
-			}
-			if (t->cur.line.len > 0 && !t->cur.cutting)
-				emit(t, &t->cur, false, true);
-			t->cur.offset = t->cur.line_start = 0;
-			t->cur.cutting = false;
-			t->cur.fp_len = 0;
-			continue;
+		/*
+		 * Rotated (the path names another file), or deleted with its
+		 * directory perhaps: the file is drained; keep it a while for late
+		 * writers, and read what was rotated after it first.
+		 */
+		struct timespec last = t->eof_mtime;
+
+		if (gone)
+			log_info("%s was deleted; following the path for a new file", t->path);
+		close_reader(t, &t->old);
+		mt_buf_fini(&t->old.line);
+		t->old = t->cur;
+		t->old_done_at_eof = false;
+		mt_buf_init(&t->cur.line, t->params.max_line);
+		t->cur.fd = -1;
+		t->stats.rotations++;
+		{
+			size_t had = t->npending;
+
+			queue_newer(t, &last, false);
+			/* Rotated twice while we were behind: no late writer on the oldest. */
+			if (t->npending > had)
+				t->old_done_at_eof = true;
 		}
-		break;
+		arm_rotate_wait(t);
+		switched(t);
 	}
-	/* A line without its newline yet: complete it after a while. */
-	if (t->cur.line.len > 0 && !t->cur.cutting) {
+	if (round == 8)
+		ev_idle_start(t->loop, &t->more); /* many switches at once: go on soon */
+	/*
+	 * A line without its newline yet: complete it after a while.  The rest
+	 * of a cut line too: if no newline ends it in time, the next bytes
+	 * start a new line instead of being swallowed with it.
+	 */
+	if (t->cur.line.len > 0 || t->cur.cutting) {
 		if (!ev_is_active(&t->partial_wait)) {
 			ev_timer_set(&t->partial_wait, t->params.partial_timeout, 0.);
 			ev_timer_start(t->loop, &t->partial_wait);
@@ -500,7 +858,14 @@ on_partial_wait(struct ev_loop *loop, ev_timer *w, int revents)
 
 	/* Read first: the rest of the line may have arrived meanwhile. */
 	mt_tail_poll(t);
-	if (t->cur.line.len > 0 && !t->cur.cutting && !ev_is_active(&t->more)) {
+	if (ev_is_active(&t->more))
+		return;
+	if (t->cur.cutting) {
+		t->stats.partial++; /* the cut line ended by the timeout, not a newline */
+		t->cur.cutting = false;
+		t->cur.line_start = t->cur.offset;
+		ev_timer_stop(loop, w);
+	} else if (t->cur.line.len > 0) {
 		emit(t, &t->cur, false, true);
 		t->cur.line_start = t->cur.offset;
 		ev_timer_stop(loop, w);
@@ -511,17 +876,16 @@ static void
 on_rotate_wait(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mt_tail *t = container_of(w, struct mt_tail, rotate_wait);
-	size_t budget = SIZE_MAX;
 
-	if (t->old.fd >= 0 && drain(t, &t->old, &budget) < 0)
-		log_warnx("cannot read the rotated file of %s to its end", t->path);
-	close_reader(t, &t->old);
+	/* Late writers have had their time: what is left is read by the next polls. */
+	t->old_done_at_eof = true;
 	mt_tail_poll(t);
 }
 
 struct mt_tail *
 mt_tail_new(struct ev_loop *loop, const char *path, const struct mt_tail_params *params,
-	    const struct mt_cursor *cursor, bool at_startup, mt_tail_line_fn *on_line, void *ctx)
+	    const struct mt_cursor *cursors, size_t ncursors, bool at_startup,
+	    mt_tail_line_fn *on_line, void *ctx)
 {
 	struct mt_tail *t = mt_xcalloc(1, sizeof(*t));
 
@@ -533,9 +897,10 @@ mt_tail_new(struct ev_loop *loop, const char *path, const struct mt_tail_params 
 	t->first_open = true;
 	/* A file that appears later is all new: only one there now may start at its end. */
 	t->at_startup = at_startup && access(path, F_OK) == 0;
-	if (cursor != NULL) {
-		t->cursor = *cursor;
-		t->have_cursor = true;
+	if (ncursors > 0) {
+		t->cursors = mt_xreallocarray(NULL, ncursors, sizeof(*t->cursors));
+		memcpy(t->cursors, cursors, ncursors * sizeof(*t->cursors));
+		t->ncursors = ncursors;
 	}
 	t->chunk_size = params->read_chunk < 65536 ? params->read_chunk : 65536;
 	t->chunk = mt_xmalloc(t->chunk_size);
@@ -559,8 +924,11 @@ mt_tail_free(struct mt_tail *t)
 		(void)close(t->old.fd);
 	if (t->cur.fd >= 0)
 		(void)close(t->cur.fd);
+	for (size_t i = 0; i < t->npending; i++)
+		(void)close(t->pending[i].fd);
 	mt_buf_fini(&t->old.line);
 	mt_buf_fini(&t->cur.line);
+	free(t->cursors);
 	free(t->chunk);
 	free(t->path);
 	free(t);
@@ -570,34 +938,33 @@ mt_tail_free(struct mt_tail *t)
 void
 mt_tail_flush_partial(struct mt_tail *t)
 {
-	size_t budget = SIZE_MAX;
-
-	if (t->old.fd >= 0)
-		(void)drain(t, &t->old, &budget);
-	close_reader(t, &t->old);
+	/*
+	 * A rotated file not finished keeps its position in the state; only a
+	 * partial line at the end of the current file is delivered now.
+	 */
 	if (t->cur.line.len > 0 && !t->cur.cutting) {
 		emit(t, &t->cur, false, true);
 		t->cur.line_start = t->cur.offset;
 	}
 }
 
-bool
-mt_tail_cursor(struct mt_tail *t, struct mt_cursor *ret)
+static bool
+reader_cursor(struct mt_tail *t, struct reader *r, struct mt_cursor *ret)
 {
-	struct reader *r = &t->cur;
-
 	if (r->fd < 0)
 		return false;
 	if (r->fp_len < MT_CURSOR_FP_MAX) {
 		struct stat st;
 		uint32_t len;
+		uint64_t h;
 
 		if (fstat(r->fd, &st) < 0)
 			return false;
 		len = st.st_size < MT_CURSOR_FP_MAX ? (uint32_t)st.st_size : MT_CURSOR_FP_MAX;
-		if (!fingerprint(r->fd, len, &r->fp_hash))
-			return false;
-		r->fp_len = len;
+		if (len > r->fp_len && fingerprint(r->fd, len, &h)) {
+			r->fp_hash = h;
+			r->fp_len = len;
+		}
 	}
 	memset(ret, 0, sizeof(*ret));
 	ret->kind = MT_CURSOR_FILE;
@@ -610,6 +977,18 @@ mt_tail_cursor(struct mt_tail *t, struct mt_cursor *ret)
 	if (mt_strlcpy(ret->path, t->path, sizeof(ret->path)) >= sizeof(ret->path))
 		return false;
 	return true;
+}
+
+size_t
+mt_tail_cursors(struct mt_tail *t, struct mt_cursor *ret)
+{
+	size_t n = 0;
+
+	if (reader_cursor(t, &t->old, &ret[n]))
+		n++;
+	if (reader_cursor(t, &t->cur, &ret[n]))
+		n++;
+	return n;
 }
 
 const char *

@@ -18,17 +18,38 @@
  *    hold it, until they are told to reopen), while the new file is read
  *    from its start.
  *  - copytruncate, or a file that shrinks: same inode, size below our
- *    position: restart at 0 (what the writer wrote between logrotate's copy
- *    and its truncate is lost to every reader; that is copytruncate's
- *    documented race).
+ *    position or first bytes that changed (checked before every read, so a
+ *    truncated file that grew past our position is caught too): the rest is
+ *    read from logrotate's copy (a sibling with our first bytes, at least as
+ *    long as our position), then copies made after it (a second
+ *    copytruncate while we were behind), then the file from 0.  What the
+ *    writer wrote between logrotate's copy and its truncate is lost to every
+ *    reader (copytruncate's documented race); a copy that is gone
+ *    (`rotate 1` after two copytruncates while starved, or compressed) is
+ *    the physical limit: counted in `lost` and logged, never silent.
  *  - the path missing: the open file is drained; the tail waits for the
- *    path to appear again.
+ *    path to appear again.  A file whose link count fell to 0 (deleted, its
+ *    directory too) is drained and then closed like a rotated one.
+ *  - a rotated file rewritten in place while drained (its first bytes
+ *    changed, or it shrank) is closed, not read again.
  * A partial line waits for its newline; rotation or partial_timeout
  * completes it.
  *
- * The position that can be saved (mt_tail_cursor) is the end of the last
- * line handed to on_line, so a restart from it neither skips nor repeats a
- * line.  Permission and I/O errors are logged once per episode and retried
+ * The positions that can be saved (mt_tail_cursors) are one per open file,
+ * the rotated one being finished and the current one, each the end of the
+ * last line handed to on_line, so a restart from them neither skips nor
+ * repeats a line.  on_switch is called whenever the set of open files
+ * changes (rotation, truncation, a file finished, a file opened), so the
+ * caller can save at once rather than at its next checkpoint.
+ *
+ * Restart: every saved position of the path is looked for, by inode (the
+ * file now at the path, or a rotated sibling in the same directory) with the
+ * same first bytes, else as a copy (copytruncate while stopped).  The files
+ * found are finished from their positions, oldest first, then every rotated
+ * sibling (`<name>.N`, `<name>-DATE`) modified after the oldest of them or
+ * after the checkpoint (rotations while stopped), from 0, then the current
+ * file.  Compressed
+ * siblings cannot be read: they are counted in `lost` and logged.  Permission and I/O errors are logged once per episode and retried
  * on the next poll; the tail never gives up on its path.
  */
 #ifndef MT_TAIL_H
@@ -37,6 +58,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <ev.h>
 
@@ -54,6 +76,7 @@ struct mt_tail_line {
 };
 
 typedef void mt_tail_line_fn(void *ctx, struct mt_tail *t, const struct mt_tail_line *l);
+typedef void mt_tail_switch_fn(void *ctx, struct mt_tail *t);
 
 struct mt_tail_params {
 	size_t max_line;	/* cap of one line */
@@ -61,30 +84,35 @@ struct mt_tail_params {
 	double partial_timeout; /* seconds */
 	double rotate_wait;	/* seconds an old file is kept and drained after rotation */
 	bool start_at_end;	/* where to start a file seen for the first time at startup */
+	mt_tail_switch_fn *on_switch; /* may be NULL; called with the tail's ctx */
+	struct timespec saved_at;     /* when the cursors were saved (0: unknown) */
 };
 
 struct mt_tail_stats {
 	uint64_t lines, bytes, cut, partial, rotations, truncations, open_errors, read_errors;
+	uint64_t lost;	    /* files (or rests of files) no reader could have: see above */
+	uint64_t recovered; /* rotated files finished after a restart or a starved rotation */
 };
 
 /*
- * Follow path.  cursor, if not NULL, is where a previous run stopped: it is
- * trusted only if the file at path (or a rotated file in the same directory,
- * found by inode) still has the same start; otherwise the tail starts at the
- * end or the beginning per params.  at_startup says whether the file existed
- * when the daemon started (files that appear later are read from 0).
+ * Follow path.  cursors (n of them, copied) are where a previous run
+ * stopped in this path's files: each is trusted only if its file is found
+ * with the same start (see Restart above); with none found the tail starts
+ * at the end or the beginning per params.  at_startup says whether the file
+ * existed when the daemon started (files that appear later are read from 0).
  */
 struct mt_tail *mt_tail_new(struct ev_loop *loop, const char *path,
-			    const struct mt_tail_params *params, const struct mt_cursor *cursor,
-			    bool at_startup, mt_tail_line_fn *on_line, void *ctx);
+			    const struct mt_tail_params *params, const struct mt_cursor *cursors,
+			    size_t ncursors, bool at_startup, mt_tail_line_fn *on_line, void *ctx);
 struct mt_tail *mt_tail_free(struct mt_tail *t);
 
 /* Read what is new, handle rotation.  Call on any change in the file's directory. */
 void mt_tail_poll(struct mt_tail *t);
 /* Deliver a waiting partial line now (shutdown). */
 void mt_tail_flush_partial(struct mt_tail *t);
-/* Where to resume after a restart; false while the tail has no file open. */
-bool mt_tail_cursor(struct mt_tail *t, struct mt_cursor *ret);
+#define MT_TAIL_MAX_CURSORS 2
+/* Where to resume after a restart: up to MT_TAIL_MAX_CURSORS records, oldest file first. */
+size_t mt_tail_cursors(struct mt_tail *t, struct mt_cursor *ret);
 
 const char *mt_tail_path(const struct mt_tail *t);
 const struct mt_tail_stats *mt_tail_stats(const struct mt_tail *t);

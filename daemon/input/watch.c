@@ -2,6 +2,7 @@
 #include "input/watch.h"
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include "util/xalloc.h"
 
 #define MISSING_RETRY 10.0 /* seconds between looks for a directory that does not exist */
+#define IDENTITY_CHECK 30.0/* seconds between checks that a watched directory is still the same */
 /*
  * Directories: only what changes which file a path names (rotation, new
  * files, permissions).  Followed files: their content.  Writes to other
@@ -27,6 +29,7 @@
 struct dir {
 	char *path;
 	int wd; /* -1: not watched (missing, or polling) */
+	uint64_t dev, ino; /* of the directory watched by wd */
 	bool changed;
 };
 
@@ -42,6 +45,7 @@ struct mt_watch {
 	ev_io io;
 	ev_timer poll;	  /* fallback: every poll_interval */
 	ev_timer missing; /* retry directories that do not exist */
+	ev_timer identity; /* directories deleted or replaced under their watch */
 	double poll_interval;
 	mt_watch_fn *on_change;
 	void *ctx;
@@ -68,6 +72,8 @@ mark_all(struct mt_watch *w)
 	for (size_t i = 0; i < w->ndirs; i++)
 		w->dirs[i].changed = true;
 }
+
+static void check_identity(struct mt_watch *w, struct dir *d);
 
 static void
 on_inotify(struct ev_loop *loop, ev_io *io, int revents)
@@ -118,6 +124,9 @@ on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 			p += sizeof(*ev) + ev->len;
 		}
 	}
+	for (size_t i = 0; i < w->ndirs; i++)
+		if (w->dirs[i].changed)
+			check_identity(w, &w->dirs[i]);
 	report_changed(w);
 }
 
@@ -134,6 +143,7 @@ on_poll(struct ev_loop *loop, ev_timer *t, int revents)
 static int
 add_one(struct mt_watch *w, struct dir *d)
 {
+	struct stat st;
 	int wd;
 
 	if (w->fd < 0)
@@ -142,7 +152,47 @@ add_one(struct mt_watch *w, struct dir *d)
 	if (wd < 0)
 		return -errno;
 	d->wd = wd;
+	if (stat(d->path, &st) == 0) {
+		d->dev = (uint64_t)st.st_dev;
+		d->ino = (uint64_t)st.st_ino;
+	}
 	return 0;
+}
+
+/*
+ * Is d's watch still on the directory its path names?  A log directory
+ * deleted (a file in it still open keeps the old inode alive, so no
+ * IN_DELETE_SELF) or replaced is watched again, and reported changed.
+ */
+static void
+check_identity(struct mt_watch *w, struct dir *d)
+{
+	struct stat st;
+
+	if (w->fd < 0 || d->wd < 0)
+		return;
+	if (stat(d->path, &st) == 0 && S_ISDIR(st.st_mode) && (uint64_t)st.st_dev == d->dev &&
+	    (uint64_t)st.st_ino == d->ino)
+		return;
+	(void)inotify_rm_watch(w->fd, d->wd);
+	d->wd = -1;
+	d->changed = true;
+	if (add_one(w, d) == 0) {
+		log_info("%s was replaced: watching the new directory", d->path);
+	} else {
+		log_info("%s is gone: looking for it every %.0f s", d->path, MISSING_RETRY);
+		ev_timer_start(w->loop, &w->missing);
+	}
+}
+
+static void
+on_identity(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mt_watch *w = container_of(t, struct mt_watch, identity);
+
+	for (size_t i = 0; i < w->ndirs; i++)
+		check_identity(w, &w->dirs[i]);
+	report_changed(w);
 }
 
 static void
@@ -184,6 +234,7 @@ mt_watch_new(struct ev_loop *loop, double poll_interval, mt_watch_fn *on_change,
 	w->ctx = ctx;
 	ev_timer_init(&w->poll, on_poll, poll_interval, poll_interval);
 	ev_timer_init(&w->missing, on_missing, MISSING_RETRY, MISSING_RETRY);
+	ev_timer_init(&w->identity, on_identity, IDENTITY_CHECK, IDENTITY_CHECK);
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0) {
 		w->fd = -1;
@@ -192,6 +243,7 @@ mt_watch_new(struct ev_loop *loop, double poll_interval, mt_watch_fn *on_change,
 	}
 	ev_io_init(&w->io, on_inotify, w->fd, EV_READ);
 	ev_io_start(loop, &w->io);
+	ev_timer_start(loop, &w->identity);
 	return w;
 }
 
@@ -203,6 +255,7 @@ mt_watch_force_polling(struct mt_watch *w, const char *why)
 		(void)close(w->fd);
 		w->fd = -1;
 	}
+	ev_timer_stop(w->loop, &w->identity);
 	if (ev_is_active(&w->poll))
 		return;
 	w->fallbacks++;
@@ -222,8 +275,13 @@ mt_watch_add(struct mt_watch *w, const char *dir)
 	int r;
 
 	for (size_t i = 0; i < w->ndirs; i++)
-		if (strcmp(w->dirs[i].path, dir) == 0)
+		if (strcmp(w->dirs[i].path, dir) == 0) {
+			/* Again (a reload): watch it anew if it was deleted or replaced. */
+			check_identity(w, &w->dirs[i]);
+			if (w->dirs[i].changed)
+				ev_feed_event(w->loop, &w->identity, EV_TIMER);
 			return;
+		}
 	w->dirs = mt_xreallocarray(w->dirs, w->ndirs + 1, sizeof(*w->dirs));
 	d = &w->dirs[w->ndirs++];
 	d->path = mt_xstrdup(dir);
@@ -247,6 +305,7 @@ mt_watch_free(struct mt_watch *w)
 		return NULL;
 	ev_timer_stop(w->loop, &w->poll);
 	ev_timer_stop(w->loop, &w->missing);
+	ev_timer_stop(w->loop, &w->identity);
 	if (w->fd >= 0) {
 		ev_io_stop(w->loop, &w->io);
 		(void)close(w->fd);

@@ -257,6 +257,34 @@ group_by_name(int by)
 	}
 }
 
+/*
+ * lose14: a webhook whose filter (min_severity, include, exclude) takes no
+ * enabled signature would stay silent forever; say so at load.
+ */
+static void
+warn_deaf_webhooks(const struct mt_config *cfg, const struct mt_catalog *cat)
+{
+	for (size_t w = 0; w < cfg->alerting.nwebhooks; w++) {
+		const struct mt_config_webhook *c = &cfg->alerting.webhooks[w];
+		bool any = false;
+
+		for (size_t i = 0; i < mt_catalog_count(cat) && !any; i++) {
+			const struct mt_signature *s = mt_catalog_get(cat, i);
+			enum mt_severity sev = s->severity;
+
+			if (!mt_config_signature_enabled(cfg, s->id, s->category, s->domain))
+				continue;
+			(void)mt_config_severity_override(cfg, s->id, &sev);
+			any = mt_config_filter_accepts(&c->filter, s, sev);
+		}
+		if (!any)
+			log_warnx("webhook %s: its filter (min_severity %s, include, exclude) takes none "
+				  "of the enabled signatures (%zu loaded): it will never be sent anything",
+				  c->name, mt_severity_name((enum mt_severity)c->filter.min_severity),
+				  mt_catalog_count(cat));
+	}
+}
+
 struct mt_delivery *
 mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct mt_catalog *cat,
 		const char *hostname, const uint8_t hash_key[16], struct mt_buf *saved_groups,
@@ -296,6 +324,7 @@ mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct 
 		} else
 			log_error("webhook %s is not used (see above)", al->webhooks[i].name);
 	}
+	warn_deaf_webhooks(cfg, cat);
 	mt_group_params_default(&p);
 	p.group_wait = gc->group_wait;
 	p.group_interval = gc->group_interval;
@@ -402,6 +431,9 @@ mt_delivery_finish(struct mt_delivery *dl, double seconds)
 	ev_run(dl->loop, 0);
 	ev_timer_stop(dl->loop, &deadline);
 	ev_prepare_stop(dl->loop, &check);
+	/* What the spool refused is written a last time, or counted as dropped. */
+	for (size_t i = 0; i < dl->nwebhooks; i++)
+		mt_webhook_keep(dl->webhooks[i]);
 }
 
 void

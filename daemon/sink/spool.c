@@ -77,6 +77,8 @@ mt_spool_item_free(struct mt_spool_item *it)
 	free(it->id);
 	free(it->path);
 	free(it->body);
+	free(it->sink);
+	free(it->name);
 	free(it);
 }
 
@@ -168,46 +170,32 @@ make_room(struct mt_spool *s, uint64_t need)
 	}
 }
 
-struct mt_spool_item *
-mt_spool_put(struct mt_spool *s, const char *sink, const char *body, size_t len, double now)
+/* Write it (not on disk yet) to <dir>/<sink>/<name>: temp, fsync, rename.  0 or -errno. */
+static int
+spool_write(struct mt_spool *s, struct mt_spool_item *it)
 {
-	struct mt_spool_item *it = mt_xcalloc(1, sizeof(*it));
-	char name[128], tmpname[160], header[256];
-	char *dir = join(s->dir, sink), *tmp;
-	unsigned long long ms;
+	char header[256], tmpname[160];
+	char *dir = join(s->dir, it->sink), *tmp, *path;
+	unsigned long long ms = it->created > 0 ? (unsigned long long)(it->created * 1000) : 0;
 	int fd, r = 0, hl;
 
-	it->created = now;
-	it->next_try = now;
-	/* Times as whole milliseconds: file names sort by age. */
-	ms = now > 0 ? (unsigned long long)(now * 1000) : 0;
-	(void)snprintf(name, sizeof(name), "%llu-%llu.req", ms, (unsigned long long)++s->seq);
-	(void)snprintf(tmpname, sizeof(tmpname), ".%s.tmp", name);
-	{
-		char idbuf[256];
-
-		(void)snprintf(idbuf, sizeof(idbuf), "%.100s-%llu-%llu", s->host, ms,
-			       (unsigned long long)s->seq);
-		it->id = mt_xstrdup(idbuf);
-	}
-	it->body = mt_xstrndup(body, len);
-	it->len = len;
-	it->path = join(dir, name);
 	hl = snprintf(header, sizeof(header), "{\"id\":\"%.200s\",\"created\":%llu}\n", it->id, ms);
+	(void)snprintf(tmpname, sizeof(tmpname), ".%s.tmp", it->name);
+	path = join(dir, it->name);
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
 		r = -errno;
 	if (r == 0)
-		make_room(s, (uint64_t)len + (uint64_t)hl);
+		make_room(s, (uint64_t)it->len + (uint64_t)hl);
 	tmp = join(dir, tmpname);
 	if (r == 0 && (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) >= 0) {
 		r = write_all(fd, header, (size_t)hl);
 		if (r == 0)
-			r = write_all(fd, body, len);
+			r = write_all(fd, it->body, it->len);
 		if (r == 0 && fsync(fd) < 0)
 			r = -errno;
 		if (close(fd) < 0 && r == 0)
 			r = -errno;
-		if (r == 0 && rename(tmp, it->path) < 0)
+		if (r == 0 && rename(tmp, path) < 0)
 			r = -errno;
 		if (r < 0)
 			(void)unlink(tmp);
@@ -217,20 +205,59 @@ mt_spool_put(struct mt_spool *s, const char *sink, const char *body, size_t len,
 	free(tmp);
 	free(dir);
 	if (r < 0) {
+		free(path);
 		s->stats.write_errors++;
 		if (!s->warned)
-			log_warnx("cannot write to the spool %s: %s; sending from memory only "
-				  "(a restart before delivery would lose it)",
+			log_warnx("cannot write to the spool %s: %s; keeping it in memory and "
+				  "writing it again later (a crash before then would lose it)",
 				  s->dir, strerror(-r));
 		s->warned = true;
-		free(it->path);
-		it->path = NULL; /* in memory only */
-		return it;
+		return r;
 	}
+	if (s->warned)
+		log_info("writing to the spool %s works again", s->dir);
 	s->warned = false;
+	it->path = path;
 	s->stats.written++;
-	s->stats.bytes += (uint64_t)len + (uint64_t)hl;
+	s->stats.bytes += (uint64_t)it->len + (uint64_t)hl;
+	return 0;
+}
+
+struct mt_spool_item *
+mt_spool_put(struct mt_spool *s, const char *sink, const char *body, size_t len, double now)
+{
+	struct mt_spool_item *it = mt_xcalloc(1, sizeof(*it));
+	char name[128];
+	unsigned long long ms;
+
+	it->created = now;
+	it->next_try = now;
+	/* Times as whole milliseconds: file names sort by age. */
+	ms = now > 0 ? (unsigned long long)(now * 1000) : 0;
+	(void)snprintf(name, sizeof(name), "%llu-%llu.req", ms, (unsigned long long)++s->seq);
+	{
+		char idbuf[256];
+
+		(void)snprintf(idbuf, sizeof(idbuf), "%.100s-%llu-%llu", s->host, ms,
+			       (unsigned long long)s->seq);
+		it->id = mt_xstrdup(idbuf);
+	}
+	it->body = mt_xstrndup(body, len);
+	it->len = len;
+	it->sink = mt_xstrdup(sink);
+	it->name = mt_xstrdup(name);
+	(void)spool_write(s, it); /* on failure: in memory (path NULL), see mt_spool_retry */
 	return it;
+}
+
+int
+mt_spool_retry(struct mt_spool *s, struct mt_spool_item *it)
+{
+	if (it->path != NULL)
+		return 0;
+	if (it->sink == NULL || it->name == NULL)
+		return -EINVAL;
+	return spool_write(s, it);
 }
 
 static int

@@ -12,6 +12,7 @@
 #ifndef MT_SPOOL_H
 #define MT_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,11 +22,13 @@ struct mt_spool;
 
 struct mt_spool_item {
 	char *id;   /* "<host>-<created ms>-<seq>" */
-	char *path; /* its file */
+	char *path; /* its file; NULL while it could not be written (in memory only) */
+	char *sink, *name; /* where mt_spool_retry writes it (NULL for loaded items) */
 	char *body;
 	size_t len;
 	double created;
 	uint32_t attempts; /* in this run */
+	bool dropped;	   /* in memory only, counted as dropped at stop */
 	double next_try;
 	struct mt_spool_item *next; /* the owner's queue */
 };
@@ -40,12 +43,18 @@ struct mt_spool *mt_spool_new(const char *state_dir, const struct mt_config_spoo
 struct mt_spool *mt_spool_free(struct mt_spool *s);
 
 /*
- * Write a notification for sink; returns the item (caller owns it) or NULL
- * when it could not be written (a full disk: counted and logged; the caller
- * still gets to send it once from memory, see sink_webhook.c).
+ * Write a notification for sink; returns the item (caller owns it),
+ * with path NULL when it could not be written (a full disk: counted and
+ * logged; the caller sends it from memory and writes it again with
+ * mt_spool_retry, see webhook.c).
  */
 struct mt_spool_item *mt_spool_put(struct mt_spool *s, const char *sink, const char *body,
 				   size_t len, double now);
+/*
+ * Write an item that mt_spool_put could not write (path NULL) again: 0 once
+ * it is on disk, -errno (counted in write_errors) if it still cannot be.
+ */
+int mt_spool_retry(struct mt_spool *s, struct mt_spool_item *it);
 /* Items left by a previous run for sink, oldest first (a list through ->next). */
 struct mt_spool_item *mt_spool_load(struct mt_spool *s, const char *sink, double now);
 /* Delivered or given up: remove the file and free the item. */

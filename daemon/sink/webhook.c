@@ -45,6 +45,7 @@ struct mt_webhook {
 	CURLM *multi;
 	ev_timer curl_timer;	     /* curl's own timeouts */
 	ev_timer dispatch;	     /* the next queued notification is due */
+	ev_timer respool;	     /* write again what the spool could not take (disk full) */
 	struct mt_spool_item *queue; /* by next_try */
 	struct request *inflight[MT_WEBHOOK_INFLIGHT_MAX];
 	size_t ninflight;
@@ -402,12 +403,74 @@ on_dispatch(struct ev_loop *loop, ev_timer *t, int revents)
 	dispatch(container_of(t, struct mt_webhook, dispatch));
 }
 
+/*
+ * Write again the notifications that are in memory only; true when every
+ * one is on disk now.
+ */
+static bool
+respool(struct mt_webhook *w)
+{
+	bool all = true;
+
+	for (size_t i = 0; i < w->ninflight; i++)
+		if (w->inflight[i]->it != NULL && mt_spool_retry(w->spool, w->inflight[i]->it) < 0)
+			all = false;
+	for (struct mt_spool_item *it = w->queue; it != NULL; it = it->next)
+		if (mt_spool_retry(w->spool, it) < 0)
+			all = false;
+	return all;
+}
+
+static void
+on_respool(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mt_webhook *w = container_of(t, struct mt_webhook, respool);
+
+	if (respool(w))
+		ev_timer_stop(loop, t);
+}
+
+/* An item in memory only, not yet counted as dropped at stop? */
+static bool
+unkept(const struct mt_spool_item *it)
+{
+	return it != NULL && it->path == NULL && !it->dropped;
+}
+
+void
+mt_webhook_keep(struct mt_webhook *w)
+{
+	uint64_t n = 0;
+
+	if (respool(w))
+		return;
+	for (size_t i = 0; i < w->ninflight; i++)
+		if (unkept(w->inflight[i]->it)) {
+			w->inflight[i]->it->dropped = true;
+			n++;
+		}
+	for (struct mt_spool_item *it = w->queue; it != NULL; it = it->next)
+		if (unkept(it)) {
+			it->dropped = true;
+			w->stats.queued--; /* not spooled: dropped */
+			n++;
+		}
+	if (n == 0)
+		return;
+	w->stats.dropped += n;
+	log_warnx("webhook %s: %llu notification%s could not be written to the spool and "
+		  "are dropped at stop (counted as dropped)",
+		  w->conf.name, (unsigned long long)n, n == 1 ? "" : "s");
+}
+
 void
 mt_webhook_submit(struct mt_webhook *w, const char *body, size_t len)
 {
 	struct mt_spool_item *it = mt_spool_put(w->spool, w->conf.name, body, len, ev_now(w->loop));
 
 	w->stats.submitted++;
+	if (it->path == NULL && !ev_is_active(&w->respool))
+		ev_timer_start(w->loop, &w->respool);
 	enqueue(w, it);
 	dispatch(w);
 }
@@ -504,6 +567,7 @@ mt_webhook_new(struct ev_loop *loop, const struct mt_config_webhook *conf, struc
 	(void)curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
 	ev_timer_init(&w->curl_timer, on_curl_timer, 0., 0.);
 	ev_timer_init(&w->dispatch, on_dispatch, 0., 0.);
+	ev_timer_init(&w->respool, on_respool, MT_WEBHOOK_RESPOOL, MT_WEBHOOK_RESPOOL);
 	/* What a previous run could not deliver goes first. */
 	for (it = mt_spool_load(spool, conf->name, ev_now(loop)); it != NULL; it = next) {
 		next = it->next;
@@ -524,6 +588,8 @@ mt_webhook_free(struct mt_webhook *w)
 	if (w == NULL)
 		return NULL;
 	/* In flight or queued: the spool files stay for the next run. */
+	mt_webhook_keep(w);
+	ev_timer_stop(w->loop, &w->respool);
 	for (size_t i = 0; i < w->ninflight; i++) {
 		mt_spool_item_free(w->inflight[i]->it);
 		w->inflight[i]->it = NULL;

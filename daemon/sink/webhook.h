@@ -33,6 +33,7 @@
 #define MT_WEBHOOK_INFLIGHT_MAX 4
 #define MT_WEBHOOK_RESPONSE_MAX 1024 /* bytes of a response body kept for the log */
 #define MT_WEBHOOK_BACKOFF_MAX	300.0
+#define MT_WEBHOOK_RESPOOL 5.0 /* seconds between writes again of what the spool refused */
 
 struct mt_webhook;
 
@@ -64,6 +65,12 @@ void mt_webhook_on_health(struct mt_webhook *w, mt_webhook_health_fn *fn, void *
 void mt_webhook_submit(struct mt_webhook *w, const char *body, size_t len);
 /* Requests in flight (shutdown waits for them a bounded time). */
 size_t mt_webhook_inflight(const struct mt_webhook *w);
+/*
+ * Stopping: write what the spool refused (disk full) a last time; what
+ * still cannot be written is counted as dropped and logged (once).  Also
+ * done by mt_webhook_free.
+ */
+void mt_webhook_keep(struct mt_webhook *w);
 const struct mt_webhook_stats *mt_webhook_stats(const struct mt_webhook *w);
 const char *mt_webhook_name(const struct mt_webhook *w);
 const struct mt_config_webhook *mt_webhook_conf(const struct mt_webhook *w);

@@ -8,6 +8,9 @@
  * runs to the end of the line with '\\', '\n' and '\r' escaped.  The
  * fingerprint is a hash of the file's first fp_len bytes (at most
  * MT_CURSOR_FP_MAX), so a reused inode is not mistaken for the old file.
+ * A followed path may have several file records: one per file being read
+ * (a rotated one being finished, oldest first, then the current one); the
+ * path is the followed one, the file is told by dev, inode and fingerprint.
  *
  * The codec does no I/O; the decoder takes untrusted bytes (a damaged state
  * file) and is a fuzz target.  A record it cannot read is rejected whole.
