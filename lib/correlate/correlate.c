@@ -176,12 +176,12 @@ le64(const unsigned char *p)
 	return v;
 }
 
-#define SIPROUND                                                                 \
-	do {                                                                     \
-		v0 += v1, v1 = rotl64(v1, 13), v1 ^= v0, v0 = rotl64(v0, 32);   \
-		v2 += v3, v3 = rotl64(v3, 16), v3 ^= v2;                         \
-		v0 += v3, v3 = rotl64(v3, 21), v3 ^= v0;                         \
-		v2 += v1, v1 = rotl64(v1, 17), v1 ^= v2, v2 = rotl64(v2, 32);   \
+#define SIPROUND                                                              \
+	do {                                                                  \
+		v0 += v1, v1 = rotl64(v1, 13), v1 ^= v0, v0 = rotl64(v0, 32); \
+		v2 += v3, v3 = rotl64(v3, 16), v3 ^= v2;                      \
+		v0 += v3, v3 = rotl64(v3, 21), v3 ^= v0;                      \
+		v2 += v1, v1 = rotl64(v1, 17), v1 ^= v2, v2 = rotl64(v2, 32); \
 	} while (0)
 
 /*
@@ -328,8 +328,8 @@ chain_unlink(const struct mt_correlate *c, struct table *t, uint32_t i)
  * entry; the key is written here.
  */
 static uint32_t
-table_insert(const struct mt_correlate *c, struct table *t, const char *k, size_t len,
-	     uint64_t h, bool *ret_evicted)
+table_insert(const struct mt_correlate *c, struct table *t, const char *k, size_t len, uint64_t h,
+	     bool *ret_evicted)
 {
 	uint32_t i;
 	unsigned char *p;
@@ -565,8 +565,8 @@ mt_correlate_time(const struct mt_view *t, double now)
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
 	    mi > 59 || s < 0 || s > 60)
 		return now;
-	return (double)days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
-	       mi * 60 + s;
+	return (double)days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+	       s;
 }
 
 /* --- what a line says ------------------------------------------------------ */
@@ -609,10 +609,10 @@ classify(const struct mt_logrec *r, bool *ret_frozen)
 
 	*ret_frozen = false;
 	if (r->mta == MT_MTA_EXIM) {
-		if (view_is(st, "==") &&
-		    (starts(rp, "retry time not reached") || starts(rp, "Retry time not yet reached") ||
-		     (rp->len == 0 &&
-		      (has(m, "etry time not reached") || has(m, "etry time not yet reached")))))
+		if (view_is(st, "==") && (starts(rp, "retry time not reached") ||
+					  starts(rp, "Retry time not yet reached") ||
+					  (rp->len == 0 && (has(m, "etry time not reached") ||
+							    has(m, "etry time not yet reached")))))
 			return K_RESTATE;
 		if (st->len == 0 && r->f[MT_F_QUEUE_ID].len) {
 			/* "<id> Message is frozen", "<id> Frozen (...)", "<id> frozen by ..." */
@@ -636,7 +636,8 @@ classify(const struct mt_logrec *r, bool *ret_frozen)
 		if (view_is(st, "**"))
 			return starts(rp, "retry timeout exceeded") ||
 					       has(rp->len ? rp : m, "retry timeout exceeded") ||
-					       has(rp->len ? rp : m, "have been failing for a long time") ?
+					       has(rp->len ? rp : m,
+						   "have been failing for a long time") ?
 				       K_EXPIRE :
 				       K_BOUNCE;
 		if (m->len >= 10 && memcmp(m->p + m->len - 10, " Completed", 10) == 0)
@@ -646,7 +647,8 @@ classify(const struct mt_logrec *r, bool *ret_frozen)
 	if (r->mta == MT_MTA_POSTFIX) {
 		if (view_is(st, "deferred"))
 			return starts(rp, "delivery temporarily suspended") ||
-					       (rp->len == 0 && has(m, "delivery temporarily suspended")) ?
+					       (rp->len == 0 &&
+						has(m, "delivery temporarily suspended")) ?
 				       K_RESTATE :
 				       K_DEFER;
 		if (view_is(st, "sent") || view_is(st, "deliverable"))
@@ -772,7 +774,8 @@ cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_
 	e->sig_cat = NULL;
 	e->reply[0] = '\0';
 	if (reply != NULL) {
-		size_t n = reply->len > MT_CORRELATE_REPLY_MAX ? MT_CORRELATE_REPLY_MAX : reply->len;
+		size_t n =
+			reply->len > MT_CORRELATE_REPLY_MAX ? MT_CORRELATE_REPLY_MAX : reply->len;
 
 		memcpy(e->reply, reply->p, n);
 		e->reply[n] = '\0';
@@ -836,8 +839,8 @@ cause_find(struct mt_correlate *c, const char *sig_id, const char *dest, size_t 
 static uint32_t
 cause_handle_of(const struct mt_correlate *c, const struct cause *e)
 {
-	return cause_handle(c, (uint32_t)(((const unsigned char *)e - c->causes.e) /
-					  c->causes.stride));
+	return cause_handle(
+		c, (uint32_t)(((const unsigned char *)e - c->causes.e) / c->causes.stride));
 }
 
 /* The cause's signature id (a NUL-terminated copy in scratch storage). */
@@ -1110,11 +1113,15 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 
 	/* Counts, whatever matched. */
 	if (d != NULL && attempt) {
+		/* Interning may grow the cause table: hold the known cause by handle. */
+		uint32_t kh = known != NULL ? cause_handle_of(c, known) : 0;
 		uint32_t ch = sig ? cause_intern(c, sig->id, dname, dlen,
 						 rec->f[MT_F_REPLY].len ? &rec->f[MT_F_REPLY] :
 									  &rec->f[MT_F_MESSAGE],
 						 t) :
 				    0;
+
+		known = kh != 0 ? cause_get(c, kh) : NULL;
 
 		sig_cause = ch;
 		d->attempts++;
@@ -1230,14 +1237,15 @@ mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
 				m->dest = dest_handle(c, dest_index(c, d));
 			if (failed && m->attempts < UINT16_MAX)
 				m->attempts++;
-			if (failed && (m->rcpts == 0 || m->last_rcpt != rh) && m->rcpts < UINT16_MAX)
+			if (failed && (m->rcpts == 0 || m->last_rcpt != rh) &&
+			    m->rcpts < UINT16_MAX)
 				m->rcpts++;
 			m->last_rcpt = rh;
-			m->outcome = frozen		? OUT_FROZEN :
-				     k == K_BOUNCE	? OUT_BOUNCED :
-				     k == K_EXPIRE	? OUT_EXPIRED :
-				     k == K_DEFER	? OUT_DEFERRED :
-							  m->outcome;
+			m->outcome = frozen	   ? OUT_FROZEN :
+				     k == K_BOUNCE ? OUT_BOUNCED :
+				     k == K_EXPIRE ? OUT_EXPIRED :
+				     k == K_DEFER  ? OUT_DEFERRED :
+						     m->outcome;
 			r->attempts = m->attempts;
 		}
 		if (d != NULL && failed && cause_get(c, d->cause) == NULL) {
@@ -1263,7 +1271,8 @@ static int
 by_failures(const void *a, const void *b)
 {
 	const struct mt_corr_dest *x = a, *y = b;
-	uint64_t fx = x->deferred + x->bounced + x->expired, fy = y->deferred + y->bounced + y->expired;
+	uint64_t fx = x->deferred + x->bounced + x->expired,
+		 fy = y->deferred + y->bounced + y->expired;
 
 	if (fx != fy)
 		return fx < fy ? 1 : -1;
