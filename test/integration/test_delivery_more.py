@@ -157,12 +157,25 @@ with open(log, "a") as f:
 deadline = time.time() + 10
 while time.time() < deadline and "spool over its" not in d.log():
     time.sleep(0.05)
-size = sum(os.path.getsize(p) for p in spool_files(d, "down"))
+def spool_bytes(d, name):
+    """Bytes in the spool now; a file delivered or dropped while we look counts 0."""
+    total = 0
+    for p in spool_files(d, name):
+        try:
+            total += os.path.getsize(p)
+        except FileNotFoundError:
+            pass
+    return total
+
+
+size = spool_bytes(d, "down")
 ok("spool over its 65536-byte bound: dropped the oldest" in d.log() and size <= 65536,
    "past spool.max_size the oldest notifications are dropped and logged (%d bytes kept)" % size,
    d.log()[-1500:])
 d.send(signal.SIGUSR1)
-time.sleep(0.5)
+deadline = time.time() + 30
+while time.time() < deadline and not re.search(r", (\d+) dropped at the size bound", d.log()):
+    time.sleep(0.05)
 m = re.search(r", (\d+) dropped at the size bound", d.log())
 ok(m is not None and int(m.group(1)) > 0, "and counted (%s)" % (m.group(1) if m else "-"),
    d.log()[-1500:])
@@ -190,7 +203,11 @@ r.wait_requests(1, timeout=10)
 with open(log, "a") as f:
     for i in range(9):
         f.write(relay_line(2 + i, 5) + "\n")
-time.sleep(0.5)
+# All ten lines read before the reload: ask the counters until they say so.
+deadline = time.time() + 30
+while time.time() < deadline and not re.search(r"counters: 10 lines", d.log()):
+    d.send(signal.SIGUSR1)
+    time.sleep(0.2)
 d.send(signal.SIGHUP)
 r.wait_requests(2, timeout=10)
 bodies = [q.json() for q in r.requests()]
