@@ -146,6 +146,8 @@ watch_tail_file(struct mt_inputs *in, size_t i)
 		dir[0] = '/';
 	mt_watch_add_file(in->watch, dir, path);
 	in->watched_ino[i] = ino;
+	/* A write between the file's open and its watch raised no event: read it now. */
+	mt_tail_poll(in->tails[i]);
 }
 
 static struct mt_tail *
