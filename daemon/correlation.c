@@ -68,7 +68,8 @@ mt_correlation_new(struct ev_loop *loop, const struct mt_config *cfg, const stru
 	cn->ctx = ctx;
 	cn->enabled = cfg->correlate.enabled;
 	cn->timeout = cfg->correlate.continuation_timeout;
-	cn->join = mt_join_new((size_t)cfg->limits.max_line_length, RECORD_LINES_MAX, on_record, ctx);
+	cn->join =
+		mt_join_new((size_t)cfg->limits.max_line_length, RECORD_LINES_MAX, on_record, ctx);
 	ev_timer_init(&cn->timer, on_timer, cn->timeout, 0.);
 	cn->timer.data = cn;
 	cn->path = mt_xmalloc(len);
@@ -127,8 +128,12 @@ mt_correlation_line(struct mt_correlation *cn, const char *file, const char *p, 
 	struct mt_join_rec r;
 
 	if (!cn->enabled) {
-		r = (struct mt_join_rec){ .file = file, .p = p, .len = len, .truncated = truncated,
-					  .offset = offset, .nlines = 1 };
+		r = (struct mt_join_rec){ .file = file,
+					  .p = p,
+					  .len = len,
+					  .truncated = truncated,
+					  .offset = offset,
+					  .nlines = 1 };
 		cn->on_record(cn->ctx, &r);
 		return;
 	}
@@ -232,7 +237,8 @@ mt_correlation_save(struct mt_correlation *cn, double min_interval)
 	double now = ev_now(cn->loop);
 	int fd, r;
 
-	if (cn->corr == NULL || !cn->dirty || (min_interval > 0 && now - cn->saved_at < min_interval))
+	if (cn->corr == NULL || !cn->dirty ||
+	    (min_interval > 0 && now - cn->saved_at < min_interval))
 		return;
 	mt_buf_init(&b, SAVE_MAX);
 	r = mt_correlate_save(cn->corr, &b);

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <time.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -103,7 +103,7 @@ struct mt_daemon {
 	size_t nistats, ilast;
 	struct mt_silences silences;
 	char *silences_path; /* <state>/silences.json */
-	int silences_ino;	  /* inotify on the state directory; -1: none */
+	int silences_ino;    /* inotify on the state directory; -1: none */
 	ev_io silences_watch;
 	uint64_t silenced, generation;
 	double started;
@@ -1198,7 +1198,7 @@ mt_daemon_run(const struct mt_daemon_opts *opts)
 		mt_delivery_finish(d->delivery, 3.0); /* bounded: the rest stays spooled */
 	save_state(d);
 	mt_correlation_save(d->corr, 0); /* correlate (issue 12): the tables, now */
-	log_counters(d); /* before the webhooks go: their counters are part of it */
+	log_counters(d);		 /* before the webhooks go: their counters are part of it */
 	d->delivery = mt_delivery_free(d->delivery, false);
 	d->ctl = mt_ctl_free(d->ctl);
 	d->metrics = mt_metrics_free(d->metrics);

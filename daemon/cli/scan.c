@@ -9,11 +9,11 @@
 #include <sys/random.h>
 
 #include <errno.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "alert/alert.h"
 #include "cli/cli.h"
@@ -132,8 +132,11 @@ static void
 scan_record(void *ctx, const struct mt_join_rec *jr)
 {
 	struct scan *s = ctx;
-	const struct line line = { .p = jr->p, .len = jr->len, .truncated = jr->truncated,
-				   .offset = jr->offset, .lineno = jr->lineno };
+	const struct line line = { .p = jr->p,
+				   .len = jr->len,
+				   .truncated = jr->truncated,
+				   .offset = jr->offset,
+				   .lineno = jr->lineno };
 	const struct line *l = &line;
 	const char *file = jr->file;
 	const struct mt_match *res;
@@ -228,9 +231,13 @@ scan_file(struct scan *s, const char *path)
 		s->lines++;
 		if (s->corr == NULL) {
 			/* --no-correlate: every line alone, as before the stage. */
-			const struct mt_join_rec jr = { .file = path, .p = l.p, .len = l.len,
-							.truncated = l.truncated, .offset = l.offset,
-							.lineno = l.lineno, .nlines = 1 };
+			const struct mt_join_rec jr = { .file = path,
+							.p = l.p,
+							.len = l.len,
+							.truncated = l.truncated,
+							.offset = l.offset,
+							.lineno = l.lineno,
+							.nlines = 1 };
 
 			scan_record(s, &jr);
 			continue;
@@ -268,7 +275,8 @@ fmt_time(char *buf, size_t size, double t)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
 		mt_strlcpy(buf, "-", size);
 }
 
@@ -296,7 +304,8 @@ print_correlation(struct scan *s)
 		printf("%-8llu  %8llu  %8llu  %8llu  %-32s  %s%s\n",
 		       (unsigned long long)dv[i].attempts, (unsigned long long)dv[i].deferred,
 		       (unsigned long long)dv[i].bounced, (unsigned long long)dv[i].expired, name,
-		       *dv[i].cause_id ? dv[i].cause_id : "-", dv[i].troubled ? " (unresolved)" : "");
+		       *dv[i].cause_id ? dv[i].cause_id : "-",
+		       dv[i].troubled ? " (unresolved)" : "");
 		free(name);
 	}
 	printf("\nMessages that failed: %zu\n", nm);
@@ -307,9 +316,9 @@ print_correlation(struct scan *s)
 
 		fmt_time(first, sizeof(first), mv[i].first);
 		fmt_time(last, sizeof(last), mv[i].last);
-		printf("* %s  %s  %s .. %s  %u attempt%s  to %s\n    cause: %s: %s\n",
-		       mv[i].id, mv[i].outcome, first, last, mv[i].attempts,
-		       mv[i].attempts == 1 ? "" : "s", *dest ? dest : "-", mv[i].cause_id, reply);
+		printf("* %s  %s  %s .. %s  %u attempt%s  to %s\n    cause: %s: %s\n", mv[i].id,
+		       mv[i].outcome, first, last, mv[i].attempts, mv[i].attempts == 1 ? "" : "s",
+		       *dest ? dest : "-", mv[i].cause_id, reply);
 		free(dest);
 		free(reply);
 	}
@@ -346,12 +355,13 @@ print_correlation_json(struct scan *s)
 		(void)mt_buf_putc(&b, '{');
 		(void)mt_json_key(&b, &first, "destination");
 		(void)mt_json_str(&b, dv[i].name, strlen(dv[i].name));
-		(void)mt_buf_printf(&b, ",\"attempts\":%llu,\"sent\":%llu,\"deferred\":%llu,"
-				       "\"bounced\":%llu,\"expired\":%llu,\"unresolved\":%s",
-				    (unsigned long long)dv[i].attempts, (unsigned long long)dv[i].sent,
-				    (unsigned long long)dv[i].deferred,
-				    (unsigned long long)dv[i].bounced,
-				    (unsigned long long)dv[i].expired, dv[i].troubled ? "true" : "false");
+		(void)mt_buf_printf(
+			&b,
+			",\"attempts\":%llu,\"sent\":%llu,\"deferred\":%llu,"
+			"\"bounced\":%llu,\"expired\":%llu,\"unresolved\":%s",
+			(unsigned long long)dv[i].attempts, (unsigned long long)dv[i].sent,
+			(unsigned long long)dv[i].deferred, (unsigned long long)dv[i].bounced,
+			(unsigned long long)dv[i].expired, dv[i].troubled ? "true" : "false");
 		if (*dv[i].cause_id) {
 			(void)mt_json_key(&b, &first, "cause");
 			(void)mt_json_cstr(&b, dv[i].cause_id);
@@ -376,8 +386,9 @@ print_correlation_json(struct scan *s)
 		(void)mt_json_cstr(&b, mv[i].cause_id);
 		(void)mt_json_key(&b, &first, "reply");
 		(void)mt_json_str(&b, mv[i].cause_reply, strlen(mv[i].cause_reply));
-		(void)mt_buf_printf(&b, ",\"attempts\":%u,\"recipients\":%u,\"first\":%.0f,"
-				       "\"last\":%.0f}",
+		(void)mt_buf_printf(&b,
+				    ",\"attempts\":%u,\"recipients\":%u,\"first\":%.0f,"
+				    "\"last\":%.0f}",
 				    mv[i].attempts, mv[i].recipients, mv[i].first, mv[i].last);
 		printf("%s%.*s", i ? "," : "", (int)b.len, b.data);
 	}
@@ -487,7 +498,8 @@ print_summary_json(struct scan *s)
 		(void)mt_json_key(&b, &first, "example");
 		(void)mt_json_cstr(&b, ss->example);
 		if (s->corr != NULL)
-			(void)mt_buf_printf(&b, ",\"repeats\":%llu", (unsigned long long)ss->repeats);
+			(void)mt_buf_printf(&b, ",\"repeats\":%llu",
+					    (unsigned long long)ss->repeats);
 		if (sig->nworkarounds) {
 			const struct mt_workaround *w = &sig->workarounds[0];
 

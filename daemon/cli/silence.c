@@ -1,4 +1,6 @@
 /* silence - `mtalertd silence add|list|expire`: the silences file in the state directory. */
+#include "alert/silence.h"
+
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -13,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alert/silence.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "ctl/ctl.h"
@@ -133,8 +134,9 @@ poke(const struct paths *p)
 	mt_buf_init(&out, 256);
 	r = mt_ctl_request(p->socket, "silences reload", 5., &out);
 	if (r < 0)
-		fprintf(stderr, "mtalertd: note: no daemon answered on %s (%s); a running one "
-				"picks the change up from the file\n",
+		fprintf(stderr,
+			"mtalertd: note: no daemon answered on %s (%s); a running one "
+			"picks the change up from the file\n",
 			p->socket, strerror(-r));
 	else if (out.len < 3 || memcmp(out.data, "ok ", 3) != 0)
 		fprintf(stderr, "mtalertd: the daemon did not take the change: %.*s",
@@ -151,8 +153,8 @@ random_id(char *dst, size_t size)
 	if (f == NULL || fread(r, 1, sizeof(r), f) != sizeof(r))
 		fatalx(EX_OSERR, "cannot read /dev/urandom");
 	(void)fclose(f);
-	(void)snprintf(dst, size, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
-		       r[4], r[5], r[6], r[7]);
+	(void)snprintf(dst, size, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4],
+		       r[5], r[6], r[7]);
 }
 
 static void
@@ -212,8 +214,9 @@ check_known(const struct cli *o, const struct mt_config *c, const struct mt_sile
 	for (size_t i = 0; r == -ENOENT && i < mt_catalog_count(cat); i++) {
 		const struct mt_signature *s = mt_catalog_get(cat, i);
 
-		if (sl->kind == MT_SILENCE_SIGNATURE ? strcmp(s->id, sl->value) == 0 :
-						       (s->category && !strcmp(s->category, sl->value)))
+		if (sl->kind == MT_SILENCE_SIGNATURE ?
+			    strcmp(s->id, sl->value) == 0 :
+			    (s->category && !strcmp(s->category, sl->value)))
 			r = 0;
 	}
 	mt_catalog_free(cat);
@@ -232,8 +235,8 @@ usage(void)
 }
 
 static int
-do_add(const struct cli *o, const struct mt_config *c, const struct paths *p,
-       struct mt_silences *s, int argc, char **argv)
+do_add(const struct cli *o, const struct mt_config *c, const struct paths *p, struct mt_silences *s,
+       int argc, char **argv)
 {
 	bool force = false;
 	struct mt_silence sl;
@@ -261,7 +264,8 @@ do_add(const struct cli *o, const struct mt_config *c, const struct paths *p,
 
 			what = argv[++i];
 			if (eq == NULL || (size_t)(eq - what) > MT_SILENCE_KEY_MAX) {
-				log_error("--match takes KEY=GLOB, such as recipient_domain=gmail.com");
+				log_error(
+					"--match takes KEY=GLOB, such as recipient_domain=gmail.com");
 				return EX_USAGE;
 			}
 			memcpy(sl.key, what, (size_t)(eq - what));
@@ -303,8 +307,9 @@ do_add(const struct cli *o, const struct mt_config *c, const struct paths *p,
 		return EX_DATAERR;
 	}
 	if (r == -EIO)
-		fprintf(stderr, "mtalertd: note: the catalog could not be read; '%s' is not "
-				"checked\n",
+		fprintf(stderr,
+			"mtalertd: note: the catalog could not be read; '%s' is not "
+			"checked\n",
 			sl.value);
 	random_id(sl.id, sizeof(sl.id));
 	who(sl.created_by, sizeof(sl.created_by));
@@ -345,8 +350,8 @@ do_list(const struct mt_silences *s, bool all, bool json)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct mt_silence *sl = &s->v[i];
 		const char *state = mt_silence_active(sl, now) ? "active" :
-				    sl->starts > now		? "pending" :
-								  "expired";
+				    sl->starts > now	       ? "pending" :
+								 "expired";
 		char a[64], e[64];
 
 		if (!all && strcmp(state, "expired") == 0)
@@ -445,8 +450,9 @@ cmd_silence(struct cli *o, int argc, char **argv)
 		r = do_list(&s, all, json);
 	} else if (!strcmp(rest[0], "expire") && nrest == 2) {
 		if (mt_silences_expire(&s, rest[1], floor(now_wall())) < 0) {
-			log_error("no silence has the id '%.40s' (see `mtalertd silence list --all`)",
-				  rest[1]);
+			log_error(
+				"no silence has the id '%.40s' (see `mtalertd silence list --all`)",
+				rest[1]);
 			r = EX_DATAERR;
 		} else {
 			(void)mt_silences_prune(&s, now_wall(), KEEP_EXPIRED);

@@ -203,8 +203,7 @@ mt_ctl_new(struct ev_loop *loop, const char *path, mt_ctl_handler_fn *fn, void *
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	(void)umask(old);
 	if (r < 0 || listen(fd, MT_CTL_CLIENTS_MAX) < 0 || lstat(path, &st) < 0) {
-		log_warn("cannot listen on %s; `mtalertd status` will not reach this daemon",
-			 path);
+		log_warn("cannot listen on %s; `mtalertd status` will not reach this daemon", path);
 		(void)close(fd);
 		return NULL;
 	}

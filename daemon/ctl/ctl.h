@@ -31,8 +31,7 @@ struct mt_ctl;
 typedef void mt_ctl_handler_fn(void *ctx, const char *request, struct mt_buf *out);
 
 /* Listen on path (a stale socket there is replaced); NULL after logging why not. */
-struct mt_ctl *mt_ctl_new(struct ev_loop *loop, const char *path, mt_ctl_handler_fn *fn,
-			  void *ctx);
+struct mt_ctl *mt_ctl_new(struct ev_loop *loop, const char *path, mt_ctl_handler_fn *fn, void *ctx);
 /* Close every connection and remove the socket file. */
 struct mt_ctl *mt_ctl_free(struct mt_ctl *c);
 

@@ -4,11 +4,10 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <microhttpd.h>
 
 #include "log.h"
 #include "util.h"
@@ -17,8 +16,8 @@
 struct mt_metrics {
 	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
-	ev_io io;	 /* MHD's epoll descriptor */
-	ev_timer timer;	 /* MHD's next timeout */
+	ev_io io;	/* MHD's epoll descriptor */
+	ev_timer timer; /* MHD's next timeout */
 	mt_metrics_fn *fn;
 	void *ctx;
 	struct mt_buf body;

@@ -1,6 +1,5 @@
 /* metrics_stub - the Prometheus endpoint in a build without libmicrohttpd. */
 #include "ctl/metrics.h"
-
 #include "log.h"
 
 struct mt_metrics *

@@ -214,7 +214,8 @@ mt_status_json(struct mt_buf *out, const struct mt_status *s)
 		r |= mt_buf_puts(out, i ? ",{" : "{");
 		r |= str_k(out, &g, "kind", k->kind);
 		r |= str_k(out, &g, "name", k->name);
-		r |= mt_json_key(out, &g, "enabled") | mt_buf_puts(out, k->enabled ? "true" : "false");
+		r |= mt_json_key(out, &g, "enabled") |
+		     mt_buf_puts(out, k->enabled ? "true" : "false");
 		r |= num_u(out, &g, "sent", k->sent);
 		r |= num_u(out, &g, "retried", k->retried);
 		r |= num_u(out, &g, "failed", k->failed);
@@ -325,7 +326,8 @@ mt_status_prometheus(struct mt_buf *out, const struct mt_status *s)
 
 	r |= head(out, "mtalert_lines_total", "counter", "Lines read, per input.");
 	for (size_t i = 0; i < s->ninputs; i++)
-		r |= mt_buf_puts(out, "mtalert_lines_total{input=") | label(out, s->inputs[i].path) |
+		r |= mt_buf_puts(out, "mtalert_lines_total{input=") |
+		     label(out, s->inputs[i].path) |
 		     mt_buf_printf(out, "} %llu\n", (unsigned long long)s->inputs[i].lines);
 	r |= head(out, "mtalert_cut_lines_total", "counter",
 		  "Lines longer than limits.max_line_length, cut, per input.");
@@ -356,8 +358,9 @@ mt_status_prometheus(struct mt_buf *out, const struct mt_status *s)
 	r |= head(out, "mtalert_alerts_total", "counter",
 		  "Alerts raised (silenced ones included), per signature and severity.");
 	for (size_t i = 0; i < s->nsigs; i++)
-		r |= mt_buf_puts(out, "mtalert_alerts_total{signature=") | label(out, s->sigs[i].id) |
-		     mt_buf_puts(out, ",severity=") | label(out, s->sigs[i].severity) |
+		r |= mt_buf_puts(out, "mtalert_alerts_total{signature=") |
+		     label(out, s->sigs[i].id) | mt_buf_puts(out, ",severity=") |
+		     label(out, s->sigs[i].severity) |
 		     mt_buf_printf(out, "} %llu\n", (unsigned long long)s->sigs[i].total);
 	r |= head(out, "mtalert_alerts_silenced_total", "counter",
 		  "Alerts kept from the sinks by a silence or a maintenance window.");

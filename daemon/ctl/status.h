@@ -20,8 +20,8 @@
 struct mt_status_input {
 	const char *path; /* "journal" for the journal */
 	uint64_t lines, cut, rotations;
-	uint64_t position;	  /* byte offset after the last line read */
-	double last_line;	  /* wall clock of the last line read; 0: none yet */
+	uint64_t position; /* byte offset after the last line read */
+	double last_line;  /* wall clock of the last line read; 0: none yet */
 };
 
 struct mt_status_signature {
@@ -40,7 +40,7 @@ struct mt_status_sink {
 
 struct mt_status {
 	const char *version;
-	double now;   /* wall clock */
+	double now; /* wall clock */
 	double started;
 	uint64_t generation, reloads, reload_failures;
 	uint64_t catalog_errors, signatures;

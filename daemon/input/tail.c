@@ -315,8 +315,8 @@ find_by_inode(const char *path, uint64_t dev, uint64_t ino, char *ret, size_t si
  * first fp_len bytes hash to fp_hash.  Opened in *ret_fd.
  */
 static bool
-find_copy(const char *path, uint64_t skip_ino, uint32_t fp_len, uint64_t fp_hash,
-	  uint64_t min_size, int *ret_fd, struct stat *ret_st)
+find_copy(const char *path, uint64_t skip_ino, uint32_t fp_len, uint64_t fp_hash, uint64_t min_size,
+	  int *ret_fd, struct stat *ret_st)
 {
 	char dir[MT_CURSOR_PATH_MAX], p[MT_CURSOR_PATH_MAX];
 	struct dirent *de;
@@ -526,10 +526,12 @@ resume_from_cursors(struct mt_tail *t, const struct stat *cur_st)
 				continue;
 			}
 		} else if (find_by_inode(t->path, c->dev, c->ino, rotated, sizeof(rotated)) == 0 &&
-			   (fd = open(rotated, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) >= 0) {
+			   (fd = open(rotated, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) >=
+				   0) {
 			if (same_file(fd, c->offset, c->fp_len, c->fp_hash, &st)) {
-				log_info("%s was rotated while stopped; reading the rest of %s first",
-					 t->path, rotated);
+				log_info(
+					"%s was rotated while stopped; reading the rest of %s first",
+					t->path, rotated);
 				add_pending(t, fd, &st, c->offset, c->fp_len, c->fp_hash);
 				if (!have_ref || ts_after(&ref, &st.st_mtim))
 					ref = st.st_mtim;
@@ -553,10 +555,11 @@ resume_from_cursors(struct mt_tail *t, const struct stat *cur_st)
 		    (uint64_t)cur_st->st_size >= c->offset) {
 			/* Not a plain shrink of the current file: lines may be gone for good. */
 			t->stats.lost++;
-			log_warnx("%s: the file read up to offset %llu when last stopped (inode %llu) "
-				  "is gone, compressed or rewritten; what followed that offset in it "
-				  "is not read",
-				  t->path, (unsigned long long)c->offset, (unsigned long long)c->ino);
+			log_warnx(
+				"%s: the file read up to offset %llu when last stopped (inode %llu) "
+				"is gone, compressed or rewritten; what followed that offset in it "
+				"is not read",
+				t->path, (unsigned long long)c->offset, (unsigned long long)c->ino);
 		}
 	}
 	if (have_ref)
@@ -791,9 +794,8 @@ mt_tail_poll(struct mt_tail *t)
 		struct stat pst;
 		bool gone = stat(t->path, &pst) < 0;
 
-		if ((gone && st.st_nlink > 0) ||
-		    (!gone && (uint64_t)pst.st_ino == t->cur.ino &&
-		     (uint64_t)pst.st_dev == t->cur.dev)) {
+		if ((gone && st.st_nlink > 0) || (!gone && (uint64_t)pst.st_ino == t->cur.ino &&
+						  (uint64_t)pst.st_dev == t->cur.dev)) {
 			if (!gone && (uint64_t)pst.st_size < t->cur.offset)
 				continue; /* truncated just now: the check above handles it */
 			break;

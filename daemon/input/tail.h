@@ -79,11 +79,11 @@ typedef void mt_tail_line_fn(void *ctx, struct mt_tail *t, const struct mt_tail_
 typedef void mt_tail_switch_fn(void *ctx, struct mt_tail *t);
 
 struct mt_tail_params {
-	size_t max_line;	/* cap of one line */
-	size_t read_chunk;	/* bytes per poll */
-	double partial_timeout; /* seconds */
-	double rotate_wait;	/* seconds an old file is kept and drained after rotation */
-	bool start_at_end;	/* where to start a file seen for the first time at startup */
+	size_t max_line;	      /* cap of one line */
+	size_t read_chunk;	      /* bytes per poll */
+	double partial_timeout;	      /* seconds */
+	double rotate_wait;	      /* seconds an old file is kept and drained after rotation */
+	bool start_at_end;	      /* where to start a file seen for the first time at startup */
 	mt_tail_switch_fn *on_switch; /* may be NULL; called with the tail's ctx */
 	struct timespec saved_at;     /* when the cursors were saved (0: unknown) */
 };

@@ -14,8 +14,8 @@
 #include "util.h"
 #include "util/xalloc.h"
 
-#define MISSING_RETRY 10.0 /* seconds between looks for a directory that does not exist */
-#define IDENTITY_CHECK 30.0/* seconds between checks that a watched directory is still the same */
+#define MISSING_RETRY  10.0 /* seconds between looks for a directory that does not exist */
+#define IDENTITY_CHECK 30.0 /* seconds between checks that a watched directory is still the same */
 /*
  * Directories: only what changes which file a path names (rotation, new
  * files, permissions).  Followed files: their content.  Writes to other
@@ -28,7 +28,7 @@
 
 struct dir {
 	char *path;
-	int wd; /* -1: not watched (missing, or polling) */
+	int wd;		   /* -1: not watched (missing, or polling) */
 	uint64_t dev, ino; /* of the directory watched by wd */
 	bool changed;
 };
@@ -43,8 +43,8 @@ struct mt_watch {
 	struct ev_loop *loop;
 	int fd; /* inotify, -1 when polling */
 	ev_io io;
-	ev_timer poll;	  /* fallback: every poll_interval */
-	ev_timer missing; /* retry directories that do not exist */
+	ev_timer poll;	   /* fallback: every poll_interval */
+	ev_timer missing;  /* retry directories that do not exist */
 	ev_timer identity; /* directories deleted or replaced under their watch */
 	double poll_interval;
 	mt_watch_fn *on_change;

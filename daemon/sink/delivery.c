@@ -278,10 +278,11 @@ warn_deaf_webhooks(const struct mt_config *cfg, const struct mt_catalog *cat)
 			any = mt_config_filter_accepts(&c->filter, s, sev);
 		}
 		if (!any)
-			log_warnx("webhook %s: its filter (min_severity %s, include, exclude) takes none "
-				  "of the enabled signatures (%zu loaded): it will never be sent anything",
-				  c->name, mt_severity_name((enum mt_severity)c->filter.min_severity),
-				  mt_catalog_count(cat));
+			log_warnx(
+				"webhook %s: its filter (min_severity %s, include, exclude) takes none "
+				"of the enabled signatures (%zu loaded): it will never be sent anything",
+				c->name, mt_severity_name((enum mt_severity)c->filter.min_severity),
+				mt_catalog_count(cat));
 	}
 }
 

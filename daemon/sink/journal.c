@@ -183,9 +183,10 @@ mt_journal_sink_send(struct mt_journal_sink *j, const struct mt_alert *a)
 	if (r < 0) {
 		j->stats.failed++;
 		if (!j->warned)
-			log_warnx("cannot send alerts to the journal: %s (counted; logged once until "
-				  "it works again)",
-				  strerror(-r));
+			log_warnx(
+				"cannot send alerts to the journal: %s (counted; logged once until "
+				"it works again)",
+				strerror(-r));
 		j->warned = true;
 		return r;
 	}

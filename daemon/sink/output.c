@@ -16,9 +16,9 @@
 
 struct mt_output {
 	struct mt_config_alerting conf;
-	struct mt_syslog_sink *syslog; /* NULL when disabled */
+	struct mt_syslog_sink *syslog;	 /* NULL when disabled */
 	struct mt_journal_sink *journal; /* NULL when disabled */
-	struct mt_buf pending;	       /* rendered stdout alerts not yet written */
+	struct mt_buf pending;		 /* rendered stdout alerts not yet written */
 	struct mt_buf scratch;
 	bool write_warned;
 	struct mt_output_stats stats;

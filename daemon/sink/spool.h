@@ -21,8 +21,8 @@
 struct mt_spool;
 
 struct mt_spool_item {
-	char *id;   /* "<host>-<created ms>-<seq>" */
-	char *path; /* its file; NULL while it could not be written (in memory only) */
+	char *id;	   /* "<host>-<created ms>-<seq>" */
+	char *path;	   /* its file; NULL while it could not be written (in memory only) */
 	char *sink, *name; /* where mt_spool_retry writes it (NULL for loaded items) */
 	char *body;
 	size_t len;

@@ -33,7 +33,7 @@
 #define MT_WEBHOOK_INFLIGHT_MAX 4
 #define MT_WEBHOOK_RESPONSE_MAX 1024 /* bytes of a response body kept for the log */
 #define MT_WEBHOOK_BACKOFF_MAX	300.0
-#define MT_WEBHOOK_RESPOOL 5.0 /* seconds between writes again of what the spool refused */
+#define MT_WEBHOOK_RESPOOL	5.0 /* seconds between writes again of what the spool refused */
 
 struct mt_webhook;
 

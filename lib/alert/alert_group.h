@@ -62,8 +62,9 @@ struct mt_alert_group {
 	const struct mt_group_field *fields; /* parsed fields of the latest occurrence */
 	size_t nfields;
 	const char *hostname; /* the host mtalert runs on */
-	const char *log_host; /* the host the latest line names (syslog header; untrusted); NULL: none */
-	const char *file;     /* the log the latest occurrence came from */
+	const char *
+		log_host; /* the host the latest line names (syslog header; untrusted); NULL: none */
+	const char *file; /* the log the latest occurrence came from */
 };
 
 const char *mt_group_event_name(enum mt_group_event e); /* "first", "update", ... */

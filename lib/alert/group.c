@@ -630,7 +630,8 @@ group_record(struct group *g, const struct mt_alert *a)
 		grp_text_set(&g->hostname, a->hostname, strlen(a->hostname), HOSTNAME_MAX);
 	g->has_log_host = rec != NULL && rec->f[MT_F_HOST].len > 0;
 	if (g->has_log_host)
-		grp_text_set(&g->log_host, rec->f[MT_F_HOST].p, rec->f[MT_F_HOST].len, HOSTNAME_MAX);
+		grp_text_set(&g->log_host, rec->f[MT_F_HOST].p, rec->f[MT_F_HOST].len,
+			     HOSTNAME_MAX);
 	grp_text_set(&g->file, a->file != NULL ? a->file : "",
 		     a->file != NULL ? strlen(a->file) : 0, FILE_NAME_MAX);
 

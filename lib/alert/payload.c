@@ -770,8 +770,8 @@ pl_fix(const struct pl_ctx *c)
 static bool
 abbreviation(const char *start, const char *dot)
 {
-	static const char *const abbr[] = { "e.g", "i.e", "etc", "vs", "cf", "No", "approx",
-					    "incl", "Fig", "St", "Mr", "Dr" };
+	static const char *const abbr[] = { "e.g",    "i.e",  "etc", "vs", "cf", "No",
+					    "approx", "incl", "Fig", "St", "Mr", "Dr" };
 	const char *w = dot;
 	size_t n;
 

@@ -103,9 +103,9 @@
 #include "alert/alert_group.h"
 #include "util/buf.h"
 
-#define MT_PAYLOAD_MAX	     (64 * 1024) /* a cap for out that every format fits in */
-#define MT_PAYLOAD_TEAMS_MAX 28000	 /* Teams rejects bodies over about 28 KB */
-#define MT_PAYLOAD_DIGEST_MAX 10	 /* notifications in one digest message */
+#define MT_PAYLOAD_MAX	      (64 * 1024) /* a cap for out that every format fits in */
+#define MT_PAYLOAD_TEAMS_MAX  28000	  /* Teams rejects bodies over about 28 KB */
+#define MT_PAYLOAD_DIGEST_MAX 10	  /* notifications in one digest message */
 
 enum mt_payload_format {
 	MT_PAYLOAD_JSON,

@@ -142,8 +142,9 @@ pl_digest_discord(struct mt_buf *b, struct pl_ctx *c)
 	pl_fld_puts(&f, "**", 0);
 	TRY(pl_fld_end(b, &f));
 	pl_digest_select(c, pl_digest_top(c));
-	TRY(mt_buf_printf(b, ",\"allowed_mentions\":{\"parse\":[]},\"embeds\":[{\"color\":%u,"
-			     "\"description\":",
+	TRY(mt_buf_printf(b,
+			  ",\"allowed_mentions\":{\"parse\":[]},\"embeds\":[{\"color\":%u,"
+			  "\"description\":",
 			  pl_color(c)));
 	pl_fld_init(&f, pl_lim(c, 4096));
 	for (size_t i = 0; i < c->ngs; i++) {

@@ -59,8 +59,8 @@ struct pl_ctx {
 	const struct mt_alert_group *g;
 	const struct mt_signature *s;
 	const struct pl_words *w;
-	unsigned level;	    /* 0: everything; each step halves the budgets */
-	size_t embed_units; /* Discord: text of the embed so far */
+	unsigned level;				/* 0: everything; each step halves the budgets */
+	size_t embed_units;			/* Discord: text of the embed so far */
 	const struct mt_alert_group *const *gs; /* a digest: its notifications (g: the first) */
 	size_t ngs;				/* 0: not a digest */
 };

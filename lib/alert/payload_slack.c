@@ -96,8 +96,9 @@ slack_details(struct mt_buf *b, struct pl_ctx *c)
 	struct pl_fld f;
 	int r;
 
-	TRY(mt_buf_printf(b, ",\"attachments\":[{\"color\":\"#%06x\",\"mrkdwn_in\":[\"text\"],"
-			     "\"fallback\":",
+	TRY(mt_buf_printf(b,
+			  ",\"attachments\":[{\"color\":\"#%06x\",\"mrkdwn_in\":[\"text\"],"
+			  "\"fallback\":",
 			  pl_color(c)));
 	TRY(pl_json_trusted(b, w->details, 64));
 	TRY(mt_buf_puts(b, ",\"text\":"));

@@ -334,8 +334,7 @@ pl_digest_teams(struct mt_buf *b, struct pl_ctx *c)
 	TRY(mt_buf_putc(b, '}'));
 	for (size_t i = 0; i < c->ngs; i++) {
 		pl_digest_select(c, i);
-		TRY(teams_line1(b, c, ",{\"separator\":true,",
-				c->g->event == MT_GROUP_RESOLVED));
+		TRY(teams_line1(b, c, ",{\"separator\":true,", c->g->event == MT_GROUP_RESOLVED));
 		if (c->g->event == MT_GROUP_RESOLVED || pl_digest_repeat(c, i))
 			continue; /* a repeated error's fix is above */
 		TRY(teams_fix(b, c, false));

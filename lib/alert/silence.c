@@ -398,7 +398,8 @@ mt_window_parse_day(const char *s)
 					    "thursday", "friday", "saturday" };
 
 	for (int i = 0; i < 7; i++)
-		if (strcasecmp(s, days[i]) == 0 || (strlen(s) == 3 && strncasecmp(s, days[i], 3) == 0))
+		if (strcasecmp(s, days[i]) == 0 ||
+		    (strlen(s) == 3 && strncasecmp(s, days[i], 3) == 0))
 			return i;
 	return -EINVAL;
 }

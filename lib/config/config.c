@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -386,8 +385,7 @@ static void check_window(struct ctx *k, const struct mt_ynode *map, void *obj);
 static const struct field window_fields[] = {
 	{ KEY("signatures", T_LIST, MW(select)), .item = T_SELECTOR, .n_off = MW(nselect),
 	  .flags = F_REQUIRED | F_UNIQUE },
-	{ KEY("days", T_LIST, MW(days)), .item = T_STRING, .n_off = MW(ndays),
-	  .flags = F_UNIQUE },
+	{ KEY("days", T_LIST, MW(days)), .item = T_STRING, .n_off = MW(ndays), .flags = F_UNIQUE },
 	{ KEY("start", T_STRING, MW(start)), .maxlen = 5, .flags = F_REQUIRED },
 	{ KEY("end", T_STRING, MW(end)), .maxlen = 5, .flags = F_REQUIRED },
 	{ KEY("comment", T_STRING, MW(comment)), .maxlen = 200 },
@@ -1643,12 +1641,12 @@ mt_config_filter_accepts(const struct mt_config_filter *f, const struct mt_signa
 }
 
 const struct mt_config_window *
-mt_config_maintenance(const struct mt_config *c, const struct mt_signature *s, int wday,
-		      int minute)
+mt_config_maintenance(const struct mt_config *c, const struct mt_signature *s, int wday, int minute)
 {
 	for (size_t i = 0; i < c->nmaintenance; i++) {
 		const struct mt_config_window *w = &c->maintenance[i];
-		struct mt_window win = { .days = w->day_mask, .start = w->start_min,
+		struct mt_window win = { .days = w->day_mask,
+					 .start = w->start_min,
 					 .end = w->end_min };
 
 		if (!mt_window_active(&win, wday, minute))
@@ -1788,8 +1786,8 @@ mt_parse_duration(const char *s, double *ret_seconds)
 		const char *unit;
 		double div, mul; /* divide for ms, so 100ms is exactly 0.1 */
 	} units[] = {
-		{ "", 1, 1 },	  { "ms", 1000, 1 }, { "s", 1, 1 },
-		{ "m", 1, 60 },	  { "h", 1, 3600 },  { "d", 1, 86400 },
+		{ "", 1, 1 },	{ "ms", 1000, 1 }, { "s", 1, 1 },
+		{ "m", 1, 60 }, { "h", 1, 3600 },  { "d", 1, 86400 },
 	};
 	char num[NUM_LEN];
 	const char *unit;

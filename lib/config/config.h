@@ -227,7 +227,7 @@ struct mt_config_control {
 
 /* The Prometheus endpoint; off unless listen is set. */
 struct mt_config_metrics {
-	char *listen; /* "127.0.0.1:9897", "[::1]:9897"; NULL: off */
+	char *listen;  /* "127.0.0.1:9897", "[::1]:9897"; NULL: off */
 	char *address; /* the address part, checked */
 	unsigned port;
 };

@@ -50,10 +50,10 @@
 #include "parse/logline.h"
 #include "util/buf.h"
 
-#define MT_CORRELATE_ID_MAX	23  /* bytes of a queue or message id (Exim 4.97: 23) */
-#define MT_CORRELATE_NAME_MAX	127 /* bytes of a destination name kept */
-#define MT_CORRELATE_REPLY_MAX	255 /* bytes of a cause's reply kept */
-#define MT_CORRELATE_CAUSES	4096
+#define MT_CORRELATE_ID_MAX	 23  /* bytes of a queue or message id (Exim 4.97: 23) */
+#define MT_CORRELATE_NAME_MAX	 127 /* bytes of a destination name kept */
+#define MT_CORRELATE_REPLY_MAX	 255 /* bytes of a cause's reply kept */
+#define MT_CORRELATE_CAUSES	 4096
 #define MT_CORRELATE_SUMMARY_MAX 512
 
 struct mt_correlate;
@@ -79,13 +79,14 @@ enum mt_corr_verdict {
 struct mt_corr_result {
 	enum mt_corr_verdict verdict;
 	/* REPEAT and OUTCOME: the first cause. */
-	const char *cause_id;			/* its signature id */
-	const struct mt_signature *cause_sig;	/* in the catalog given; NULL if not there */
-	const char *cause_reply;		/* the reply or message that named it; may be "" */
-	double cause_since;			/* when it was first seen */
-	unsigned attempts;			/* of the message so far */
-	const char *outcome;			/* OUTCOME: "expired" or "bounced" */
-	char summary[MT_CORRELATE_SUMMARY_MAX]; /* OUTCOME: "expired after 5 days of deferrals: ..." */
+	const char *cause_id;		      /* its signature id */
+	const struct mt_signature *cause_sig; /* in the catalog given; NULL if not there */
+	const char *cause_reply;	      /* the reply or message that named it; may be "" */
+	double cause_since;		      /* when it was first seen */
+	unsigned attempts;		      /* of the message so far */
+	const char *outcome;		      /* OUTCOME: "expired" or "bounced" */
+	char summary
+		[MT_CORRELATE_SUMMARY_MAX]; /* OUTCOME: "expired after 5 days of deferrals: ..." */
 	/* A destination with a known cause accepted mail: its trouble is over. */
 	const char *resolved_destination; /* NULL: none */
 	const char *resolved_cause;
@@ -102,7 +103,7 @@ struct mt_correlate_stats {
 	uint64_t repeats, outcomes, resolved, health_alerts;
 	size_t memory;		/* bytes allocated for the tables now */
 	size_t memory_messages; /* of which the message table */
-	size_t memory_max; /* bytes they may grow to at their configured sizes */
+	size_t memory_max;	/* bytes they may grow to at their configured sizes */
 };
 
 struct mt_correlate *mt_correlate_new(const struct mt_correlate_opts *o, const uint8_t key[16]);

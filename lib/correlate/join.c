@@ -15,7 +15,7 @@ struct mt_join {
 	mt_join_fn fn;
 	void *ctx;
 	bool pending;
-	bool cut; /* the held record reached a bound */
+	bool cut;	    /* the held record reached a bound */
 	struct mt_buf text; /* the held record */
 	char file[FILE_MAX];
 	struct mt_join_rec rec;
@@ -108,7 +108,8 @@ mt_join_line(struct mt_join *j, const char *file, const char *p, size_t len, boo
 			if (!j->cut) {
 				j->cut = true;
 				j->st.cut_records++;
-				if (j->rec.nlines < j->max_lines && j->text.len + 1 < j->max_bytes) {
+				if (j->rec.nlines < j->max_lines &&
+				    j->text.len + 1 < j->max_bytes) {
 					(void)mt_buf_putc(&j->text, '\n');
 					(void)mt_buf_append_trunc(&j->text, p, len);
 					j->rec.nlines++;

@@ -57,7 +57,9 @@ main(int argc, char **argv)
 	rec.mta = MT_MTA_POSTFIX;
 	rec.f[MT_F_STATUS] = (struct mt_view){ "deferred", 8 };
 	rec.f[MT_F_RECIPIENT] = (struct mt_view){ "bob@example.net", 15 };
-	rec.f[MT_F_REPLY] = (struct mt_view){ "connect to mx.example.net[192.0.2.1]:25: Connection refused", 59 };
+	rec.f[MT_F_REPLY] =
+		(struct mt_view){ "connect to mx.example.net[192.0.2.1]:25: Connection refused",
+				  59 };
 	rec.f[MT_F_MESSAGE] = rec.f[MT_F_REPLY];
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t i = 0; i < n; i++) {
@@ -81,7 +83,8 @@ main(int argc, char **argv)
 	       st->memory_messages / 1048576., (double)st->memory_messages / (double)max,
 	       st->memory / 1048576., rss1 / 1024., rss0 / 1024.);
 	if (st->messages != (n < max ? n : max)) {
-		printf("not ok 1 - the table holds %zu, want %zu\n", st->messages, n < max ? n : max);
+		printf("not ok 1 - the table holds %zu, want %zu\n", st->messages,
+		       n < max ? n : max);
 		failed = 1;
 	} else {
 		printf("ok 1 - the table stays at its size\n");
@@ -93,10 +96,12 @@ main(int argc, char **argv)
 		printf("ok 2 - every eviction is counted\n");
 	}
 	if (max == 1000000 && st->memory_messages >= 64u * 1024 * 1024) {
-		printf("not ok 3 - 1,000,000 messages take %zu bytes, over 64 MiB\n", st->memory_messages);
+		printf("not ok 3 - 1,000,000 messages take %zu bytes, over 64 MiB\n",
+		       st->memory_messages);
 		failed = 1;
 	} else {
-		printf("ok 3 - the message table is within its bound (%zu bytes)\n", st->memory_messages);
+		printf("ok 3 - the message table is within its bound (%zu bytes)\n",
+		       st->memory_messages);
 	}
 	printf("1..3\n");
 	mt_correlate_free(c);

@@ -25,11 +25,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define INPUT_MAX   (256 * 1024)
-#define REC_BYTES   512
-#define REC_LINES   4
-#define SAVE_CAP    (16 * 1024 * 1024)
-#define NSIGS	    3
+#define INPUT_MAX (256 * 1024)
+#define REC_BYTES 512
+#define REC_LINES 4
+#define SAVE_CAP  (16 * 1024 * 1024)
+#define NSIGS	  3
 
 static const uint8_t key[16] = { 3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3 };
 static struct mt_signature sigs[NSIGS];

@@ -18,8 +18,8 @@
 #include "alert/alert.h"
 #include "alert/alert_group.h"
 #include "alert/group.h"
-#include "parse/logline.h"
 #include "match/matcher.h"
+#include "parse/logline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -22,10 +22,10 @@
 #include <string.h>
 
 #include "alert/alert_group.h"
-#include "util/buf.h"
-#include "match/catalog.h"
-#include "util/diag.h"
 #include "alert/group.h"
+#include "match/catalog.h"
+#include "util/buf.h"
+#include "util/diag.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -919,7 +919,8 @@ test_operator(void)
 	struct mt_signature s421 = { .id = (char *)"communication/smtp-421",
 				     .category = (char *)"network_error",
 				     .domain = (char *)"communication" };
-	struct mt_signature other = { .id = (char *)"delivery/x", .category = (char *)"delivery",
+	struct mt_signature other = { .id = (char *)"delivery/x",
+				      .category = (char *)"delivery",
 				      .domain = (char *)"delivery" };
 	struct mt_diag d;
 	int r;
@@ -936,19 +937,18 @@ test_operator(void)
 	ok(c->metrics.listen == NULL && c->metrics.address == NULL, "default metrics: off");
 	mt_config_free(c);
 
-	static const char good[] =
-		"metrics: {listen: \"[::1]:10925\"}\n"
-		"control: {socket: /run/x/ctl}\n"
-		"alerting:\n  journal: {enabled: true, min_severity: error}\n"
-		"maintenance:\n"
-		"  - signatures: [category:network_error]\n"
-		"    days: [sat]\n"
-		"    start: \"22:00\"\n"
-		"    end: \"02:00\"\n"
-		"  - signatures: [delivery/x]\n"
-		"    start: \"12:00\"\n"
-		"    end: \"13:00\"\n"
-		"    comment: lunch\n";
+	static const char good[] = "metrics: {listen: \"[::1]:10925\"}\n"
+				   "control: {socket: /run/x/ctl}\n"
+				   "alerting:\n  journal: {enabled: true, min_severity: error}\n"
+				   "maintenance:\n"
+				   "  - signatures: [category:network_error]\n"
+				   "    days: [sat]\n"
+				   "    start: \"22:00\"\n"
+				   "    end: \"02:00\"\n"
+				   "  - signatures: [delivery/x]\n"
+				   "    start: \"12:00\"\n"
+				   "    end: \"13:00\"\n"
+				   "    comment: lunch\n";
 	mt_diag_init(&d);
 	c = NULL;
 	r = mt_config_parse("op.yaml", good, strlen(good), SIGDIR, &d, &c);
@@ -984,7 +984,8 @@ test_operator(void)
 	} bad[] = {
 		{ "metrics: {listen: \"localhost:9\"}\n", "not a numeric IPv4 or IPv6 address" },
 		{ "metrics: {listen: \"127.0.0.1\"}\n", "metrics.listen must be ADDRESS:PORT" },
-		{ "metrics: {listen: \"127.0.0.1:70000\"}\n", "metrics.listen must be ADDRESS:PORT" },
+		{ "metrics: {listen: \"127.0.0.1:70000\"}\n",
+		  "metrics.listen must be ADDRESS:PORT" },
 		{ "metrics: {listen: \"::1:80\"}\n", "IPv6 addresses go in brackets" },
 		{ "maintenance:\n  - signatures: [a/b]\n    start: \"24:00\"\n    end: \"01:00\"\n",
 		  "start must be a time HH:MM" },

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert/group.h"
 #include "correlate/correlate.h"
 #include "correlate/join.h"
-#include "alert/group.h"
 #include "match/catalog.h"
 #include "match/matcher.h"
 #include "parse/logline.h"
@@ -61,7 +61,8 @@ test_join(void)
 	struct mt_join *j = mt_join_new(4096, 256, on_rec, NULL);
 
 	nrecs = 0;
-	line(j, "p", "1999-03-02 09:44:33 Exim configuration error in line 12 of /etc/exim.conf:", 1);
+	line(j, "p",
+	     "1999-03-02 09:44:33 Exim configuration error in line 12 of /etc/exim.conf:", 1);
 	ok(nrecs == 0 && mt_join_pending(j), "an Exim head is held for its continuation");
 	line(j, "p", "  missing quote at end of string value for hold_domains", 2);
 	line(j, "p", "1999-03-02 09:44:34 10HmaX-000000005vi-0000 Completed", 3);
@@ -75,7 +76,8 @@ test_join(void)
 	line(j, "p", "Envelope-from: <userx@test1>", 4);
 	line(j, "p", "P Received: from CALLER by myhost.test.ex with local (Exim x.yz)", 5);
 	mt_join_flush(j);
-	ok(nrecs == 2 && recs[1].nlines == 3, "lines the parser finds no header in are continuations");
+	ok(nrecs == 2 && recs[1].nlines == 3,
+	   "lines the parser finds no header in are continuations");
 	/* Other framings pass through at once, never joined. */
 	line(j, "m", "Feb 21 09:21:54 mx postfix/smtp[12]: 4F2A31C0A1: to=<a@b.c>, status=sent", 6);
 	ok(nrecs == 3 && !mt_join_pending(j), "a syslog line passes through without waiting");
@@ -98,8 +100,8 @@ test_join(void)
 	mt_join_flush(j);
 	ok(nrecs == 1 && recs[0].truncated && recs[0].nlines <= 3 && strlen(recs[0].text) <= 100 &&
 		   mt_join_stats(j)->cut_records == 1,
-	   "a record stops at its bounds and is flagged cut (%zu lines, %zu bytes)",
-	   recs[0].nlines, strlen(recs[0].text));
+	   "a record stops at its bounds and is flagged cut (%zu lines, %zu bytes)", recs[0].nlines,
+	   strlen(recs[0].text));
 	j = mt_join_free(j);
 }
 
@@ -163,8 +165,9 @@ test_exim(void)
 		   strstr(res.summary, "Connection refused") != NULL,
 	   "an expiry names the first cause: %s", res.summary);
 	/* A retry notice nobody explained: alone. */
-	feed(c, "2024-01-10 10:20:00 1rLcYY-0003Ab-Cd == dan@elsewhere.test R=dnslookup "
-		"T=remote_smtp defer (-54): retry time not reached for any host for 'elsewhere.test'");
+	feed(c,
+	     "2024-01-10 10:20:00 1rLcYY-0003Ab-Cd == dan@elsewhere.test R=dnslookup "
+	     "T=remote_smtp defer (-54): retry time not reached for any host for 'elsewhere.test'");
 	ok(res.verdict != MT_CORR_REPEAT, "a retry notice with no known cause alerts on its own");
 	/* Frozen: one alert however many queue runs follow. */
 	feed(c, "2024-01-11 09:00:00 1rLcXX-0003Ab-Cd Frozen (delivery error message)");
@@ -300,8 +303,8 @@ test_bound(void)
 	ok(st->messages == max && st->msg_evicted_lru == feedn - max,
 	   "the message table stays at its size and counts evictions");
 	ok(st->memory <= st->memory_max, "memory stays under its configured bound");
-	ok(st->memory_messages < 64u * 1024 * 1024,
-	   "1,000,000 messages fit in 64 MiB (%zu bytes)", st->memory_messages);
+	ok(st->memory_messages < 64u * 1024 * 1024, "1,000,000 messages fit in 64 MiB (%zu bytes)",
+	   st->memory_messages);
 	/* The oldest are gone, the newest are there. */
 	(void)snprintf(l, sizeof(l), "2023-11-14 22:13:20 000000-000000-Cd Message is frozen");
 	mt_logline_parse(l, strlen(l), &rec);
@@ -350,13 +353,15 @@ test_save_load(void)
 		char l[300];
 
 		for (int i = 0; i < 30; i++) {
-			(void)snprintf(l, sizeof(l),
-				       "2024-01-10 10:00:%02d 1rLd%02d-0003Ab-Cd %s", i, i,
-				       i % 3 == 0 ? "Frozen (delivery error message)" :
-				       i % 3 == 1 ? "== bob@far.test R=dnslookup T=remote_smtp defer "
-						    "(111): Connection refused" :
-						    "** x@y.test R=r T=t: SMTP error from remote mail "
-						    "server after RCPT TO:<x@y.test>: 550 5.1.1 User unknown");
+			(void)snprintf(
+				l, sizeof(l), "2024-01-10 10:00:%02d 1rLd%02d-0003Ab-Cd %s", i, i,
+				i % 3 == 0 ?
+					"Frozen (delivery error message)" :
+				i % 3 == 1 ?
+					"== bob@far.test R=dnslookup T=remote_smtp defer "
+					"(111): Connection refused" :
+					"** x@y.test R=r T=t: SMTP error from remote mail "
+					"server after RCPT TO:<x@y.test>: 550 5.1.1 User unknown");
 			feed(e, l);
 		}
 		mt_buf_init(&eb, 1 << 20);
@@ -369,10 +374,12 @@ test_save_load(void)
 				  strcmp(mv[i].cause_id, wv[i].cause_id) == 0 &&
 				  strcmp(mv[i].cause_reply, wv[i].cause_reply) == 0;
 		ok(nm == 30 && nw == 30 && same_n == 30,
-		   "30 messages of 3 causes load back with their own causes (%zu of %zu)", same_n, nm);
+		   "30 messages of 3 causes load back with their own causes (%zu of %zu)", same_n,
+		   nm);
 		same_n = 0;
 		for (int i = 0; i < 30; i++) {
-			(void)snprintf(l, sizeof(l), "2024-01-10 10:01:00 1rLd%02d-0003Ab-Cd Message is frozen",
+			(void)snprintf(l, sizeof(l),
+				       "2024-01-10 10:01:00 1rLd%02d-0003Ab-Cd Message is frozen",
 				       i);
 			feed(f, l);
 			same_n += res.verdict == MT_CORR_REPEAT;
@@ -386,7 +393,8 @@ test_save_load(void)
 		mt_correlate_free(f);
 	}
 	ok(mt_correlate_load(d, "garbage", 7, NULL) == -EINVAL, "a foreign file is refused");
-	r = mt_correlate_load(d, "mtalert-correlate 1\nM zz 1 2\nC 1 -- --\nD 00 1\n", 44, &skipped);
+	r = mt_correlate_load(d, "mtalert-correlate 1\nM zz 1 2\nC 1 -- --\nD 00 1\n", 44,
+			      &skipped);
 	ok(r == 0 && skipped == 3, "malformed lines are skipped and counted (%zu)", skipped);
 	mt_buf_fini(&b);
 	mt_correlate_free(c);

@@ -10,10 +10,10 @@
 
 #include "alert/alert.h"
 #include "alert/alert_group.h"
-#include "match/catalog.h"
 #include "alert/group.h"
-#include "parse/logline.h"
+#include "match/catalog.h"
 #include "match/matcher.h"
+#include "parse/logline.h"
 #include "tap.h"
 #include "util/xalloc.h"
 
@@ -470,8 +470,8 @@ test_bursts(void)
 	run_until(g, 10);
 	ok(nnotes == 3 && nbatches == 1 && dbl_eq(notes[0].at, 10) && dbl_eq(notes[2].at, 10) &&
 		   notes[0].ev == MT_GROUP_FIRST && notes[2].ev == MT_GROUP_FIRST,
-	   "3 groups started at 0, 5, 9: their FIRSTs at 10 in one batch (got %zu in %llu)",
-	   nnotes, (unsigned long long)nbatches);
+	   "3 groups started at 0, 5, 9: their FIRSTs at 10 in one batch (got %zu in %llu)", nnotes,
+	   (unsigned long long)nbatches);
 	ok(notes[0].sig == &sig_a && strcmp(notes[1].key, "b.example") == 0 &&
 		   strcmp(notes[2].key, "c.example") == 0,
 	   "the batch is in start order");
@@ -491,7 +491,8 @@ test_bursts(void)
 
 	/* A group woken up after an empty check joins an open burst too. */
 	offer_at(g, 320, &sig_b, "relay", "f.example", 6); /* opens a burst at 330 */
-	offer_at(g, 325, &sig_a, "relay", "a.example", 7); /* a.example: idle since its check at 310 */
+	offer_at(g, 325, &sig_a, "relay", "a.example",
+		 7); /* a.example: idle since its check at 310 */
 	run_until(g, 330);
 	ok(nnotes == 7 && nbatches == 3 && notes[6].ev == MT_GROUP_FIRST &&
 		   notes[5].ev == MT_GROUP_UPDATE && strcmp(notes[5].key, "a.example") == 0,

@@ -293,7 +293,8 @@ test_layout(const struct mt_alert_group *base, const struct mt_catalog *cat)
 {
 	struct mt_alert_group typ = *base, res, other, many[MT_PAYLOAD_DIGEST_MAX + 1];
 	const struct mt_alert_group *dg[MT_PAYLOAD_DIGEST_MAX + 1];
-	const struct mt_signature *sig2 = mt_catalog_find(cat, "provider/gmail-550-5-7-26-dmarc-policy");
+	const struct mt_signature *sig2 =
+		mt_catalog_find(cat, "provider/gmail-550-5-7-26-dmarc-policy");
 	const char *ex2[1] = {
 		"Mar  3 10:16:01 mx1 postfix/smtp[24400]: 7B3C91C0F22: to=<alice@gmail.com>, "
 		"relay=gmail-smtp-in.l.google.com[142.250.27.26]:25, delay=0.9, dsn=5.7.26, "
@@ -377,8 +378,10 @@ test_layout(const struct mt_alert_group *base, const struct mt_catalog *cat)
 		   mt_payload_render_digest(&b, MT_PAYLOAD_ALERTMANAGER, dg, 2) == -EINVAL &&
 		   b.len == 0,
 	   "digest: -EINVAL for 1 or too many notifications, json, alertmanager; out unchanged");
-	ok(!mt_payload_has_digest(MT_PAYLOAD_JSON) && !mt_payload_has_digest(MT_PAYLOAD_ALERTMANAGER) &&
-		   mt_payload_has_digest(MT_PAYLOAD_SLACK) && mt_payload_has_digest(MT_PAYLOAD_TEAMS) &&
+	ok(!mt_payload_has_digest(MT_PAYLOAD_JSON) &&
+		   !mt_payload_has_digest(MT_PAYLOAD_ALERTMANAGER) &&
+		   mt_payload_has_digest(MT_PAYLOAD_SLACK) &&
+		   mt_payload_has_digest(MT_PAYLOAD_TEAMS) &&
 		   mt_payload_has_digest(MT_PAYLOAD_DISCORD) &&
 		   mt_payload_has_digest(MT_PAYLOAD_MATTERMOST),
 	   "the chat formats have a digest, json and alertmanager do not");

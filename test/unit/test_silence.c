@@ -111,7 +111,8 @@ test_file(void)
 	ok(mt_silences_parse("silences.json", b.data, b.len, &d, &back) == 0 && back.n == 2,
 	   "parse them back: 2 silences");
 	ok(back.n == 2 && strcmp(back.v[0].key, "recipient_domain") == 0 &&
-		   strcmp(back.v[0].value, "gmail.com") == 0 && (long long)back.v[0].ends == 1772540142LL &&
+		   strcmp(back.v[0].value, "gmail.com") == 0 &&
+		   (long long)back.v[0].ends == 1772540142LL &&
 		   strcmp(back.v[0].comment, "relay \"upgrade\"\\ day") == 0 &&
 		   back.v[1].kind == MT_SILENCE_SIGNATURE,
 	   "round trip keeps key, value, times and an escaped comment");
