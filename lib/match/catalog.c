@@ -212,6 +212,7 @@ static const char *const known_keys[] = {
 	"specificity",
 	"source_url",
 	"examples",
+	"reproduced_by",
 };
 
 static void
@@ -271,6 +272,7 @@ signature_free(struct mt_signature *s)
 	free(s->workarounds);
 	free_strlist(s->tags, s->ntags);
 	free_strlist(s->aliases, s->naliases);
+	free_strlist(s->reproduced_by, s->nreproduced_by);
 	free_strlist(s->ex_match, s->nex_match);
 	free_strlist(s->ex_no_match, s->nex_no_match);
 	for (size_t i = 0; i <= MT_CAPTURES_MAX; i++)
@@ -555,6 +557,7 @@ load_record(struct check *k, struct mt_ydoc *doc)
 	s->evidence_count = (long long)num;
 	s->tags = get_strlist(k, root, "tags", &s->ntags);
 	s->aliases = get_strlist(k, root, "aliases", &s->naliases);
+	s->reproduced_by = get_strlist(k, root, "reproduced_by", &s->nreproduced_by);
 	s->os_specific = get_map(k, root, "os_specific");
 	s->transition_graph = get_map(k, root, "transition_graph");
 	load_versions(k, root, s);

@@ -74,6 +74,8 @@ struct mt_signature {
 	size_t nworkarounds;
 	char **tags, **aliases;
 	size_t ntags, naliases;
+	char **reproduced_by; /* mtalert's: farm scenarios whose real MTA wrote its lines */
+	size_t nreproduced_by;
 	const struct mt_ynode *os_specific;	 /* mapping, kept as read */
 	const struct mt_ynode *transition_graph; /* mapping, kept as read */
 
