@@ -39,7 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RESULTS = os.path.join(HERE, "verified.json")
 SIGNATURES = os.path.join(ROOT, "signatures")
-POSTFIX_META = "/run/mtfarm-postfix-meta"
+# The package's /etc/postfix as installed, kept in the namespace's /etc overlay.
+POSTFIX_META = "/etc/.mtfarm-postfix-meta"
 
 SYSTEMCTL = """#!/bin/sh
 # The farm's systemctl: the scenario's instance stands for the unit (verify.py).
@@ -66,15 +67,17 @@ def postfix_etc(conf):
     postfix-script, ...) are copied into it, then it is bind-mounted there."""
     release_postfix_etc()
     if not os.path.isdir(POSTFIX_META):
-        shutil.copytree("/etc/postfix", POSTFIX_META, symlinks=True)
+        shutil.copytree("/etc/postfix", POSTFIX_META, symlinks=True)  # the package's, as installed
     for name in os.listdir(POSTFIX_META):
         if name in ("main.cf", "master.cf"):
             continue
         src, dst = os.path.join(POSTFIX_META, name), os.path.join(conf, name)
-        if os.path.isdir(src) and not os.path.islink(src):
-            shutil.copytree(src, dst, symlinks=True)
+        # Copies, symbolic links followed: postfix-script warns about a
+        # link that leaves the configuration directory (makedefs.out).
+        if os.path.isdir(src):
+            shutil.copytree(src, dst)
         else:
-            shutil.copy2(src, dst, follow_symlinks=False)
+            shutil.copy2(src, dst)
     subprocess.run(["mount", "--bind", conf, "/etc/postfix"], check=True)
 
 
@@ -155,7 +158,8 @@ def flowed(mta_name, text, rcpts):
         for r in rcpts:
             if mta_name == "postfix" and re.search(r"to=<%s>.* status=sent " % re.escape(r), ln):
                 return ln
-            if mta_name == "exim" and re.search(r" => %s( |$)" % re.escape(r), ln):
+            # Exim: "=> user@domain R=..." or, delivered locally, "=> user <user@domain> R=...".
+            if mta_name == "exim" and re.search(r" => (%s|\S+ <%s>)( |$)" % (re.escape(r), re.escape(r)), ln):
                 return ln
     return None
 
@@ -229,8 +233,18 @@ def load_results():
 
 
 def save_results(new):
+    """Merge new results in; a failed workaround that a later run replaced
+    stays listed under the scenario's `failed_before` (the record changed)."""
     results = load_results()
-    results.update(new)
+    for name, r in new.items():
+        old = results.get(name) or {}
+        failed = list(old.get("failed_before") or [])
+        if old and not old.get("passed") and old.get("apply") != r.get("apply"):
+            failed.append({k: old.get(k) for k in ("signature", "action", "apply", "date", "detail")})
+            failed[-1]["detail"] = (failed[-1]["detail"] or "")[:300]
+        if failed:
+            r["failed_before"] = failed
+        results[name] = r
     with open(RESULTS, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1, sort_keys=True, ensure_ascii=False)
         f.write("\n")
