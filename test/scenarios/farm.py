@@ -951,6 +951,7 @@ def cmd_live(args):
     pki = make_certs(tmp_root)
     start_world()
     ids = known_ids(mtalertd)
+    verify.MTALERTD = mtalertd
     bad = validate(scns, ids)
     n += 1
     print(("ok" if not bad else "not ok") + " %d - every label of the live scenarios is benign, "

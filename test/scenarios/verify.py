@@ -24,11 +24,16 @@ commands run as written:
     daemon (which re-executes itself and rereads its configuration), and
     `systemctl reload|restart postfix` is `postfix reload`: the one
     substitution, as there is no service manager in the namespace.
-Nothing else is substituted, and the scenario is not changed for the fix."""
+An `apply` may name the alert's named captures as shell variables ($domain,
+$table, ...: what the administrator reads in the alert): the farm scans the
+failure's log lines with mtalertd and sets them from the record's first
+alert.  Nothing else is substituted, and the scenario is not changed for the
+fix."""
 import datetime
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -41,6 +46,8 @@ RESULTS = os.path.join(HERE, "verified.json")
 SIGNATURES = os.path.join(ROOT, "signatures")
 # The package's /etc/postfix as installed, kept in the namespace's /etc overlay.
 POSTFIX_META = "/etc/.mtfarm-postfix-meta"
+
+MTALERTD = os.environ.get("MTALERTD") or os.path.join(ROOT, "build", "daemon", "mtalertd")
 
 SYSTEMCTL = """#!/bin/sh
 # The farm's systemctl: the scenario's instance stands for the unit (verify.py).
@@ -164,6 +171,25 @@ def flowed(mta_name, text, rcpts):
     return None
 
 
+def captures(farm, mta, sig):
+    """The named captures of the record's first alert on the logs so far."""
+    out = {}
+    for path in mta.logs.values():
+        if not farm.read(path) or not os.path.exists(MTALERTD):
+            continue
+        r = subprocess.run([MTALERTD, "-s", SIGNATURES, "scan", "--format", "json", path],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60)
+        for ln in r.stdout.decode(errors="replace").splitlines():
+            try:
+                a = json.loads(ln)
+            except ValueError:
+                continue
+            if a.get("id") == sig:
+                return {k: v for k, v in (a.get("captures") or {}).items()
+                        if re.match(r"^[a-z][a-z0-9_]*$", k) and isinstance(v, str)}
+    return out
+
+
 # ---------------------------------------------------------------- the test
 
 def run(farm, mta, scn, notes):
@@ -188,12 +214,15 @@ def run(farm, mta, scn, notes):
     if not apply:
         res["detail"] = "the first workaround has no `apply`"
         return res
+    caps = captures(farm, mta, sig)
+    res["captures"] = caps
+    preamble = "".join("%s=%s\n" % (k, shlex.quote(v)) for k, v in sorted(caps.items()))
     start = {n: len(farm.read(p)) for n, p in mta.logs.items()}
     env = dict(os.environ,
                PATH=shim_bin(mta.tmp, farm.EXIM) + ":/usr/sbin:/usr/bin:/sbin:/bin",
                FARM_EXIM_PID=getattr(mta, "pidfile", "") or "")
     try:
-        r = subprocess.run(["bash", "-c", apply], cwd="/root" if os.path.isdir("/root") else "/",
+        r = subprocess.run(["bash", "-c", preamble + apply], cwd="/root" if os.path.isdir("/root") else "/",
                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=180)
         out, rc = r.stdout.decode(errors="replace"), r.returncode
