@@ -863,6 +863,7 @@ status_fill(struct mt_daemon *d, struct mt_status *st)
 			.failed = ws->failed,
 			.dropped = ws->dropped,
 			.queued = ws->queued + ws->inflight,
+			.coalesced = ws->coalesced,
 			/* ev_now() is the wall clock: libev's ev_time(). */
 			.failing_since = ws->failing_since,
 			.last_error = ws->last_error,

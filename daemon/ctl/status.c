@@ -221,6 +221,8 @@ mt_status_json(struct mt_buf *out, const struct mt_status *s)
 		r |= num_u(out, &g, "failed", k->failed);
 		r |= num_u(out, &g, "dropped", k->dropped);
 		r |= num_u(out, &g, "queued", k->queued);
+		if (strcmp(k->kind, "webhook") == 0)
+			r |= num_u(out, &g, "coalesced", k->coalesced);
 		r |= num_t(out, &g, "failing_since", k->failing_since);
 		r |= str_k(out, &g, "last_error",
 			   k->last_error && k->last_error[0] ? k->last_error : NULL);
@@ -294,7 +296,8 @@ per_webhook(struct mt_buf *b, const struct mt_status *s, const char *name, const
 		uint64_t v = field == 0 ? k->sent :
 			     field == 1 ? k->retried :
 			     field == 2 ? k->retried + k->failed :
-					  k->dropped;
+			     field == 3 ? k->dropped :
+					  k->coalesced;
 
 		if (strcmp(k->kind, "webhook") != 0)
 			continue;
@@ -378,6 +381,8 @@ mt_status_prometheus(struct mt_buf *out, const struct mt_status *s)
 			 "Delivery attempts that failed (to be retried, or refused for good).", 2);
 	r |= per_webhook(out, s, "mtalert_webhook_dropped_total",
 			 "Notifications given up (give_up_after, spool bounds).", 3);
+	r |= per_webhook(out, s, "mtalert_webhook_coalesced_total",
+			 "Notifications merged into a pending one of their group (an outage).", 4);
 	r |= head(out, "mtalert_webhook_failing_since_seconds", "gauge",
 		  "When the webhook's current run of failures began, Unix time; 0 when healthy.");
 	for (size_t i = 0; i < s->nsinks; i++)
