@@ -253,24 +253,33 @@ same_group(const struct mt_spool_item *a, const struct mt_spool_item *b)
 
 /*
  * Per group, notifications go out in order, one at a time: it waits while
- * an older one of its group is queued, in flight, or taken (taken[0..n),
- * the digest being assembled).
+ * one of its group is in flight or taken (taken[0..n), the digest being
+ * assembled) ...
  */
 static bool
-blocked(const struct mt_webhook *w, const struct mt_spool_item *it,
-	struct mt_spool_item *const *taken, size_t ntaken)
+blocked_active(const struct mt_webhook *w, const struct mt_spool_item *it,
+	       struct mt_spool_item *const *taken, size_t ntaken)
 {
 	if (it->note == NULL)
 		return false;
-	for (const struct mt_spool_item *q = w->queue; q != NULL; q = q->next)
-		if (same_group(q, it) && older(q, it))
-			return true;
 	for (size_t i = 0; i < w->ninflight; i++)
 		for (size_t j = 0; j < w->inflight[i]->nits; j++)
 			if (same_group(w->inflight[i]->its[j], it))
 				return true;
 	for (size_t i = 0; i < ntaken; i++)
 		if (same_group(taken[i], it))
+			return true;
+	return false;
+}
+
+/* ... or while an older one of its group is queued. */
+static bool
+older_queued(const struct mt_webhook *w, const struct mt_spool_item *it)
+{
+	if (it->note == NULL)
+		return false;
+	for (const struct mt_spool_item *q = w->queue; q != NULL; q = q->next)
+		if (same_group(q, it) && older(q, it))
 			return true;
 	return false;
 }
@@ -560,7 +569,8 @@ pick(struct mt_webhook *w, bool ordered, double now, double *ret_wait)
 	*ret_wait = -1;
 	for (struct mt_spool_item *it = w->queue; it != NULL; it = it->next) {
 		if (ordered) {
-			if (!blocked(w, it, NULL, 0) && (best == NULL || older(it, best)))
+			/* The oldest: no older one of its group can be queued. */
+			if ((best == NULL || older(it, best)) && !blocked_active(w, it, NULL, 0))
 				best = it;
 			continue;
 		}
@@ -568,7 +578,7 @@ pick(struct mt_webhook *w, bool ordered, double now, double *ret_wait)
 			*ret_wait = it->next_try - now;
 			return NULL;
 		}
-		if (!blocked(w, it, NULL, 0))
+		if (!blocked_active(w, it, NULL, 0) && !older_queued(w, it))
 			return it;
 	}
 	if (best != NULL && best->next_try > now) {
@@ -616,9 +626,10 @@ dispatch(struct mt_webhook *w)
 
 			for (struct mt_spool_item *q = w->queue; q != NULL; q = q->next)
 				if (q->note != NULL && q->next_try <= now &&
-				    !blocked(w, q, take, n) && (more == NULL || older(q, more)))
+				    (more == NULL || older(q, more)) && !blocked_active(w, q, take, n))
 					more = q;
-			if (more == NULL)
+			/* An older one of its group is queued but not due: the digest ends here. */
+			if (more == NULL || older_queued(w, more))
 				break;
 			unqueue(w, more);
 			if (!vanished(w, more))
