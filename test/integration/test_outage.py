@@ -331,6 +331,7 @@ try:
        "kill: at start the superseded file is removed, not delivered")
     run.write_round(0, "k3")
     ok(run.d.wait_alerts(run.lines, SLOW), "kill: restarted, a new round read")
+    ok(run.wait_emitted(GROUPS) is not None, "kill: the new round notified to every webhook")
     c = run.wait_settled(GROUPS, loaded=GROUPS)
     ok(c is not None and all(c[h][1] >= GROUPS for h in HOOKS),
        "kill: the restored groups' UPDATEs merge into the spooled notifications "
