@@ -620,12 +620,16 @@ dispatch(struct mt_webhook *w)
 		if (vanished(w, it))
 			continue;
 		take[n++] = it;
-		/* A chat format: what else is due goes in the same digest, oldest first. */
+		/*
+		 * A chat format: what else is due goes in the same digest, oldest
+		 * first; while failing or draining a backlog, everything waiting
+		 * (its retry schedule aside), so the groups stay in order.
+		 */
 		while (digest && it->note != NULL && n < MT_PAYLOAD_DIGEST_MAX) {
 			struct mt_spool_item *more = NULL;
 
 			for (struct mt_spool_item *q = w->queue; q != NULL; q = q->next)
-				if (q->note != NULL && q->next_try <= now &&
+				if (q->note != NULL && (ordered || q->next_try <= now) &&
 				    (more == NULL || older(q, more)) && !blocked_active(w, q, take, n))
 					more = q;
 			/* An older one of its group is queued but not due: the digest ends here. */

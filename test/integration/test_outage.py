@@ -62,7 +62,7 @@ def relay_line(seq, g, tag):
 class Run:
     """One daemon with three webhooks on one receiver, and what was written."""
 
-    def __init__(self, name, mode):
+    def __init__(self, name, mode, chat=False):
         self.tmp = tempfile.mkdtemp(prefix="mt-outage-%s-" % name)
         self.log = os.path.join(self.tmp, "mail.log")
         open(self.log, "w").close()
@@ -73,6 +73,10 @@ class Run:
             "    - name: %s\n      url: %s\n      format: json\n      min_severity: info\n"
             "      timeout: 2s\n      connect_timeout: 1s\n      give_up_after: 1h\n"
             % (h, self.recv.url("/" + h)) for h in HOOKS)
+        if chat:  # a chat format too: digests of what is due, built at sending
+            hooks += ("    - name: s\n      url: %s\n      format: slack\n      min_severity: "
+                      "info\n      timeout: 2s\n      connect_timeout: 1s\n"
+                      "      give_up_after: 1h\n" % self.recv.url("/s"))
         cfg = ("  stdout: {enabled: true}\n"
                "  grouping: {by: relay, group_wait: 300ms, group_interval: 1s, "
                "repeat_interval: 1s, resolve_after: 1h, max_groups: 100}\n"
@@ -196,7 +200,7 @@ def check_delivery(run, what, per_group_msgs, expect_events, totals):
 
 
 # 1. Live: the receiver answers 500 through four rounds, then comes back.
-run = Run("live", "500")
+run = Run("live", "500", chat=True)
 try:
     run.d.start()
     ROUNDS = 4
@@ -222,6 +226,18 @@ try:
     n_before = len(run.recv.requests())
     run.recv.set_mode("ok")
     check_delivery(run, "live", 1, ["first"], lambda g: [run.written[g]])
+    # The Slack webhook: each group in exactly one delivered message, oldest first.
+    texts = [q.body.decode("utf-8", "replace") for q in run.recv.requests(path="/s")
+             if q.answer in ("ok", "200")]
+    named = {r: [i for i, t in enumerate(texts) if r in t] for r in RELAYS}
+    first = sorted(RELAYS, key=lambda r: (named[r][0], texts[named[r][0]].find(r))
+                   if named[r] else (1 << 30, 0))
+    c = run.counters()
+    ok(all(len(v) == 1 for v in named.values()) and first == RELAYS and len(texts) <= GROUPS
+       and c is not None and c["s"][0] - c["s"][1] == GROUPS,
+       "live: slack: %d message(s) after the outage naming each group once, oldest first "
+       "(%s merged of %s)" % (len(texts), c and c["s"][1], c and c["s"][0]),
+       "%s\n%s" % (named, "\n\n".join(t[:800] for t in texts)))
     # Metrics: the coalesced counter per webhook, linted by promtool.
     body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % run.mport,
                                   timeout=30).read().decode()
