@@ -318,7 +318,8 @@ mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct 
 	for (size_t i = 0; i < al->nwebhooks; i++) {
 		struct mt_webhook *w;
 
-		if (mt_webhook_new(loop, &al->webhooks[i], dl->spool, &dl->global_rate, cat, &w) == 0) {
+		if (mt_webhook_new(loop, &al->webhooks[i], dl->spool, &dl->global_rate, cat, &w) ==
+		    0) {
 			mt_webhook_on_health(w, on_health, dl);
 			/* The grouper forgot a group it did not resolve (eviction) after this. */
 			if (al->webhooks[i].format == MT_PAYLOAD_ALERTMANAGER)

@@ -356,8 +356,8 @@ name_item(struct mt_spool *s, struct mt_spool_item *it, const char *old)
 }
 
 int
-mt_spool_supersede(struct mt_spool *s, struct mt_spool_item *it, const char *sink,
-		   const char *body, size_t len, const char *meta, struct mt_spool_item *also)
+mt_spool_supersede(struct mt_spool *s, struct mt_spool_item *it, const char *sink, const char *body,
+		   size_t len, const char *meta, struct mt_spool_item *also)
 {
 	char *old = mt_xstrdup(it->name ? it->name : it->path ? base_name(it->path) : "");
 

@@ -76,8 +76,7 @@ int mt_spool_retry(struct mt_spool *s, struct mt_spool_item *it);
  * mt_spool_retry (on failure it stays in memory, the old files stay).
  */
 int mt_spool_supersede(struct mt_spool *s, struct mt_spool_item *it, const char *sink,
-		       const char *body, size_t len, const char *meta,
-		       struct mt_spool_item *also);
+		       const char *body, size_t len, const char *meta, struct mt_spool_item *also);
 /* Items left by a previous run for sink, oldest first (a list through ->next);
  * files superseded by another one there are removed, not loaded. */
 struct mt_spool_item *mt_spool_load(struct mt_spool *s, const char *sink, double now);

@@ -19,7 +19,7 @@
 #include "util/json.h"
 #include "util/xalloc.h"
 
-#define TOKEN_MAX 4096
+#define TOKEN_MAX      4096
 #define SPOOL_META_MAX (256 * 1024) /* a note's saved line: far more than its caps add up to */
 
 /* One request in flight. */
@@ -56,8 +56,8 @@ struct mt_webhook {
 	size_t ninflight;
 	struct mt_webhook_stats stats;
 	bool warned;
-	bool catchup;	   /* a backlog (outage, restart) drains: oldest first, one at a time */
-	uint64_t order;	   /* of the items queued, for ties between equal created times */
+	bool catchup;	      /* a backlog (outage, restart) drains: oldest first, one at a time */
+	uint64_t order;	      /* of the items queued, for ties between equal created times */
 	struct mt_buf render; /* scratch: a note's body */
 	struct mt_buf meta;   /* scratch: a note's saved line */
 	mt_webhook_health_fn *on_health;
@@ -448,8 +448,8 @@ finish(struct mt_webhook *w, struct request *r, CURLcode res)
 			(void)snprintf(errbuf, sizeof(errbuf), "HTTP %ld", status);
 		health(w, false, errbuf, now);
 		for (size_t i = 0; i < r->nits; i++)
-			retry(w, r->its[i], status == 429 || status == 503 ? (double)retry_after : 0,
-			      now);
+			retry(w, r->its[i],
+			      status == 429 || status == 503 ? (double)retry_after : 0, now);
 	}
 	r->nits = 0;
 	request_free(r);
@@ -630,7 +630,8 @@ dispatch(struct mt_webhook *w)
 
 			for (struct mt_spool_item *q = w->queue; q != NULL; q = q->next)
 				if (q->note != NULL && (ordered || q->next_try <= now) &&
-				    (more == NULL || older(q, more)) && !blocked_active(w, q, take, n))
+				    (more == NULL || older(q, more)) &&
+				    !blocked_active(w, q, take, n))
 					more = q;
 			/* An older one of its group is queued but not due: the digest ends here. */
 			if (more == NULL || older_queued(w, more))

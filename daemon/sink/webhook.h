@@ -66,7 +66,7 @@ double mt_rate_take(struct mt_rate *r, double now);
 
 struct mt_webhook_stats {
 	uint64_t submitted, delivered, retried, failed, dropped, inflight, queued;
-	uint64_t coalesced; /* notifications merged into a pending one of their group */
+	uint64_t coalesced;   /* notifications merged into a pending one of their group */
 	double failing_since; /* ev_now() of the first failure since the last success; 0: healthy */
 	char last_error[160]; /* of the latest failure: "HTTP 500", curl's message */
 };

@@ -69,7 +69,8 @@ mt_alert_note_new(const struct mt_alert_group *g)
 	n->hostname = dup_or_null(g->hostname);
 	n->log_host = dup_or_null(g->log_host);
 	n->file = dup_or_null(g->file);
-	n->g.nexamples = g->nexamples < MT_GROUP_EXAMPLES_MAX ? g->nexamples : MT_GROUP_EXAMPLES_MAX;
+	n->g.nexamples =
+		g->nexamples < MT_GROUP_EXAMPLES_MAX ? g->nexamples : MT_GROUP_EXAMPLES_MAX;
 	for (size_t i = 0; i < n->g.nexamples; i++)
 		n->examples[i] = mt_xstrdup(g->examples[g->nexamples - n->g.nexamples + i]);
 	n->g.nqueue_ids = g->nqueue_ids < MT_GROUP_IDS_MAX ? g->nqueue_ids : MT_GROUP_IDS_MAX;
@@ -447,7 +448,7 @@ mt_alert_note_load(const char *p, size_t len, const struct mt_catalog *c)
 		}
 		nlen = (size_t)(eq - tok);
 		vlen = (size_t)(tend - eq - 1);
-#define IS(s) (nlen == sizeof(s) - 1 && memcmp(tok, s, nlen) == 0)
+#define IS(s)	  (nlen == sizeof(s) - 1 && memcmp(tok, s, nlen) == 0)
 #define ONCE(bit) (seen & (1u << (bit)) ? -EINVAL : (seen |= 1u << (bit), 0))
 		if (IS("ev"))
 			r = ONCE(0) ?: parse_event(eq + 1, vlen, &n->g.event);
@@ -462,8 +463,9 @@ mt_alert_note_load(const char *p, size_t len, const struct mt_catalog *c)
 		else if (IS("kn"))
 			r = set_once(&n->key_name, eq + 1, vlen, MT_GROUP_NAME_MAX);
 		else if (IS("kv")) {
-			r = vlen == 0 ? (n->key_value ? -EINVAL : (n->key_value = mt_xstrdup(""), 0)) :
-					set_once(&n->key_value, eq + 1, vlen, MT_GROUP_TEXT_MAX);
+			r = vlen == 0 ?
+				    (n->key_value ? -EINVAL : (n->key_value = mt_xstrdup(""), 0)) :
+				    set_once(&n->key_value, eq + 1, vlen, MT_GROUP_TEXT_MAX);
 		} else if (IS("total"))
 			r = ONCE(2) ?: parse_u64(eq + 1, vlen, &n->g.count_total);
 		else if (IS("new"))

@@ -122,8 +122,8 @@ main(int argc, char **argv)
 	mt_alert_note_free(c);
 	g3 = group(sig, MT_GROUP_FLUSH, 4, 1, 100.0, 150.0, NULL, 0, NULL, 0);
 	c = mt_alert_note_new(&g3);
-	ok(c->closed && mt_alert_note_merge(b, c) && b->closed &&
-		   b->g.event == MT_GROUP_FLUSH && b->g.count_new == 6,
+	ok(c->closed && mt_alert_note_merge(b, c) && b->closed && b->g.event == MT_GROUP_FLUSH &&
+		   b->g.count_new == 6,
 	   "a FLUSH merges into an UPDATE and ends it (new 5 + 1)");
 	mt_alert_note_free(c);
 
@@ -140,11 +140,11 @@ main(int argc, char **argv)
 	}
 	l = mt_alert_note_load(out.data, out.len, cat);
 	ok(l != NULL && l->g.sig == sig && l->g.event == MT_GROUP_UPDATE &&
-		   l->g.count_total == 42 && l->g.count_new == 7 && same_time(l->g.first_seen, 1.5) &&
-		   same_time(l->g.last_seen, 2.25) && strcmp(l->g.key_value, g3.key_value) == 0 &&
-		   l->g.log_host == NULL && l->g.nexamples == 5 && l->g.nqueue_ids == 2 &&
-		   l->g.nfields == 2 && strcmp(l->g.fields[1].value, "deferred") == 0 &&
-		   mt_alert_note_same_group(l, c),
+		   l->g.count_total == 42 && l->g.count_new == 7 &&
+		   same_time(l->g.first_seen, 1.5) && same_time(l->g.last_seen, 2.25) &&
+		   strcmp(l->g.key_value, g3.key_value) == 0 && l->g.log_host == NULL &&
+		   l->g.nexamples == 5 && l->g.nqueue_ids == 2 && l->g.nfields == 2 &&
+		   strcmp(l->g.fields[1].value, "deferred") == 0 && mt_alert_note_same_group(l, c),
 	   "loaded back the same");
 	mt_alert_note_free(l);
 	{
@@ -158,11 +158,13 @@ main(int argc, char **argv)
 			"last=3ff0000000000000 sev=warning loc=en",
 			"note ev=first ev=first closed=0 sig=" SIG_ID " total=1 new=1 "
 			"first=3ff0000000000000 last=3ff0000000000000 sev=warning loc=en",
-			"note ev=first closed=0 sig=" SIG_ID " total=1 new=1 first=7ff0000000000000 "
+			"note ev=first closed=0 sig=" SIG_ID
+			" total=1 new=1 first=7ff0000000000000 "
 			"last=3ff0000000000000 sev=warning loc=en",
 			"note ev=first closed=0 sig=" SIG_ID " kn=relay total=1 new=1 "
 			"first=3ff0000000000000 last=3ff0000000000000 sev=warning loc=en",
-			"note ev=first closed=0 sig=" SIG_ID " total=1 new=1 first=3ff0000000000000 "
+			"note ev=first closed=0 sig=" SIG_ID
+			" total=1 new=1 first=3ff0000000000000 "
 			"last=3ff0000000000000 sev=warning loc=en ex=a\\x00b",
 		};
 		size_t nbad = 0;
@@ -178,8 +180,9 @@ main(int argc, char **argv)
 		   "malformed, unknown signature, repeated, infinite, half a key: not loaded");
 	}
 	{
-		const char *good = "note ev=first closed=0 sig=" SIG_ID " total=1 new=1 "
-				   "first=3ff0000000000000 last=3ff0000000000000 sev=warning loc=en";
+		const char *good =
+			"note ev=first closed=0 sig=" SIG_ID " total=1 new=1 "
+			"first=3ff0000000000000 last=3ff0000000000000 sev=warning loc=en";
 
 		l = mt_alert_note_load(good, strlen(good), cat);
 		ok(l != NULL && l->g.key_name == NULL && same_time(l->g.first_seen, 1.0),
