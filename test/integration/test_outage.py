@@ -231,8 +231,12 @@ try:
     run.recv.set_mode("ok")
     check_delivery(run, "live", 1, ["first"], lambda g: [run.written[g]])
     # The Slack webhook: each group in exactly one delivered message, oldest first.
-    texts = [q.body.decode("utf-8", "replace") for q in run.recv.requests(path="/s")
-             if q.answer in ("ok", "200")]
+    def slack_texts():
+        return [q.body.decode("utf-8", "replace") for q in run.recv.requests(path="/s")
+                if q.answer in ("ok", "200")]
+    wait(lambda: all(any(r in t for t in slack_texts()) for r in RELAYS))
+    run.recv.wait_quiet(1.5, timeout=30)
+    texts = slack_texts()
     named = {r: [i for i, t in enumerate(texts) if r in t] for r in RELAYS}
     first = sorted(RELAYS, key=lambda r: (named[r][0], texts[named[r][0]].find(r))
                    if named[r] else (1 << 30, 0))
@@ -365,14 +369,14 @@ finally:
 # 4. A group resolves during the outage: its pending FIRST and UPDATE become one
 #    resolved notice with the total; the group's next life (a new FIRST) is
 #    queued after it, not merged, and resolves too before the receiver is back.
-run = Run("resolved", "500", resolve_after="2s")
+run = Run("resolved", "500", resolve_after="5s")
 try:
     run.d.start()
     for r in range(2):
         run.write_round(r, "r%d" % r)
         ok(run.d.wait_alerts(run.lines, SLOW), "resolved: round %d read" % r)
         ok(run.wait_emitted(GROUPS * (r + 1)) is not None, "resolved: round %d notified" % r)
-    ok(run.wait_emitted(GROUPS * 3) is not None, "resolved: every group resolved (quiet 2 s)")
+    ok(run.wait_emitted(GROUPS * 3) is not None, "resolved: every group resolved (quiet 5 s)")
     life1 = dict(run.written)
     run.write_round(0, "r2")
     ok(run.d.wait_alerts(run.lines, SLOW), "resolved: a new life of every group read")
