@@ -12,7 +12,10 @@
  * removes the superseded ones, so nothing is counted twice or lost.
  * The spool is bounded by size and age: past the bound the oldest
  * notifications are dropped, counted and logged, never silently.
- * The id is stable across retries and restarts, so receivers can dedupe.
+ * The id is stable across retries and restarts, so receivers can dedupe; a
+ * file written again (superseding) gets a new id, its name keeps the time
+ * and sequence number (its place in the order) with a generation after
+ * them: "<ms>-<seq>-<gen>.req".
  */
 #ifndef MT_SPOOL_H
 #define MT_SPOOL_H
