@@ -29,6 +29,17 @@ struct mt_spool {
 	struct mt_spool_stats stats;
 };
 
+/*
+ * A time as whole milliseconds, rounded: a time read back from a file
+ * (ms / 1000.0) gives the same number again, so a file written again keeps
+ * its name's time.
+ */
+static unsigned long long
+ms_of(double t)
+{
+	return t > 0 ? (unsigned long long)(t * 1000 + 0.5) : 0;
+}
+
 static char *
 join(const char *a, const char *b)
 {
@@ -217,7 +228,7 @@ spool_write(struct mt_spool *s, struct mt_spool_item *it)
 {
 	char header[320], tmpname[160];
 	char *dir = join(s->dir, it->sink), *tmp, *path;
-	unsigned long long ms = it->created > 0 ? (unsigned long long)(it->created * 1000) : 0;
+	unsigned long long ms = ms_of(it->created);
 	int fd, r = 0, hl;
 	struct mt_buf extra;
 
@@ -294,7 +305,7 @@ mt_spool_put(struct mt_spool *s, const char *sink, const char *body, size_t len,
 	it->created = now;
 	it->next_try = now;
 	/* Times as whole milliseconds: file names sort by age. */
-	ms = now > 0 ? (unsigned long long)(now * 1000) : 0;
+	ms = ms_of(now);
 	(void)snprintf(name, sizeof(name), "%llu-%llu.req", ms, (unsigned long long)++s->seq);
 	{
 		char idbuf[256];
@@ -339,7 +350,7 @@ add_old(struct mt_spool_item *it, char *path)
 static void
 name_item(struct mt_spool *s, struct mt_spool_item *it, const char *old)
 {
-	unsigned long long ms = it->created > 0 ? (unsigned long long)(it->created * 1000) : 0;
+	unsigned long long ms = ms_of(it->created);
 	unsigned long long ms0 = 0, seq = 0, gen = 0;
 	char buf[256];
 
