@@ -155,10 +155,11 @@ def rotation_run(style, rounds=6, per_round=300):
         # copytruncate: a reader starved across two rotations loses the first copy's
         # unread rest for good, whoever reads; give it half a second between them.
         time.sleep(0.5 if style == "copytruncate" else 0.15)
-        if style in ("delete", "replace"):
+        if style in ("rename", "delete", "replace"):
             # A file unlinked before any reader opened it is gone for every reader
-            # (the tail drains a deleted file it holds open, not one it never saw):
-            # on a loaded machine, wait until the daemon holds this one open.
+            # (the tail drains a deleted file it holds open, not one it never saw;
+            # "rename" unlinks the previous mail.log.1 the next round): on a loaded
+            # machine, wait until the daemon holds this one open.
             deadline = time.time() + 60
             while time.time() < deadline and not holds_open(d.proc.pid, log):
                 time.sleep(0.01)
