@@ -44,6 +44,21 @@ FAMILY = {
     "local/exim-option-value-rejected", "local/sendmail-config-file-error",
     "local/sendmail-map-error", "local/sendmail-queue-file-error",
     "tls/exim-tls-certificate-file-error",
+    "local/exim-scanner-interface-failure",
+    "local/exim-dmarc-dkim-library-error",
+    "local/exim-daemon-listener-failure",
+    "local/exim-daemon-setup-failure",
+    "local/exim-main-config-rejected",
+    "local/exim-config-setting-ignored",
+    "local/exim-router-transport-config-error",
+    "local/exim-user-identity-failure",
+    "local/exim-delivery-subprocess-failure",
+    "local/exim-internal-consistency-check",
+    "local/exim-internal-state-error",
+    "local/exim-spool-journal-failure",
+    "local/exim-lookup-module-failure",
+    "local/exim-filter-rewrite-error",
+    "local/exim-smtp-support-failure",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}
