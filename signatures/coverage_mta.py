@@ -59,6 +59,24 @@ FAMILY = {
     "local/exim-lookup-module-failure",
     "local/exim-filter-rewrite-error",
     "local/exim-smtp-support-failure",
+    "local/sendmail-privilege-switch-failure",
+    "local/sendmail-process-resource-failure",
+    "local/sendmail-daemon-socket-failure",
+    "local/sendmail-mailer-definition-error",
+    "local/sendmail-ruleset-error",
+    "local/sendmail-queue-directory-error",
+    "local/sendmail-queue-file-commit-error",
+    "local/sendmail-data-file-io-error",
+    "local/sendmail-file-program-delivery-failure",
+    "local/sendmail-aliases-file-error",
+    "local/sendmail-map-backend-error",
+    "delivery/sendmail-mail-loop",
+    "local/sendmail-internal-error",
+    "tls/sendmail-tls-sasl-layer-failure",
+    "local/sendmail-host-status-error",
+    "local/sendmail-bounce-generation-failure",
+    "local/sendmail-runtime-data-error",
+    "local/sendmail-internal-limit",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}
@@ -103,8 +121,8 @@ def fill(fmt, mta="postfix"):
         elif c == "s" and fmt[m.end():].startswith(" map"):
             out.append("smtp_generic_maps")
         elif c == "s":
-            out.append(("/var/spool/postfix/example" if mta == "postfix" else "/var/spool/exim4/example")
-                       if before.rstrip(":") in FS_WORDS else "example")
+            out.append({"postfix": "/var/spool/postfix/example", "exim": "/var/spool/exim4/example"}.get(
+                mta, "/var/spool/mqueue/example") if before.rstrip(":") in FS_WORDS else "example")
         elif c in "diuxo":
             out.append("1")
         elif c == "c":
