@@ -77,6 +77,10 @@ FAMILY = {
     "local/sendmail-bounce-generation-failure",
     "local/sendmail-runtime-data-error",
     "local/sendmail-internal-limit",
+    "local/postfix-warn-queue-file-content",
+    "local/postfix-warn-queue-file-operation",
+    "tls/postfix-warn-tls-policy-config",
+    "local/postfix-warn-smtpd-restriction-config",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}
