@@ -81,6 +81,10 @@ FAMILY = {
     "local/postfix-warn-queue-file-operation",
     "tls/postfix-warn-tls-policy-config",
     "local/postfix-warn-smtpd-restriction-config",
+    "local/postfix-warn-local-delivery-file",
+    "local/postfix-warn-bounce-template",
+    "local/postfix-warn-process-limit",
+    "local/postfix-warn-content-action-error",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}
