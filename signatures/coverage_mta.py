@@ -85,6 +85,7 @@ FAMILY = {
     "local/postfix-warn-bounce-template",
     "local/postfix-warn-process-limit",
     "local/postfix-warn-content-action-error",
+    "communication/postfix-warn-smtp-peer-protocol",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}
