@@ -17,7 +17,13 @@ how sure a record is (signatures/README.md, "How sure a record is"):
                       ai_generated    neither: written from documentation and
                                       example lines, checked by nobody;
   last_confirmed      null unless reproduced (then the date of the --write run
-                      that saw it reach its tier, kept afterwards).
+                      that saw it reach its tier, kept afterwards);
+  verified_by         on a workaround: the scenarios in which the farm ran its
+                      `apply` (as written, the record's first workaround) on
+                      the broken MTA and saw the mail flow, from
+                      test/scenarios/verified.json (`farm.py verify`): only a
+                      passing result for this record with the very same
+                      `apply` counts.
 
 It also enforces the README's rule for rates: a workaround without
 `sources` claims a success_rate of at most 0.7, and workarounds stay ordered
@@ -37,6 +43,7 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECORDED = os.path.join(os.path.dirname(HERE), "test", "scenarios", "recorded")
+VERIFIED = os.path.join(os.path.dirname(HERE), "test", "scenarios", "verified.json")
 UNSOURCED_MAX = 0.7
 
 
@@ -51,6 +58,63 @@ def farm_labels():
                 if "/" in label and not label.startswith("unknown-gap"):
                     seen.setdefault(label, set()).add(scenario)
     return {k: sorted(v) for k, v in seen.items()}
+
+
+def farm_verified():
+    """{(record id, apply): sorted scenario names} of the passing verifications."""
+    import json
+    try:
+        with open(VERIFIED, encoding="utf-8") as f:
+            results = json.load(f)
+    except FileNotFoundError:
+        return {}
+    out = {}
+    for scenario, r in results.items():
+        if r.get("passed") and r.get("signature") and r.get("apply"):
+            out.setdefault((r["signature"], r["apply"]), set()).add(scenario)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def wanted_verified(rec, passes):
+    """The verified_by each workaround should carry (a list per workaround)."""
+    return [passes.get((rec["id"], w.get("apply")), []) if w.get("apply") else []
+            for w in rec.get("workarounds") or []]
+
+
+def set_verified_by(lines, want):
+    """Put each workaround's verified_by list (or none) in the workarounds block, in place."""
+    b = top_block(lines, "workarounds")
+    if not b:
+        return lines
+    body = lines[b[0] + 1:b[1]]
+    starts, indent = [], None
+    for i, ln in enumerate(body):
+        m = re.match(r"^( *)- ", ln)
+        if m and (indent is None or len(m.group(1)) == indent):
+            indent = len(m.group(1))
+            starts.append(i)
+    items = [body[a:c] for a, c in zip(starts, starts[1:] + [len(body)])]
+    out = body[:starts[0]] if starts else body
+    for k, item in enumerate(items):
+        key_indent = indent + 2
+        keep, skip = [], False
+        for ln in item:
+            lead = len(ln) - len(ln.lstrip(" "))
+            if ln.strip().startswith("verified_by:") and lead == key_indent:
+                skip = True
+                continue
+            if skip and (lead > key_indent or ln.lstrip().startswith("- ") and lead >= key_indent):
+                continue
+            skip = False
+            keep.append(ln)
+        while keep and not keep[-1].strip():
+            keep.pop()
+        if k < len(want) and want[k]:
+            keep.append(" " * key_indent + "verified_by:\n")
+            keep += [" " * key_indent + "- %s\n" % sc for sc in want[k]]
+        out += keep
+    lines[b[0] + 1:b[1]] = out
+    return lines
 
 
 def verified(rec):
@@ -148,6 +212,7 @@ def main(argv):
         del args[i:i + 2]
     sigdir = args[0] if args else HERE
     repro_all = farm_labels()
+    passes = farm_verified()
     ids, bad = set(), []
     counts = {"ai_generated": 0, "farm_reproduced": 0, "farm_verified": 0}
     for path in sorted(glob.glob(os.path.join(sigdir, "*", "*.yaml"))):
@@ -156,7 +221,10 @@ def main(argv):
         rec = yaml.safe_load(text)
         ids.add(rec["id"])
         repro = repro_all.get(rec["id"], [])
-        tier = wanted(rec, repro)
+        want_v = wanted_verified(rec, passes)
+        rec_v = dict(rec, workarounds=[dict(w, verified_by=v) for w, v in
+                                       zip(rec.get("workarounds") or [], want_v)])
+        tier = wanted(rec_v, repro)
         counts[tier] += 1
         problems = []
         if rec.get("verification_tier") != tier:
@@ -170,6 +238,11 @@ def main(argv):
                             % rec.get("last_confirmed"))
         if repro and rec.get("last_confirmed") is None:
             problems.append("reproduced, but last_confirmed is null")
+        for i, (w, v) in enumerate(zip(rec.get("workarounds") or [], want_v), 1):
+            if sorted(w.get("verified_by") or []) != v:
+                problems.append("workaround %d verified_by is %r, test/scenarios/verified.json "
+                                "says %r (a passing `farm.py verify` with this very apply)"
+                                % (i, w.get("verified_by"), v))
         problems += rate_problems(rec)
         if not problems:
             continue
@@ -185,6 +258,7 @@ def main(argv):
             # Newly reproduced: confirmed by the recordings as of this run.
             set_scalar(lines, "last_confirmed", "'%s'" % date, "first_seen")
         cap_rates(lines, rec)
+        set_verified_by(lines, want_v)
         capped = yaml.safe_load("".join(lines))
         best = max([w.get("success_rate") or 0 for w in capped.get("workarounds") or []] or [1])
         if (rec.get("fix_success_rate") or 0) > best:

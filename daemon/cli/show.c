@@ -220,6 +220,12 @@ show_markdown(const struct mt_signature *s, enum mt_locale l)
 		}
 		if (w->condition && *w->condition)
 			printf("   Only when: %s\n", w->condition);
+		if (w->nverified_by > 0) {
+			printf("   verified by the farm: ");
+			for (size_t j = 0; j < w->nverified_by; j++)
+				printf("%s%s", j ? ", " : "", w->verified_by[j]);
+			printf("\n");
+		}
 	}
 	if (s->ndead_ends) {
 		printf("\n## Dead Ends\n\n");

@@ -267,7 +267,9 @@ signature_free(struct mt_signature *s)
 		free(s->workarounds[i].how);
 		free(s->workarounds[i].condition);
 		free(s->workarounds[i].action_zh);
+		free(s->workarounds[i].apply);
 		free_strlist(s->workarounds[i].sources, s->workarounds[i].nsources);
+		free_strlist(s->workarounds[i].verified_by, s->workarounds[i].nverified_by);
 	}
 	free(s->workarounds);
 	free_strlist(s->tags, s->ntags);
@@ -346,6 +348,10 @@ load_workarounds(struct check *k, const struct mt_ynode *root, struct mt_signatu
 		w->condition = get_str(k, m, "condition", false);
 		get_num(k, m, "success_rate", 0, 1, true, &w->success_rate);
 		w->sources = get_strlist(k, m, "sources", &w->nsources);
+		w->apply = get_str(k, m, "apply", false);
+		w->verified_by = get_strlist(k, m, "verified_by", &w->nverified_by);
+		if (w->nverified_by > 0 && w->apply == NULL)
+			error_at(k, m, "a workaround with 'verified_by' must carry the 'apply' the farm ran");
 		if (zh != NULL && zh->type == MT_Y_SEQ && i < zh->n) {
 			const struct mt_ynode *z = zh->items[i];
 

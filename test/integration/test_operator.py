@@ -32,7 +32,7 @@ from tap import done, ok, skip  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
 SIG_421 = "communication/smtp-421-service-not-available"
-SIG_INFO = "delivery/recipient-user-unknown"  # severity info
+SIG_INFO = "delivery/smtpd-recipient-unknown-here"  # severity info
 INFO_LINE = ("Aug 13 15:45:46 server postfix/smtpd[13844]: 00ADB3C0899: reject: RCPT from "
              "example.com[192.0.2.1]: 550 5.1.1 <sales@server.com>: Recipient address rejected: "
              "User unknown in local recipient table; from=<x@example.com> to=<sales@server.com> "
