@@ -86,6 +86,7 @@ FAMILY = {
     "local/postfix-warn-process-limit",
     "local/postfix-warn-content-action-error",
     "communication/postfix-warn-smtp-peer-protocol",
+    "local/postfix-warn-service-handoff-failure",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}
