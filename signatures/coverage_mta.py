@@ -44,6 +44,49 @@ FAMILY = {
     "local/exim-option-value-rejected", "local/sendmail-config-file-error",
     "local/sendmail-map-error", "local/sendmail-queue-file-error",
     "tls/exim-tls-certificate-file-error",
+    "local/exim-scanner-interface-failure",
+    "local/exim-dmarc-dkim-library-error",
+    "local/exim-daemon-listener-failure",
+    "local/exim-daemon-setup-failure",
+    "local/exim-main-config-rejected",
+    "local/exim-config-setting-ignored",
+    "local/exim-router-transport-config-error",
+    "local/exim-user-identity-failure",
+    "local/exim-delivery-subprocess-failure",
+    "local/exim-internal-consistency-check",
+    "local/exim-internal-state-error",
+    "local/exim-spool-journal-failure",
+    "local/exim-lookup-module-failure",
+    "local/exim-filter-rewrite-error",
+    "local/exim-smtp-support-failure",
+    "local/sendmail-privilege-switch-failure",
+    "local/sendmail-process-resource-failure",
+    "local/sendmail-daemon-socket-failure",
+    "local/sendmail-mailer-definition-error",
+    "local/sendmail-ruleset-error",
+    "local/sendmail-queue-directory-error",
+    "local/sendmail-queue-file-commit-error",
+    "local/sendmail-data-file-io-error",
+    "local/sendmail-file-program-delivery-failure",
+    "local/sendmail-aliases-file-error",
+    "local/sendmail-map-backend-error",
+    "delivery/sendmail-mail-loop",
+    "local/sendmail-internal-error",
+    "tls/sendmail-tls-sasl-layer-failure",
+    "local/sendmail-host-status-error",
+    "local/sendmail-bounce-generation-failure",
+    "local/sendmail-runtime-data-error",
+    "local/sendmail-internal-limit",
+    "local/postfix-warn-queue-file-content",
+    "local/postfix-warn-queue-file-operation",
+    "tls/postfix-warn-tls-policy-config",
+    "local/postfix-warn-smtpd-restriction-config",
+    "local/postfix-warn-local-delivery-file",
+    "local/postfix-warn-bounce-template",
+    "local/postfix-warn-process-limit",
+    "local/postfix-warn-content-action-error",
+    "communication/postfix-warn-smtp-peer-protocol",
+    "local/postfix-warn-service-handoff-failure",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}
@@ -88,8 +131,8 @@ def fill(fmt, mta="postfix"):
         elif c == "s" and fmt[m.end():].startswith(" map"):
             out.append("smtp_generic_maps")
         elif c == "s":
-            out.append(("/var/spool/postfix/example" if mta == "postfix" else "/var/spool/exim4/example")
-                       if before.rstrip(":") in FS_WORDS else "example")
+            out.append({"postfix": "/var/spool/postfix/example", "exim": "/var/spool/exim4/example"}.get(
+                mta, "/var/spool/mqueue/example") if before.rstrip(":") in FS_WORDS else "example")
         elif c in "diuxo":
             out.append("1")
         elif c == "c":
