@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import smtplib
@@ -688,7 +689,7 @@ MAILER(`smtp')dnl
 
     def command(self, cmd):
         cmd = (cmd.replace("@TMP@", self.tmp).replace("@CONF@", self.conf)
-               .replace("@SENDMAIL@", " ".join(self.run_as([self.bin, "-C", self.conf]))))
+               .replace("@SENDMAIL@", shlex.join(self.run_as([self.bin, "-C", self.conf]))))
         return subprocess.run(cmd, shell=True, cwd=self.tmp, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=180).stdout.decode(errors="replace")
 
