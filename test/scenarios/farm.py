@@ -558,6 +558,9 @@ define(`confEBINDIR', `{root}/usr/libexec/sendmail')dnl
 define(`confDEF_USER_ID', `mail:mail')dnl
 define(`confME_TOO', `True')dnl
 define(`confDONT_PROBE_INTERFACES', `True')dnl
+dnl The farm's files live under /tmp (world writable): without this Sendmail
+dnl reports a missing map or class file as "World writable directory".
+define(`confDONT_BLAME_SENDMAIL', `MapInUnsafeDirPath,ClassFileInUnsafeDirPath')dnl
 define(`confTO_CONNECT', `10s')dnl
 define(`confTO_ICONNECT', `10s')dnl
 define(`confTO_INITIAL', `20s')dnl
@@ -1137,6 +1140,9 @@ MASKS = [
     (re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?( [+-]\d{4})?"), "TIME"),
     (re.compile(r"\[\d+\]"), "[PID]"),
     (re.compile(r"\b[0-9A-F]{8,12}\b"), "QID"),
+    (re.compile(r"\b[0-9A-Za-x]{8}\d{5,7}\b"), "SMQID"),
+    (re.compile(r"\b(x?delay)=\d\d:\d\d:\d\d"), r"\1=N"),
+    (re.compile(r"\bpri=\d+"), "pri=N"),
     (re.compile(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}\b"), "MSGID"),
     (re.compile(r"\b(delay|delays|conn_use|size|S|T|QT|DT|pid)=[\d./]+"), r"\1=N"),
     (re.compile(r"\]:\d{4,5}\b"), "]:PORT"),
