@@ -558,9 +558,9 @@ define(`confEBINDIR', `{root}/usr/libexec/sendmail')dnl
 define(`confDEF_USER_ID', `mail:mail')dnl
 define(`confME_TOO', `True')dnl
 define(`confDONT_PROBE_INTERFACES', `True')dnl
-dnl The farm's files live under /tmp (world writable): without this Sendmail
-dnl reports a missing map or class file as "World writable directory".
-define(`confDONT_BLAME_SENDMAIL', `MapInUnsafeDirPath,ClassFileInUnsafeDirPath')dnl
+dnl The farm's files live under /tmp (world writable, sticky): without this Sendmail
+dnl refuses them all as "World writable directory".
+define(`confDONT_BLAME_SENDMAIL', `TrustStickyBit')dnl
 define(`confTO_CONNECT', `10s')dnl
 define(`confTO_ICONNECT', `10s')dnl
 define(`confTO_INITIAL', `20s')dnl
@@ -659,7 +659,8 @@ MAILER(`smtp')dnl
             except subprocess.TimeoutExpired:
                 pass
             return True
-        return wait_for(lambda: b"starting daemon" in read(self.log), 30)
+        # "starting daemon" is logged before the socket is bound: wait for both.
+        return wait_for(lambda: b"starting daemon" in read(self.log) and listening(MTA_IP, 25), 30)
 
     def stop(self):
         if self.daemon and self.daemon.poll() is None:
@@ -708,6 +709,17 @@ def read(path):
             return f.read()
     except OSError:
         return b""
+
+
+def listening(ip, port):
+    """A TCP socket of this namespace listens on ip:port (/proc/net/tcp;
+    connecting would put a session in the MTA's log)."""
+    want = "%08X:%04X" % (int.from_bytes(socket.inet_aton(ip), "little"), port)
+    try:
+        with open("/proc/net/tcp") as f:
+            return any(ln.split()[1] == want and ln.split()[3] == "0A" for ln in list(f)[1:])
+    except OSError:
+        return False
 
 
 def die_with_parent():
