@@ -19,6 +19,7 @@ import glob
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import smtplib
@@ -78,7 +79,15 @@ BENIGN = {
         r"^\S+ \S+ (\[\d+\] )?Start queue run",
         r"^\S+ \S+ (\[\d+\] )?End queue run",
     ],
-    "sendmail": [],
+    "sendmail": [
+        r"sm-mta\[\d+\]: starting daemon \(8\.[\d.]+\): ",
+        r"sm-mta\[\d+\]: \w+: from=<[^>]*>, size=\d+, class=",
+        r"sm-mta\[\d+\]: \w+: to=<[^>]*>, .*stat=Sent( |$)",
+        r"sm-mta\[\d+\]: \w+: \w+: (DSN|return to sender): ",
+        r"sm-mta\[\d+\]: \w+: \w+: sender notify: ",
+        r"sm-mta\[\d+\]: \w+: done; delay=",
+        r"sm-mta\[\d+\]: \w+: STARTTLS=client, relay=[^,]+, version=TLS\S+, verify=OK",
+    ],
 }
 
 LABEL_RE = re.compile(r"^(benign|unknown-gap: .+|[a-z_]+/[a-z0-9][a-z0-9._-]*)$")
@@ -89,6 +98,7 @@ LABEL_RE = re.compile(r"^(benign|unknown-gap: .+|[a-z_]+/[a-z0-9][a-z0-9._-]*)$"
 DELIVERY_RX = {
     "postfix": r"postfix/(smtp|lmtp|local|virtual|error|pipe)\[\d+\]: [0-9A-F]+: to=<.*status=(bounced|deferred|undeliverable)",
     "exim": r"^\S+ \S+ (\[\d+\] )?\S+ ((\*\*|==) |H=\S+ \[[^\]]+\](:\d+)?( \S+)?:? )",
+    "sendmail": r"sm-mta\[\d+\]: \w+: to=<.*, stat=(?!Sent( |$))",
 }
 
 
@@ -521,7 +531,178 @@ devnull:
                               stderr=subprocess.STDOUT, timeout=180).stdout.decode(errors="replace")
 
 
-MTAS = {"postfix": Postfix, "exim": Exim}
+class Sendmail:
+    """Debian's Sendmail 8.17 extracted with dpkg -x (SENDMAIL_ROOT): a
+    sendmail.cf built by m4 from the extracted sendmail-cf files, its own
+    queue, a foreground daemon (-bD) started as Debian's init script starts
+    it (-Am -L sm-mta ... -q10m).  Sendmail logs only through syslog(3), so
+    each scenario has its own rsyslogd (Debian's, traditional file format as
+    Debian's stock rsyslog.conf writes mail.log) behind the namespace's
+    private /dev/log (private_devlog).  Its processes run in a UTS namespace
+    of their own named mx.farm.test, so Sendmail does not stall qualifying
+    the machine's short host name."""
+    name = "sendmail"
+    MC = """divert(-1)
+divert(0)dnl
+VERSIONID(`mtalert scenario farm')dnl
+OSTYPE(`linux')dnl
+define(`confCF_VERSION', `Debian-2+deb12u2')dnl
+define(`confDOMAIN_NAME', `mx.farm.test')dnl
+define(`QUEUE_DIR', `{tmp}/mqueue')dnl
+define(`STATUS_FILE', `{tmp}/sendmail.st')dnl
+define(`ALIAS_FILE', `{tmp}/aliases')dnl
+define(`confPID_FILE', `{tmp}/sendmail.pid')dnl
+define(`confCW_FILE', `-o {tmp}/local-host-names')dnl
+define(`confCR_FILE', `-o {tmp}/relay-domains')dnl
+define(`confCT_FILE', `-o {tmp}/trusted-users')dnl
+define(`confHELP_FILE', `{root}/etc/mail/helpfile')dnl
+define(`confSERVICE_SWITCH_FILE', `{tmp}/service.switch')dnl
+define(`confDEAD_LETTER_DROP', `{tmp}/dead.letter')dnl
+define(`confEBINDIR', `{root}/usr/libexec/sendmail')dnl
+define(`confDEF_USER_ID', `mail:mail')dnl
+define(`confME_TOO', `True')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+dnl The farm's files live under /tmp (world writable, sticky): without this Sendmail
+dnl refuses them all as "World writable directory".
+define(`confDONT_BLAME_SENDMAIL', `TrustStickyBit')dnl
+define(`confTO_CONNECT', `10s')dnl
+define(`confTO_ICONNECT', `10s')dnl
+define(`confTO_INITIAL', `20s')dnl
+define(`confTO_HELO', `20s')dnl
+define(`confTO_MAIL', `20s')dnl
+define(`confTO_RCPT', `20s')dnl
+define(`confTO_DATAINIT', `20s')dnl
+define(`confTO_DATABLOCK', `20s')dnl
+define(`confTO_DATAFINAL', `20s')dnl
+define(`confTO_QUIT', `5s')dnl
+define(`confTO_RESOLVER_RETRANS', `2s')dnl
+define(`confTO_RESOLVER_RETRY', `2')dnl
+define(`LOCAL_MAILER_PATH', `{root}/usr/libexec/sendmail/mail.local')dnl
+{mc}
+DAEMON_OPTIONS(`Family=inet, Name=MTA-v4, Port=smtp, Addr={ip}')dnl
+MAILER(`local')dnl
+MAILER(`smtp')dnl
+{mailers}"""
+
+    def __init__(self, tmp, scn):
+        self.tmp, self.scn = tmp, scn
+        self.bin = os.path.join(SENDMAIL_ROOT, "usr/libexec/sendmail/sendmail")
+        self.conf = os.path.join(tmp, "sendmail.cf")
+        self.log = os.path.join(tmp, "maillog")
+        self.logs = {"maillog": self.log}
+        self.daemon = self.syslog = None
+        for p in ("mqueue", "rsyslog"):
+            os.mkdir(os.path.join(tmp, p), 0o700)
+
+    def run_as(self, argv):
+        # Its own UTS namespace with a qualified host name (see the class).
+        return ["unshare", "--uts", "sh", "-c", 'hostname mx.farm.test && exec "$@"', "sh"] + argv
+
+    def setup(self, pki):
+        sm = self.scn.get("sendmail", {})
+        sub = lambda t: (t.replace("@TMP@", self.tmp).replace("@PKI@", pki)
+                         .replace("@ROOT@", SENDMAIL_ROOT))
+        for name, text in (sm.get("files") or {}).items():
+            path = os.path.join(self.tmp, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(sub(text))
+        files = {"aliases": "postmaster: /dev/null\nroot: /dev/null\nMAILER-DAEMON: postmaster\n",
+                 "local-host-names": "localhost\nmx.farm.test\n",
+                 "relay-domains": "", "trusted-users": "",
+                 "service.switch": "hosts\tdns files\naliases\tfiles\n"}
+        for name, text in files.items():
+            path = os.path.join(self.tmp, name)
+            if not os.path.exists(path):
+                with open(path, "w") as f:
+                    f.write(text)
+        mc = self.MC.format(tmp=self.tmp, root=SENDMAIL_ROOT, ip=MTA_IP, mc=sub(sm.get("mc", "")),
+                            mailers=sub(sm.get("mailers", "")))
+        with open(os.path.join(self.tmp, "sendmail.mc"), "w") as f:
+            f.write(mc)
+        cfdir = os.path.join(SENDMAIL_ROOT, "usr/share/sendmail/cf") + "/"
+        with open(self.conf, "w") as f:
+            subprocess.run(["m4", "-D_CF_DIR_=" + cfdir, cfdir + "m4/cf.m4",
+                            os.path.join(self.tmp, "sendmail.mc")], stdout=f, check=True)
+        # newaliases: the alias database sendmail wants beside the text file.
+        subprocess.run(self.run_as([self.bin, "-C", self.conf, "-bi"]), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+        for cmd in sm.get("pre") or []:
+            subprocess.run(sub(cmd), shell=True, cwd=self.tmp,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start_syslog(self):
+        """A private rsyslogd: the mail facility to this scenario's maillog
+        in Debian's traditional file format, its socket behind /dev/log."""
+        sock = os.path.join(self.tmp, "rsyslog", "log.sock")
+        conf = os.path.join(self.tmp, "rsyslog", "rsyslog.conf")
+        with open(conf, "w") as f:
+            f.write('global(workDirectory="{d}" localHostname="mx")\n'
+                    'module(load="imuxsock" SysSock.Use="off")\n'
+                    'input(type="imuxsock" Socket="{s}")\n'
+                    '$FileOwner root\n$FileGroup adm\n$FileCreateMode 0640\n'
+                    '$ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat\n'
+                    'mail.*\t-{log}\n'.format(d=os.path.dirname(conf), s=sock, log=self.log))
+        self.syslog = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i",
+                                        os.path.join(self.tmp, "rsyslog", "pid")],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       preexec_fn=die_with_parent)
+        if not wait_for(lambda: os.path.exists(sock), 20):
+            raise RuntimeError("private rsyslogd did not create its socket")
+        private_devlog(sock)
+
+    def start(self):
+        self.start_syslog()
+        self.start_output = ""
+        argv = [self.bin, "-C", self.conf, "-Am", "-L", "sm-mta", "-bD", "-q10m"]
+        self.daemon = subprocess.Popen(self.run_as(argv), stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+        if self.scn.get("expect_start_failure"):
+            try:
+                self.start_output = self.daemon.communicate(timeout=30)[0].decode(errors="replace")
+            except subprocess.TimeoutExpired:
+                pass
+            return True
+        # "starting daemon" is logged before the socket is bound: wait for both.
+        return wait_for(lambda: b"starting daemon" in read(self.log) and listening(MTA_IP, 25), 30)
+
+    def stop(self):
+        if self.daemon and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+        if self.daemon:
+            try:
+                self.daemon.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+                self.daemon.wait()
+        if self.syslog:
+            # Give rsyslogd the daemon's last lines, then end it.
+            time.sleep(0.5)
+            self.syslog.send_signal(signal.SIGTERM)
+            try:
+                self.syslog.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.syslog.kill()
+                self.syslog.wait()
+            private_devlog(None)
+
+    def flush(self):
+        subprocess.run(self.run_as([self.bin, "-C", self.conf, "-Am", "-L", "sm-mta", "-q"]),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=180)
+
+    def submit_local(self, sender, rcpts, msg):
+        r = subprocess.run(self.run_as([self.bin, "-C", self.conf, "-Am", "-odi", "-f", sender] + rcpts),
+                           input=msg, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180)
+        return r.stdout.decode(errors="replace")
+
+    def command(self, cmd):
+        cmd = (cmd.replace("@TMP@", self.tmp).replace("@CONF@", self.conf)
+               .replace("@SENDMAIL@", shlex.join(self.run_as([self.bin, "-C", self.conf]))))
+        return subprocess.run(cmd, shell=True, cwd=self.tmp, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=180).stdout.decode(errors="replace")
+
+
+MTAS = {"postfix": Postfix, "exim": Exim, "sendmail": Sendmail}
 
 
 # ---------------------------------------------------------------- helpers
@@ -532,6 +713,24 @@ def read(path):
             return f.read()
     except OSError:
         return b""
+
+
+def listening(ip, port):
+    """A TCP socket of this namespace listens on ip:port (/proc/net/tcp;
+    connecting would put a session in the MTA's log)."""
+    want = "%08X:%04X" % (int.from_bytes(socket.inet_aton(ip), "little"), port)
+    try:
+        with open("/proc/net/tcp") as f:
+            return any(ln.split()[1] == want and ln.split()[3] == "0A" for ln in list(f)[1:])
+    except OSError:
+        return False
+
+
+def die_with_parent():
+    """preexec_fn: the child gets SIGTERM when the farm dies (a private
+    rsyslogd or MTA never outlives the run)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def wait_for(cond, seconds):
@@ -593,9 +792,9 @@ def raw_client(lines, source=CLIENT_IP, port=25, wait_banner=True, pause=0.2):
 def run_step(mta, step, notes):
     kind, arg = next(iter(step.items()))
     if kind == "send":
-        # The usual way in: Postfix over SMTP to its smtpd, Exim a local
-        # submission delivered in the foreground (-odf).
-        kind = "smtp" if mta.name == "postfix" else "local"
+        # The usual way in: Postfix and Sendmail over SMTP to their
+        # daemon, Exim a local submission delivered in the foreground (-odf).
+        kind = "local" if mta.name == "exim" else "smtp"
     if kind == "smtp":
         a = arg or {}
         sender = a.get("from", "alice@farm.test")
@@ -861,6 +1060,48 @@ def private_etc():
     os.chmod("/etc/exim4/trusted_configs", 0o644)
 
 
+DEVLOG_READY = False
+
+
+def private_devlog(sock):
+    """Point /dev/log at `sock` (None: at nothing) inside the farm's mount
+    namespace.  The first call lays an overlay over /dev there, so the link
+    lives only in the namespace: the host's /dev and /dev/log are never
+    touched.  /dev's own submounts (pts, shm, mqueue) are moved onto the
+    overlay."""
+    global DEVLOG_READY
+    if not DEVLOG_READY:
+        # Under the namespace's /etc overlay directory: in_netns removes it.
+        base = os.path.join(os.environ["MT_FARM_ETC"], "dev")
+        os.mkdir(base)
+        subs = []
+        with open("/proc/self/mountinfo") as f:
+            for ln in f:
+                mp = ln.split()[4]
+                if mp.startswith("/dev/") and mp.count("/") == 2 and mp not in subs:
+                    subs.append(mp)
+        keep = {}
+        for mp in subs:
+            d = os.path.join(base, "keep", os.path.basename(mp))
+            os.makedirs(d)
+            subprocess.run(["mount", "--rbind", mp, d], check=True)
+            keep[mp] = d
+        up, work = os.path.join(base, "u"), os.path.join(base, "w")
+        os.mkdir(up)
+        os.mkdir(work)
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                        "lowerdir=/dev,upperdir=%s,workdir=%s" % (up, work), "/dev"], check=True)
+        for mp, d in keep.items():
+            subprocess.run(["mount", "--move", d, mp], check=True)
+        DEVLOG_READY = True
+    try:
+        os.unlink("/dev/log")
+    except FileNotFoundError:
+        pass
+    if sock:
+        os.symlink(sock, "/dev/log")
+
+
 def trust_exim_config(path):
     with open("/etc/exim4/trusted_configs", "w") as f:
         f.write(path + "\n")
@@ -921,6 +1162,9 @@ MASKS = [
     (re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?( [+-]\d{4})?"), "TIME"),
     (re.compile(r"\[\d+\]"), "[PID]"),
     (re.compile(r"\b[0-9A-F]{8,12}\b"), "QID"),
+    (re.compile(r"\b[0-9A-Za-x]{8}\d{5,7}\b"), "SMQID"),
+    (re.compile(r"\b(x?delay)=\d\d:\d\d:\d\d"), r"\1=N"),
+    (re.compile(r"\bpri=\d+"), "pri=N"),
     (re.compile(r"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}\b"), "MSGID"),
     (re.compile(r"\b(delay|delays|conn_use|size|S|T|QT|DT|pid)=[\d./]+"), r"\1=N"),
     (re.compile(r"\]:\d{4,5}\b"), "]:PORT"),
@@ -964,6 +1208,11 @@ def cmd_live(args):
             n += 1
             failed += 1
             print("not ok %d - %s: no Exim binary at %s" % (n, s["name"], EXIM))
+            continue
+        if s["mta"] == "sendmail" and not os.path.exists(os.path.join(SENDMAIL_ROOT, "usr/libexec/sendmail/sendmail")):
+            n += 1
+            failed += 1
+            print("not ok %d - %s: no Sendmail under %s" % (n, s["name"], SENDMAIL_ROOT))
             continue
         vres = {}
         logs, notes = run_scenario(s, pki, tmp_root, verifier(vres) if s.get("live_verify") else None)

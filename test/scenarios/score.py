@@ -168,6 +168,17 @@ def main():
         if measured["benign_above_info"] > base["benign_above_info"]:
             bad.append("benign lines alerted above info %.4f above the baseline %.4f" % (
                 measured["benign_above_info"], base["benign_above_info"]))
+        # Per-MTA floors: a better total must not hide one MTA getting worse.
+        for mta, floor in sorted((base.get("mta") or {}).items()):
+            r = rows.get("mta:" + mta, collections.Counter())
+            e = r["error"] or 1
+            got = {"recall": r["alerted"] / e, "right": r["right"] / e}
+            for k in ("recall", "right"):
+                if k in floor and round(got[k], 4) < floor[k]:
+                    bad.append("%s %s %.4f below the baseline %.4f" % (mta, k, got[k], floor[k]))
+            if r["error"] < floor.get("min_error_lines", 0):
+                bad.append("%s: only %d labelled error lines (baseline %d): recordings lost?" % (
+                    mta, r["error"], floor["min_error_lines"]))
         if t["error"] < base.get("min_error_lines", 0):
             bad.append("only %d labelled error lines (baseline %d): recordings lost?" % (
                 t["error"], base["min_error_lines"]))
