@@ -624,7 +624,8 @@ group_end(struct mt_grouper *gr, struct group *g, double now)
  * A hostile log can at worst make the estimate low by choosing colliding
  * ids; it cannot make a lookup slow (there is none).
  */
-static const uint8_t distinct_key[16] = "mtalert-distinct";
+static const uint8_t distinct_key[16] = { 'm', 't', 'a', 'l', 'e', 'r', 't', '-',
+					   'd', 'i', 's', 't', 'i', 'n', 'c', 't' };
 
 static void
 distinct_add(uint8_t *bits, const char *p, size_t len)
