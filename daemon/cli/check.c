@@ -189,8 +189,9 @@ run_check(struct cli *o, int argc, char **argv)
 			const struct mt_literals *l = mt_matcher_literals(m, i);
 
 			for (size_t k = 0; k < l->count; k++)
-				fprintf(stderr, "%s: prefilter literal '%.*s'\n", s->id,
-					(int)l->len[k], l->lit[k]);
+				fprintf(stderr, "%s: prefilter literal '%.*s'%s%.*s%s\n", s->id,
+					(int)l->len[k], l->lit[k], l->also_len[k] ? " and '" : "",
+					(int)l->also_len[k], l->also[k], l->also_len[k] ? "'" : "");
 		}
 		if (s->nex_match == 0)
 			report(&warnings, "warning", s, NULL,

@@ -181,6 +181,12 @@ show_markdown(const struct mt_signature *s, enum mt_locale l)
 	printf("\n");
 	if (s->verification_tier)
 		printf("- **Verification:** %s\n", s->verification_tier);
+	if (s->nreproduced_by > 0) {
+		printf("- **Reproduced by the scenario farm:** ");
+		for (size_t i = 0; i < s->nreproduced_by; i++)
+			printf("%s%s", i ? ", " : "", s->reproduced_by[i]);
+		printf("\n");
+	}
 	if (s->fix_success_rate >= 0)
 		printf("- **Fix Rate:** %.0f%%\n", s->fix_success_rate * 100);
 	if (s->confidence >= 0)
@@ -214,6 +220,12 @@ show_markdown(const struct mt_signature *s, enum mt_locale l)
 		}
 		if (w->condition && *w->condition)
 			printf("   Only when: %s\n", w->condition);
+		if (w->nverified_by > 0) {
+			printf("   verified by the farm: ");
+			for (size_t j = 0; j < w->nverified_by; j++)
+				printf("%s%s", j ? ", " : "", w->verified_by[j]);
+			printf("\n");
+		}
 	}
 	if (s->ndead_ends) {
 		printf("\n## Dead Ends\n\n");

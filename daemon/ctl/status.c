@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -65,8 +66,8 @@ mt_status_text(struct mt_buf *out, const struct mt_status *s)
 			   (unsigned long long)s->silences_active,
 			   (unsigned long long)s->maintenance_windows);
 
-	r |= mt_buf_printf(out, "\n%-10s %-12s %-22s %-9s %-6s %s\n", "LINES", "POSITION",
-			   "LAST LINE", "ROTATIONS", "CUT", "INPUT");
+	r |= mt_buf_printf(out, "\n%-10s %-12s %-22s %-9s %-6s %-6s %-6s %s\n", "LINES",
+			   "POSITION", "LAST LINE", "ROTATIONS", "TRUNC", "CUT", "LOST", "INPUT");
 	if (s->ninputs == 0)
 		r |= mt_buf_puts(out, "(no input has been read)\n");
 	for (size_t i = 0; i < s->ninputs; i++) {
@@ -77,10 +78,11 @@ mt_status_text(struct mt_buf *out, const struct mt_status *s)
 			age(a, sizeof(a), s->now - in->last_line);
 			(void)snprintf(last, sizeof(last), "%s ago", a);
 		}
-		r |= mt_buf_printf(out, "%-10llu %-12llu %-22s %-9llu %-6llu ",
+		r |= mt_buf_printf(out, "%-10llu %-12llu %-22s %-9llu %-6llu %-6llu %-6llu ",
 				   (unsigned long long)in->lines, (unsigned long long)in->position,
 				   last, (unsigned long long)in->rotations,
-				   (unsigned long long)in->cut);
+				   (unsigned long long)in->truncations, (unsigned long long)in->cut,
+				   (unsigned long long)in->lost);
 		r |= clean(out, in->path);
 		r |= mt_buf_putc(out, '\n');
 	}
@@ -186,7 +188,9 @@ mt_status_json(struct mt_buf *out, const struct mt_status *s)
 		r |= in->last_line > 0 ? mt_buf_printf(out, "%.3f", s->now - in->last_line) :
 					 mt_buf_puts(out, "null");
 		r |= num_u(out, &g, "rotations", in->rotations);
+		r |= num_u(out, &g, "truncations", in->truncations);
 		r |= num_u(out, &g, "cut", in->cut);
+		r |= num_u(out, &g, "lost", in->lost);
 		r |= mt_buf_putc(out, '}');
 	}
 	r |= mt_buf_putc(out, ']');
@@ -221,6 +225,8 @@ mt_status_json(struct mt_buf *out, const struct mt_status *s)
 		r |= num_u(out, &g, "failed", k->failed);
 		r |= num_u(out, &g, "dropped", k->dropped);
 		r |= num_u(out, &g, "queued", k->queued);
+		if (strcmp(k->kind, "webhook") == 0)
+			r |= num_u(out, &g, "spool_bytes", k->spool_bytes);
 		r |= num_t(out, &g, "failing_since", k->failing_since);
 		r |= str_k(out, &g, "last_error",
 			   k->last_error && k->last_error[0] ? k->last_error : NULL);
@@ -282,19 +288,40 @@ counter(struct mt_buf *b, const char *name, const char *help, uint64_t v)
 	       mt_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
-/* One sample per webhook of one of its counters. */
-static int
-per_webhook(struct mt_buf *b, const struct mt_status *s, const char *name, const char *help,
-	    size_t field)
+/* The uint64_t at off in a row (an input or a sink): one table drives every family. */
+static uint64_t
+field_at(const void *row, size_t off)
 {
-	int r = head(b, name, "counter", help);
+	uint64_t v;
+
+	memcpy(&v, (const char *)row + off, sizeof(v));
+	return v;
+}
+
+/* One sample per input of one of its counters or gauges. */
+static int
+per_input(struct mt_buf *b, const struct mt_status *s, const char *name, const char *type,
+	  const char *help, size_t off)
+{
+	int r = head(b, name, type, help);
+
+	for (size_t i = 0; i < s->ninputs; i++)
+		r |= mt_buf_printf(b, "%s{input=", name) | label(b, s->inputs[i].path) |
+		     mt_buf_printf(b, "} %llu\n",
+				   (unsigned long long)field_at(&s->inputs[i], off));
+	return r;
+}
+
+/* One sample per webhook of one of its counters (off2: a second one added, or 0). */
+static int
+per_webhook(struct mt_buf *b, const struct mt_status *s, const char *name, const char *type,
+	    const char *help, size_t off, size_t off2)
+{
+	int r = head(b, name, type, help);
 
 	for (size_t i = 0; i < s->nsinks; i++) {
 		const struct mt_status_sink *k = &s->sinks[i];
-		uint64_t v = field == 0 ? k->sent :
-			     field == 1 ? k->retried :
-			     field == 2 ? k->retried + k->failed :
-					  k->dropped;
+		uint64_t v = field_at(k, off) + (off2 ? field_at(k, off2) : 0);
 
 		if (strcmp(k->kind, "webhook") != 0)
 			continue;
@@ -303,6 +330,9 @@ per_webhook(struct mt_buf *b, const struct mt_status *s, const char *name, const
 	}
 	return r;
 }
+
+#define IN(f)  offsetof(struct mt_status_input, f)
+#define OUT(f) offsetof(struct mt_status_sink, f)
 
 int
 mt_status_prometheus(struct mt_buf *out, const struct mt_status *s)
@@ -324,29 +354,22 @@ mt_status_prometheus(struct mt_buf *out, const struct mt_status *s)
 	r |= counter(out, "mtalert_reload_failures_total", "Reloads refused (the previous kept).",
 		     s->reload_failures);
 
-	r |= head(out, "mtalert_lines_total", "counter", "Lines read, per input.");
-	for (size_t i = 0; i < s->ninputs; i++)
-		r |= mt_buf_puts(out, "mtalert_lines_total{input=") |
-		     label(out, s->inputs[i].path) |
-		     mt_buf_printf(out, "} %llu\n", (unsigned long long)s->inputs[i].lines);
-	r |= head(out, "mtalert_cut_lines_total", "counter",
-		  "Lines longer than limits.max_line_length, cut, per input.");
-	for (size_t i = 0; i < s->ninputs; i++)
-		r |= mt_buf_puts(out, "mtalert_cut_lines_total{input=") |
-		     label(out, s->inputs[i].path) |
-		     mt_buf_printf(out, "} %llu\n", (unsigned long long)s->inputs[i].cut);
-	r |= head(out, "mtalert_input_rotations_total", "counter",
-		  "Times an input started again from a smaller position (rotation, truncation).");
-	for (size_t i = 0; i < s->ninputs; i++)
-		r |= mt_buf_puts(out, "mtalert_input_rotations_total{input=") |
-		     label(out, s->inputs[i].path) |
-		     mt_buf_printf(out, "} %llu\n", (unsigned long long)s->inputs[i].rotations);
-	r |= head(out, "mtalert_input_position_bytes", "gauge",
-		  "Byte offset after the last line read, per input file.");
-	for (size_t i = 0; i < s->ninputs; i++)
-		r |= mt_buf_puts(out, "mtalert_input_position_bytes{input=") |
-		     label(out, s->inputs[i].path) |
-		     mt_buf_printf(out, "} %llu\n", (unsigned long long)s->inputs[i].position);
+	r |= per_input(out, s, "mtalert_lines_total", "counter", "Lines read, per input.",
+		       IN(lines));
+	r |= per_input(out, s, "mtalert_cut_lines_total", "counter",
+		       "Lines longer than limits.max_line_length, cut, per input.", IN(cut));
+	r |= per_input(out, s, "mtalert_input_rotations_total", "counter",
+		       "Rotations the tail followed (renamed, copied and truncated, replaced).",
+		       IN(rotations));
+	r |= per_input(out, s, "mtalert_input_truncations_total", "counter",
+		       "Times the file shrank under the reader and was read again from the start.",
+		       IN(truncations));
+	r |= per_input(out, s, "mtalert_input_lost_lines_total", "counter",
+		       "Lines no reader could have had: rotated away unread and gone (counted, "
+		       "logged).",
+		       IN(lost));
+	r |= per_input(out, s, "mtalert_input_position_bytes", "gauge",
+		       "Byte offset after the last line read, per input file.", IN(position));
 	r |= head(out, "mtalert_last_line_age_seconds", "gauge",
 		  "Seconds since the last line was read, per input that has had one.");
 	for (size_t i = 0; i < s->ninputs; i++)
@@ -371,13 +394,20 @@ mt_status_prometheus(struct mt_buf *out, const struct mt_status *s)
 	r |= gauge(out, "mtalert_silences_active", "Silences in force now.",
 		   (double)s->silences_active);
 
-	r |= per_webhook(out, s, "mtalert_webhook_sent_total", "Notifications delivered.", 0);
-	r |= per_webhook(out, s, "mtalert_webhook_retries_total",
-			 "Failed attempts that will be tried again.", 1);
-	r |= per_webhook(out, s, "mtalert_webhook_failures_total",
-			 "Delivery attempts that failed (to be retried, or refused for good).", 2);
-	r |= per_webhook(out, s, "mtalert_webhook_dropped_total",
-			 "Notifications given up (give_up_after, spool bounds).", 3);
+	r |= per_webhook(out, s, "mtalert_webhook_sent_total", "counter",
+			 "Notifications delivered.", OUT(sent), 0);
+	r |= per_webhook(out, s, "mtalert_webhook_retries_total", "counter",
+			 "Failed attempts that will be tried again.", OUT(retried), 0);
+	r |= per_webhook(out, s, "mtalert_webhook_failures_total", "counter",
+			 "Delivery attempts that failed (to be retried, or refused for good).",
+			 OUT(retried), OUT(failed));
+	r |= per_webhook(out, s, "mtalert_webhook_dropped_total", "counter",
+			 "Notifications given up (give_up_after, spool bounds).", OUT(dropped), 0);
+	r |= per_webhook(out, s, "mtalert_webhook_queued", "gauge",
+			 "Notifications waiting or in flight.", OUT(queued), 0);
+	r |= per_webhook(out, s, "mtalert_webhook_spool_bytes", "gauge",
+			 "The webhook's undelivered notifications on disk, bytes.",
+			 OUT(spool_bytes), 0);
 	r |= head(out, "mtalert_webhook_failing_since_seconds", "gauge",
 		  "When the webhook's current run of failures began, Unix time; 0 when healthy.");
 	for (size_t i = 0; i < s->nsinks; i++)

@@ -19,7 +19,9 @@
 
 struct mt_status_input {
 	const char *path; /* "journal" for the journal */
-	uint64_t lines, cut, rotations;
+	uint64_t lines, cut;
+	uint64_t rotations, truncations; /* as the tail saw them */
+	uint64_t lost;			 /* lines no reader could have had (see tail.h) */
 	uint64_t position; /* byte offset after the last line read */
 	double last_line;  /* wall clock of the last line read; 0: none yet */
 };
@@ -36,6 +38,7 @@ struct mt_status_sink {
 	uint64_t sent, retried, failed, dropped, queued;
 	double failing_since; /* wall clock; 0: healthy */
 	const char *last_error;
+	uint64_t spool_bytes; /* webhooks: its notifications on disk now */
 };
 
 struct mt_status {

@@ -371,6 +371,15 @@ mt_inputs_watch_fallbacks(const struct mt_inputs *in)
 	return mt_watch_fallbacks(in->watch);
 }
 
+const struct mt_tail_stats *
+mt_inputs_file_stats(const struct mt_inputs *in, const char *path)
+{
+	for (size_t i = 0; i < in->ntails; i++)
+		if (strcmp(mt_tail_path(in->tails[i]), path) == 0)
+			return mt_tail_stats(in->tails[i]);
+	return NULL;
+}
+
 void
 mt_inputs_log_counters(const struct mt_inputs *in)
 {

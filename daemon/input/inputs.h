@@ -23,6 +23,7 @@
 #include <ev.h>
 
 #include "config/config.h"
+#include "input/tail.h"
 #include "util/cursor.h"
 
 #define MT_INPUTS_MAX_FILES 1024
@@ -67,6 +68,8 @@ size_t mt_inputs_cursors(struct mt_inputs *in, struct mt_cursor **ret);
 
 size_t mt_inputs_nfiles(const struct mt_inputs *in);
 bool mt_inputs_journal(const struct mt_inputs *in);
+/* The tail's counters for the file at path; NULL when no tail follows it. */
+const struct mt_tail_stats *mt_inputs_file_stats(const struct mt_inputs *in, const char *path);
 /* Log the counters of every input (SIGUSR1 and stop). */
 void mt_inputs_log_counters(const struct mt_inputs *in);
 uint64_t mt_inputs_watch_fallbacks(const struct mt_inputs *in);

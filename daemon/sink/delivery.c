@@ -514,3 +514,9 @@ mt_delivery_spool_stats(const struct mt_delivery *dl)
 {
 	return mt_spool_stats(dl->spool);
 }
+
+uint64_t
+mt_delivery_spool_sink_bytes(const struct mt_delivery *dl, const char *webhook)
+{
+	return mt_spool_sink_bytes(dl->spool, webhook);
+}

@@ -83,5 +83,7 @@ void mt_delivery_describe_failing(const struct mt_delivery *dl, double now, char
 size_t mt_delivery_nwebhooks(const struct mt_delivery *dl);
 const struct mt_webhook *mt_delivery_webhook(const struct mt_delivery *dl, size_t i);
 const struct mt_spool_stats *mt_delivery_spool_stats(const struct mt_delivery *dl);
+/* The webhook's notifications on disk now, bytes. */
+uint64_t mt_delivery_spool_sink_bytes(const struct mt_delivery *dl, const char *webhook);
 
 #endif

@@ -19,6 +19,8 @@
 
 #define SPOOL_BODY_MAX (1024 * 1024) /* a payload is at most 64 KiB; this is slack */
 
+static int is_req(const struct dirent *de);
+
 struct mt_spool {
 	char *dir;
 	char *host;
@@ -86,6 +88,24 @@ const struct mt_spool_stats *
 mt_spool_stats(const struct mt_spool *s)
 {
 	return &s->stats;
+}
+
+uint64_t
+mt_spool_sink_bytes(const struct mt_spool *s, const char *sink)
+{
+	char *dir = join(s->dir, sink);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t bytes = 0;
+	struct stat st;
+
+	while (d != NULL && (de = readdir(d)) != NULL)
+		if (is_req(de) && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			bytes += (uint64_t)st.st_size;
+	if (d != NULL)
+		(void)closedir(d);
+	free(dir);
+	return bytes;
 }
 
 bool

@@ -62,6 +62,11 @@ void mt_spool_done(struct mt_spool *s, struct mt_spool_item *it);
 /* Free an item without touching its file (it stays for the next run). */
 void mt_spool_item_free(struct mt_spool_item *it);
 const struct mt_spool_stats *mt_spool_stats(const struct mt_spool *s);
+/*
+ * Bytes of sink's notifications on disk now, counted from its directory
+ * (always true, whatever was dropped to make room; for status, not a hot path).
+ */
+uint64_t mt_spool_sink_bytes(const struct mt_spool *s, const char *sink);
 /* True when the item is older than the spool's max_age. */
 bool mt_spool_expired(const struct mt_spool *s, const struct mt_spool_item *it, double now);
 

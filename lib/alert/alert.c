@@ -125,6 +125,8 @@ sig_part(struct mt_buf *b, const struct mt_alert *a)
 		TRY(kv_num(b, &f2, "success_rate", w->success_rate));
 		if (w->condition && *w->condition)
 			TRY(kv_str(b, &f2, "condition", w->condition));
+		if (w->nverified_by > 0)
+			TRY(mt_buf_puts(b, ",\"verified\":true"));
 		TRY(mt_buf_putc(b, '}'));
 	}
 	TRY(mt_buf_putc(b, ']'));
@@ -364,8 +366,9 @@ mt_alert_text(struct mt_buf *b, const struct mt_alert *a)
 		TRY(mt_buf_puts(b, " [...]"));
 	TRY(mt_buf_printf(b, "\n  cause: %s\n", mt_sig_root_cause(s, a->locale)));
 	for (size_t i = 0; i < s->nworkarounds && i < 3; i++)
-		TRY(mt_buf_printf(b, "  %s %zu. (%.0f%%) %s\n", i ? "    " : "fix:", i + 1,
+		TRY(mt_buf_printf(b, "  %s %zu. (%.0f%%%s) %s\n", i ? "    " : "fix:", i + 1,
 				  s->workarounds[i].success_rate * 100,
+				  s->workarounds[i].nverified_by > 0 ? ", verified" : "",
 				  mt_workaround_action(&s->workarounds[i], a->locale)));
 	for (size_t i = 0; i < s->ndead_ends && i < 2; i++)
 		TRY(mt_buf_printf(b, "  %s %s (fails %.0f%%)\n", i ? "      " : "avoid:",

@@ -51,6 +51,7 @@ static const struct pl_words words_en = {
 	"Run",
 	"Root cause, other fixes, don'ts",
 	"Seen by mtalert on",
+	"verified",
 	"message",
 	"messages",
 	"destination",
@@ -89,6 +90,7 @@ static const struct pl_words words_zh = {
 	"执行",
 	"完整原因、其他修复、无效做法",
 	"上报主机",
+	"已验证",
 	"封邮件",
 	"封邮件",
 	"个目的地",
@@ -596,6 +598,15 @@ pl_pct(double rate)
 	return rate >= 1 ? 100 : (unsigned)(rate * 100 + 0.5);
 }
 
+void
+pl_fld_rate(struct pl_fld *f, const struct pl_ctx *c, const struct mt_workaround *w)
+{
+	if (w->nverified_by > 0)
+		pl_fld_printf(f, 0, " (%u%%, %s)", pl_pct(w->success_rate), c->w->verified);
+	else
+		pl_fld_printf(f, 0, " (%u%%)", pl_pct(w->success_rate));
+}
+
 /* `a` `b` `c`: queue ids as code spans. */
 void
 pl_fld_ids(struct pl_fld *f, const struct pl_ctx *c, unsigned uflags)
@@ -902,7 +913,7 @@ pl_fld_fix(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, bool how)
 	if (w == NULL)
 		return;
 	pl_fld_puts_max(f, mt_workaround_action(w, c->g->locale), tflags, pl_lim(c, 600));
-	pl_fld_printf(f, 0, " (%u%%)", pl_pct(w->success_rate));
+	pl_fld_rate(f, c, w);
 	if (w->condition && *w->condition) {
 		pl_fld_printf(f, 0, "\n%s: ", c->w->if_);
 		pl_fld_puts_max(f, w->condition, tflags, pl_lim(c, 300));
@@ -952,7 +963,7 @@ pl_fld_others(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
 
 		pl_fld_printf(f, 0, "%s%zu. ", i > 1 ? "\n" : "", i + 1);
 		pl_fld_puts_max(f, mt_workaround_action(w, c->g->locale), tflags, pl_lim(c, 400));
-		pl_fld_printf(f, 0, " (%u%%)", pl_pct(w->success_rate));
+		pl_fld_rate(f, c, w);
 		if (w->condition && *w->condition) {
 			pl_fld_printf(f, 0, " \xe2\x80\x94 %s: ", c->w->if_);
 			pl_fld_puts_max(f, w->condition, tflags, pl_lim(c, 200));
@@ -1009,7 +1020,7 @@ pl_fld_more(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, const cha
 		pl_fld_printf(f, 0, "\n%s%s:%s ", bold, c->w->also, bold);
 		pl_fld_puts_max(f, mt_workaround_action(&s->workarounds[1], c->g->locale), tflags,
 				pl_lim(c, 300));
-		pl_fld_printf(f, 0, " (%u%%)", pl_pct(s->workarounds[1].success_rate));
+		pl_fld_rate(f, c, &s->workarounds[1]);
 		if (s->nworkarounds > 2)
 			pl_fld_printf(f, 0, " +%zu %s", s->nworkarounds - 2, c->w->more);
 	}

@@ -97,7 +97,7 @@ pl_render_alertmanager(struct mt_buf *b, struct pl_ctx *c)
 	if (c->s->nworkarounds > 0) {
 		pl_fld_printf(&f, 0, "\n\n%s: ", c->w->try_);
 		pl_fld_puts_max(&f, mt_workaround_action(&c->s->workarounds[0], g->locale), 0, 600);
-		pl_fld_printf(&f, 0, " (%u%%)", pl_pct(c->s->workarounds[0].success_rate));
+		pl_fld_rate(&f, c, &c->s->workarounds[0]);
 	}
 	TRY(pl_fld_end(b, &f));
 	if (c->s->official_doc_url) {

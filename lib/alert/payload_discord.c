@@ -69,7 +69,7 @@ pl_render_discord(struct mt_buf *b, struct pl_ctx *c)
 	if (fix != NULL) {
 		pl_fld_printf(&f, 0, "%s: ", w->fix);
 		pl_fld_puts(&f, mt_workaround_action(fix, g->locale), 0);
-		pl_fld_printf(&f, 0, " (%u%%)", pl_pct(fix->success_rate));
+		pl_fld_rate(&f, c, fix);
 	} else {
 		pl_fld_puts(&f, mt_sig_title(c->s, g->locale), 0);
 	}

@@ -50,6 +50,8 @@ json_workaround(struct mt_buf *b, const char *sep, size_t rank, const struct mt_
 	TRY(kv_num(b, &first, "success_rate", w->success_rate));
 	if (w->condition && *w->condition)
 		TRY(kv_str(b, &first, "condition", w->condition));
+	if (w->nverified_by > 0)
+		TRY(mt_buf_puts(b, ",\"verified\":true"));
 	return mt_buf_putc(b, '}');
 }
 

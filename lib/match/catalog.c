@@ -212,6 +212,7 @@ static const char *const known_keys[] = {
 	"specificity",
 	"source_url",
 	"examples",
+	"reproduced_by",
 };
 
 static void
@@ -266,11 +267,14 @@ signature_free(struct mt_signature *s)
 		free(s->workarounds[i].how);
 		free(s->workarounds[i].condition);
 		free(s->workarounds[i].action_zh);
+		free(s->workarounds[i].apply);
 		free_strlist(s->workarounds[i].sources, s->workarounds[i].nsources);
+		free_strlist(s->workarounds[i].verified_by, s->workarounds[i].nverified_by);
 	}
 	free(s->workarounds);
 	free_strlist(s->tags, s->ntags);
 	free_strlist(s->aliases, s->naliases);
+	free_strlist(s->reproduced_by, s->nreproduced_by);
 	free_strlist(s->ex_match, s->nex_match);
 	free_strlist(s->ex_no_match, s->nex_no_match);
 	for (size_t i = 0; i <= MT_CAPTURES_MAX; i++)
@@ -344,6 +348,10 @@ load_workarounds(struct check *k, const struct mt_ynode *root, struct mt_signatu
 		w->condition = get_str(k, m, "condition", false);
 		get_num(k, m, "success_rate", 0, 1, true, &w->success_rate);
 		w->sources = get_strlist(k, m, "sources", &w->nsources);
+		w->apply = get_str(k, m, "apply", false);
+		w->verified_by = get_strlist(k, m, "verified_by", &w->nverified_by);
+		if (w->nverified_by > 0 && w->apply == NULL)
+			error_at(k, m, "a workaround with 'verified_by' must carry the 'apply' the farm ran");
 		if (zh != NULL && zh->type == MT_Y_SEQ && i < zh->n) {
 			const struct mt_ynode *z = zh->items[i];
 
@@ -555,6 +563,7 @@ load_record(struct check *k, struct mt_ydoc *doc)
 	s->evidence_count = (long long)num;
 	s->tags = get_strlist(k, root, "tags", &s->ntags);
 	s->aliases = get_strlist(k, root, "aliases", &s->naliases);
+	s->reproduced_by = get_strlist(k, root, "reproduced_by", &s->nreproduced_by);
 	s->os_specific = get_map(k, root, "os_specific");
 	s->transition_graph = get_map(k, root, "transition_graph");
 	load_versions(k, root, s);

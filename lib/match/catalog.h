@@ -43,6 +43,9 @@ struct mt_workaround {
 	double success_rate;		/* 0..1 */
 	char **sources;
 	size_t nsources;
+	char *apply;	     /* mtalert's: the how text's commands as typed, may be NULL */
+	char **verified_by;  /* mtalert's: farm scenarios where applying it made mail flow */
+	size_t nverified_by;
 };
 
 struct mt_dead_end {
@@ -74,6 +77,8 @@ struct mt_signature {
 	size_t nworkarounds;
 	char **tags, **aliases;
 	size_t ntags, naliases;
+	char **reproduced_by; /* mtalert's: farm scenarios whose real MTA wrote its lines */
+	size_t nreproduced_by;
 	const struct mt_ynode *os_specific;	 /* mapping, kept as read */
 	const struct mt_ynode *transition_graph; /* mapping, kept as read */
 

@@ -87,6 +87,7 @@ struct run {
 	char buf[MT_LITERAL_MAX];
 	size_t len;
 	struct set *single; /* the best one-literal factor seen, kept as a fallback */
+	struct set *all;    /* every run of this alternative's own level (all required) */
 };
 
 static void
@@ -99,6 +100,10 @@ end_run(struct run *r, struct set *best)
 		one.len[0] = r->len;
 		consider(best, &one);
 		consider(r->single, &one);
+		if (r->all->count < MT_LITERAL_ALTS && r->len >= MT_LITERAL_MIN) {
+			memcpy(r->all->lit[r->all->count], r->buf, r->len);
+			r->all->len[r->all->count++] = r->len;
+		}
 	}
 	r->len = 0;
 }
@@ -197,7 +202,13 @@ quantifier(const char *p, size_t len, size_t i, bool *ret_optional)
 	return j - i;
 }
 
-static bool alternation(const char *p, size_t len, int depth, struct set *ret);
+/* What the prefilter checks: the literal sets, each with a second required literal. */
+struct extracted {
+	struct set set;
+	struct set also; /* also.lit[k] (length 0: none) is required with set.lit[k] */
+};
+
+static bool alternation(const char *p, size_t len, int depth, struct extracted *ret);
 
 /*
  * The inside of a group [i, e) (after its '(' up to its ')'): where its own
@@ -243,19 +254,23 @@ group_body(const char *p, size_t i, size_t e, bool *ret_extended)
 }
 
 /*
- * One alternative [0, len): its best factor into *best, and its best single
+ * One alternative [0, len): its best factor into *best, its best single
  * literal into *single (used when the sets of all alternatives together
- * would not fit).  false: give up entirely.
+ * would not fit), and the runs of plain characters at its own level into
+ * *runs (each one is in every string the alternative matches).  false: give
+ * up entirely.
  */
 static bool
-alternative(const char *p, size_t len, int depth, struct set *best, struct set *single)
+alternative(const char *p, size_t len, int depth, struct set *best, struct set *single,
+	    struct set *runs)
 {
-	struct run run = { .len = 0, .single = single };
+	struct run run = { .len = 0, .single = single, .all = runs };
 	size_t i = 0;
 	bool opt;
 
 	memset(best, 0, sizeof(*best));
 	memset(single, 0, sizeof(*single));
+	memset(runs, 0, sizeof(*runs));
 	while (i < len) {
 		char c = p[i];
 		size_t q;
@@ -265,7 +280,7 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 			size_t e = group_end(p, len, i);
 			bool extended;
 			long body = group_body(p, i + 1, e, &extended);
-			struct set inner;
+			struct extracted inner;
 
 			end_run(&run, best);
 			if (extended)
@@ -273,9 +288,9 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 			q = e < len ? quantifier(p, len, e + 1, &opt) : 0;
 			if (body >= 0 && !opt && depth < 8 &&
 			    alternation(p + body, e - (size_t)body, depth + 1, &inner)) {
-				consider(best, &inner);
-				if (inner.count == 1)
-					consider(single, &inner);
+				consider(best, &inner.set);
+				if (inner.set.count == 1)
+					consider(single, &inner.set);
 			}
 			i = (e < len ? e + 1 : len) + q;
 			continue;
@@ -334,21 +349,52 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 }
 
 /*
+ * The best run of an alternative that is not one of its chosen literals: a
+ * second literal the line must also contain.  Only worth it when it scores
+ * above the shortest usable literal.
+ */
+static void
+second_run(const struct set *runs, const struct set *chosen, char *dst, size_t *dst_len)
+{
+	size_t best = 0, bi = 0;
+
+	*dst_len = 0;
+	for (size_t r = 0; r < runs->count; r++) {
+		bool same = false;
+		size_t sc = score_one(runs->lit[r], runs->len[r]);
+
+		for (size_t k = 0; k < chosen->count && !same; k++)
+			same = chosen->len[k] == runs->len[r] &&
+			       memcmp(chosen->lit[k], runs->lit[r], runs->len[r]) == 0;
+		if (!same && sc > best) {
+			best = sc;
+			bi = r;
+		}
+	}
+	if (best > 1) {
+		memcpy(dst, runs->lit[bi], runs->len[bi]);
+		*dst_len = runs->len[bi];
+	}
+}
+
+/*
  * An alternation [0, len): the union of its alternatives' factors, or false.
  * When the sets do not fit in MT_LITERAL_ALTS together, the alternatives
- * with the largest sets fall back to their best single literal.
+ * with the largest sets fall back to their best single literal.  Each
+ * literal carries a second run of its own alternative, when it has one.
  */
 static bool
-alternation(const char *p, size_t len, int depth, struct set *ret)
+alternation(const char *p, size_t len, int depth, struct extracted *ret)
 {
-	struct set best[MT_LITERAL_ALTS], single[MT_LITERAL_ALTS];
+	struct set best[MT_LITERAL_ALTS], single[MT_LITERAL_ALTS], runs[MT_LITERAL_ALTS];
 	size_t nalt = 0, start = 0, i = 0, total = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	for (;;) {
 		if (i == len || p[i] == '|') {
 			if (nalt == MT_LITERAL_ALTS ||
-			    !alternative(p + start, i - start, depth, &best[nalt], &single[nalt]) ||
+			    !alternative(p + start, i - start, depth, &best[nalt], &single[nalt],
+					 &runs[nalt]) ||
 			    score(&best[nalt]) == 0)
 				return false;
 			total += best[nalt++].count;
@@ -377,23 +423,34 @@ alternation(const char *p, size_t len, int depth, struct set *ret)
 		total -= best[big].count - 1;
 		best[big] = single[big];
 	}
-	for (size_t a = 0; a < nalt; a++)
+	for (size_t a = 0; a < nalt; a++) {
+		char also[MT_LITERAL_MAX];
+		size_t also_len;
+
+		second_run(&runs[a], &best[a], also, &also_len);
 		for (size_t k = 0; k < best[a].count; k++) {
-			memcpy(ret->lit[ret->count], best[a].lit[k], best[a].len[k]);
-			ret->len[ret->count++] = best[a].len[k];
+			size_t n = ret->set.count++;
+
+			memcpy(ret->set.lit[n], best[a].lit[k], best[a].len[k]);
+			ret->set.len[n] = best[a].len[k];
+			memcpy(ret->also.lit[n], also, also_len);
+			ret->also.len[n] = also_len;
 		}
+	}
 	return true;
 }
 
 void
 mt_literal_extract(const char *p, size_t len, struct mt_literals *ret)
 {
-	struct set s;
+	struct extracted x;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!alternation(p, len, 0, &s))
+	if (!alternation(p, len, 0, &x))
 		return;
-	ret->count = s.count;
-	memcpy(ret->len, s.len, sizeof(s.len));
-	memcpy(ret->lit, s.lit, sizeof(s.lit));
+	ret->count = x.set.count;
+	memcpy(ret->len, x.set.len, sizeof(x.set.len));
+	memcpy(ret->lit, x.set.lit, sizeof(x.set.lit));
+	memcpy(ret->also_len, x.also.len, sizeof(x.also.len));
+	memcpy(ret->also, x.also.lit, sizeof(x.also.lit));
 }

@@ -10,7 +10,8 @@
  * least MT_LITERAL_MIN bytes can be promised gets count 0 and must be tried
  * on every line ("costly").
  *
- * The literals are lower-cased ASCII (the prefilter matches without case,
+ * Each literal may come with a second one its alternative also requires
+ * (both must be in the line).  The literals are lower-cased ASCII (the prefilter matches without case,
  * which is a superset of what the regex accepts with or without (?i)).
  * Pure: no allocation, no I/O.
  */
@@ -27,6 +28,14 @@ struct mt_literals {
 	size_t count; /* 0: no usable literal */
 	size_t len[MT_LITERAL_ALTS];
 	char lit[MT_LITERAL_ALTS][MT_LITERAL_MAX];
+	/*
+	 * A second literal that lit[k]'s alternative also requires (length 0:
+	 * none), so a line with lit[k] but without also[k] cannot match: a cheap
+	 * check before the regex when lit[k] is shared by many signatures
+	 * ("said: 5" with the enhanced code "5.7." after it).
+	 */
+	size_t also_len[MT_LITERAL_ALTS];
+	char also[MT_LITERAL_ALTS][MT_LITERAL_MAX];
 };
 
 void mt_literal_extract(const char *pattern, size_t len, struct mt_literals *ret);

@@ -1,4 +1,5 @@
 /* matcher - a line against the catalog: prefilter, then PCRE2 JIT under limits. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,9 +18,13 @@ struct mt_matcher {
 	struct mt_literals *lits; /* per signature */
 	uint32_t *costly;	  /* indexes of signatures without a literal */
 	size_t ncostly;
+	/* The automaton's ids: literal k of signature i is id i * MT_LITERAL_ALTS + k. */
+	const char *line; /* the line being run, for the second literal's check */
+	size_t len;
 
 	/* Per-run scratch: candidates are deduplicated with a generation stamp. */
 	uint32_t *stamp;
+	uint32_t *also_stamp; /* per literal id: its second literal is not in this line */
 	uint32_t gen;
 	uint32_t *cand;
 	size_t ncand;
@@ -48,6 +53,8 @@ mt_matcher_new(const struct mt_catalog *c)
 	m->lits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->lits));
 	m->costly = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->costly));
 	m->stamp = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->stamp));
+	m->also_stamp = mt_xcalloc((m->nsigs ? m->nsigs : 1) * MT_LITERAL_ALTS,
+				   sizeof(*m->also_stamp));
 	m->cand = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->cand));
 	m->limit_hits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->limit_hits));
 	m->disabled = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->disabled));
@@ -58,7 +65,8 @@ mt_matcher_new(const struct mt_catalog *c)
 		if (m->lits[i].count == 0)
 			m->costly[m->ncostly++] = (uint32_t)i;
 		for (size_t j = 0; j < m->lits[i].count; j++)
-			mt_ac_builder_add(b, m->lits[i].lit[j], m->lits[i].len[j], (uint32_t)i);
+			mt_ac_builder_add(b, m->lits[i].lit[j], m->lits[i].len[j],
+					  (uint32_t)(i * MT_LITERAL_ALTS + j));
 		if (s->ncaptures > max_groups)
 			max_groups = s->ncaptures;
 	}
@@ -87,6 +95,7 @@ mt_matcher_free(struct mt_matcher *m)
 	free(m->lits);
 	free(m->costly);
 	free(m->stamp);
+	free(m->also_stamp);
 	free(m->cand);
 	free(m->limit_hits);
 	free(m->disabled);
@@ -94,15 +103,49 @@ mt_matcher_free(struct mt_matcher *m)
 	return NULL;
 }
 
+/* Whether the line holds lit (lower-case ASCII) in any case. */
+static bool
+has_literal(const char *line, size_t len, const char *lit, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++) {
+		size_t k = 0;
+
+		while (k < n && (line[i + k] >= 'A' && line[i + k] <= 'Z' ?
+					 (char)(line[i + k] - 'A' + 'a') :
+					 line[i + k]) == lit[k])
+			k++;
+		if (k == n)
+			return true;
+	}
+	return false;
+}
+
+static void
+add_candidate(struct mt_matcher *m, uint32_t sig)
+{
+	if (m->stamp[sig] != m->gen) {
+		m->stamp[sig] = m->gen;
+		m->cand[m->ncand++] = sig;
+	}
+}
+
+/* A literal of a signature is in the line: a candidate if its second one is too. */
 static void
 on_hit(void *ctx, uint32_t id)
 {
 	struct mt_matcher *m = ctx;
+	uint32_t sig = id / MT_LITERAL_ALTS, k = id % MT_LITERAL_ALTS;
+	const struct mt_literals *l = &m->lits[sig];
 
-	if (m->stamp[id] != m->gen) {
-		m->stamp[id] = m->gen;
-		m->cand[m->ncand++] = id;
+	if (m->stamp[sig] == m->gen || m->also_stamp[id] == m->gen)
+		return;
+	/* Checked once per line and literal: a line that repeats lit[k] costs one search. */
+	if (l->also_len[k] > 0 && !has_literal(m->line, m->len, l->also[k], l->also_len[k])) {
+		m->also_stamp[id] = m->gen;
+		m->stats.second_literal_misses++;
+		return;
 	}
+	add_candidate(m, sig);
 }
 
 static int
@@ -176,11 +219,15 @@ mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta m
 	} else {
 		if (++m->gen == 0) { /* wrapped: stamps from 4G lines ago could collide */
 			memset(m->stamp, 0, m->nsigs * sizeof(*m->stamp));
+			memset(m->also_stamp, 0,
+			       m->nsigs * MT_LITERAL_ALTS * sizeof(*m->also_stamp));
 			m->gen = 1;
 		}
+		m->line = line;
+		m->len = len;
 		mt_ac_scan(m->ac, line, len, on_hit, m);
 		for (size_t i = 0; i < m->ncostly; i++)
-			on_hit(m, m->costly[i]);
+			add_candidate(m, m->costly[i]);
 		if (m->ncand > 1)
 			qsort(m->cand, m->ncand, sizeof(*m->cand), cmp_u32);
 	}
@@ -230,7 +277,8 @@ mt_matcher_literals(const struct mt_matcher *m, size_t i)
 size_t
 mt_matcher_memory(const struct mt_matcher *m)
 {
-	return mt_ac_memory(m->ac) + m->nsigs * (sizeof(*m->lits) + 4 * sizeof(uint32_t));
+	return mt_ac_memory(m->ac) +
+	       m->nsigs * (sizeof(*m->lits) + (4 + MT_LITERAL_ALTS) * sizeof(uint32_t));
 }
 
 void

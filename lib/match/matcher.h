@@ -47,6 +47,7 @@ struct mt_match {
 struct mt_matcher_stats {
 	uint64_t lines;	     /* lines run */
 	uint64_t candidates; /* signatures the prefilter let through */
+	uint64_t second_literal_misses; /* literal hits without their second literal */
 	uint64_t regex_runs; /* PCRE2 runs */
 	uint64_t matches;    /* signatures matched */
 	uint64_t limit_hits; /* runs stopped by a limit */

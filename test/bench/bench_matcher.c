@@ -12,7 +12,11 @@
  * from the error lines of the rest of the public corpus, so that about 2 % of
  * lines are errors as in a real mail log.
  *
- * usage: bench_matcher [--quick] SIGNATURES_DIR CORPUS_DIR [TOTAL_SIGNATURES]
+ * With --baseline DIR, an older catalog (say the one before the catalog grew:
+ * test/bench/catalog_growth.sh extracts it from git) is measured in the same
+ * run on the same lines, so "the matcher stays flat" is a ratio, not a memory.
+ *
+ * usage: bench_matcher [--quick] [--baseline DIR] SIGNATURES_DIR CORPUS_DIR [TOTAL_SIGNATURES]
  */
 #include <sys/stat.h>
 
@@ -307,7 +311,7 @@ int
 main(int argc, char **argv)
 {
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-	const char *sigdir, *corpus;
+	const char *sigdir, *corpus, *baseline = NULL;
 	char logfile[2048];
 	struct lines base = { 0 }, errs = { 0 };
 	char tmpdir[] = "/tmp/mt-bench-XXXXXX";
@@ -323,9 +327,14 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	if (argc > 2 && strcmp(argv[1], "--baseline") == 0) {
+		baseline = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 3) {
-		fprintf(stderr,
-			"usage: bench_matcher [--quick] SIGNATURES_DIR CORPUS_DIR [TOTAL]\n");
+		fprintf(stderr, "usage: bench_matcher [--quick] [--baseline DIR] SIGNATURES_DIR "
+				"CORPUS_DIR [TOTAL]\n");
 		return 64;
 	}
 	sigdir = argv[1];
@@ -434,6 +443,34 @@ main(int argc, char **argv)
 	       r_big > 0 ? r_small / r_big : 0, p_big > 0 ? p_small / p_big : 0);
 	printf("matcher with the shipped catalog: %.2f M lines/s (target >= 3 M on one core)\n",
 	       r_small / 1e6);
+	if (baseline != NULL) {
+		const char *pb[1] = { baseline };
+		struct mt_catalog *old = load(pb, 1);
+		struct mt_matcher *mo = mt_matcher_new(old);
+		struct mt_alert_cache *cache_old = mt_alert_cache_new(mt_catalog_count(old));
+		double r_old, p_old, r_now;
+
+		/* Interleaved with a second measurement of today's: the machine's drift shows. */
+		r_old = measure(mo, &l, repeat, rounds, MATCH_ONLY, &alerts, NULL);
+		r_now = measure(ms, &l, repeat, rounds, MATCH_ONLY, &alerts, NULL);
+		p_old = measure(mo, &l, repeat, rounds, PIPELINE, &alerts, cache_old);
+		printf("\nbaseline catalog %s: %zu signatures\n", baseline, mt_catalog_count(old));
+		row("matcher, prefilter + JIT (baseline)", mt_catalog_count(old), r_old, r_old);
+		row("matcher, prefilter + JIT (today)", mt_catalog_count(small),
+		    r_small > r_now ? r_small : r_now, r_old);
+		row("scan pipeline (baseline)", mt_catalog_count(old), p_old, p_old);
+		row("scan pipeline (today)", mt_catalog_count(small), p_small, p_old);
+		printf("per line with the baseline: %.2f candidates, %.2f regex runs\n",
+		       (double)mt_matcher_stats(mo)->candidates / (double)mt_matcher_stats(mo)->lines,
+		       (double)mt_matcher_stats(mo)->regex_runs / (double)mt_matcher_stats(mo)->lines);
+		printf("today's catalog vs the baseline: matcher %.2fx the baseline's speed, pipeline "
+		       "%.2fx (flat: about 1.0)\n",
+		       (r_small > r_now ? r_small : r_now) / (r_old > 0 ? r_old : 1),
+		       p_small / (p_old > 0 ? p_old : 1));
+		mt_alert_cache_free(cache_old);
+		mt_matcher_free(mo);
+		mt_catalog_free(old);
+	}
 
 	{
 		char cmd[64];

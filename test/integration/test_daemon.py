@@ -110,6 +110,23 @@ shutil.rmtree(tmp)
 
 
 # 4. every rotation style, in a loop, while a writer keeps writing.
+def holds_open(pid, path):
+    """Whether process pid has the file now at path open (by device and inode)."""
+    try:
+        st = os.stat(path)
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            f = os.stat("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if (f.st_dev, f.st_ino) == (st.st_dev, st.st_ino):
+            return True
+    return False
+
+
 def rotation_run(style, rounds=6, per_round=300):
     tmp = fresh()
     log = os.path.join(tmp, "mail.log")
@@ -138,6 +155,13 @@ def rotation_run(style, rounds=6, per_round=300):
         # copytruncate: a reader starved across two rotations loses the first copy's
         # unread rest for good, whoever reads; give it half a second between them.
         time.sleep(0.5 if style == "copytruncate" else 0.15)
+        if style in ("delete", "replace"):
+            # A file unlinked before any reader opened it is gone for every reader
+            # (the tail drains a deleted file it holds open, not one it never saw):
+            # on a loaded machine, wait until the daemon holds this one open.
+            deadline = time.time() + 60
+            while time.time() < deadline and not holds_open(d.proc.pid, log):
+                time.sleep(0.01)
         with lock:
             if style == "rename":            # logrotate create, postfix logrotate
                 os.rename(log, log + ".1")

@@ -4,7 +4,9 @@ control socket (text and --json, stalled and oversized clients), SIGUSR1,
 the Prometheus endpoint (a real HTTP GET, linted with promtool), silences
 (add, list, expire; picked up through the socket and through inotify alone),
 maintenance windows, webhook failure counters, and syslog's default
-min_severity (warning: info alerts stay out).
+min_severity (warning: info alerts stay out); rotations and truncations as
+the tail counts them, each webhook's spool bytes, and counters that survive
+a reload.
 
 usage: test_operator.py MTALERTD SIGNATURES_DIR
 promtool comes from Debian's prometheus package (scripts/test installs it);
@@ -25,6 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon, append, error_line  # noqa: E402
+from http_receiver import Receiver  # noqa: E402
 from tap import done, ok, skip  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
@@ -428,6 +431,124 @@ rc, out, err = run("check", "-c", bad.conf_path, "-s", SIGS)
 ok(rc != 0 and "someday" in err + out and "start must be a time" in err + out
    and "metrics.listen" in err + out,
    "check reports a bad day, a bad time and a bad metrics.listen", out + err)
+
+# --- 7. rotations, per-webhook spool, counters across a reload ---------------------------
+tmp3 = os.path.join(tmp, "rot")
+os.mkdir(tmp3)
+log3 = os.path.join(tmp3, "mail.log")
+open(log3, "w").close()
+recv = Receiver("127.0.0.1")
+port3 = free_port()
+r = Daemon(EXE, SIGS, tmp3, name="rot")
+write_conf(r, """inputs:
+  - path: %s
+    start_at: beginning
+journal: {enabled: false}
+control: {socket: %s}
+metrics: {listen: "127.0.0.1:%d"}
+alerting:
+  syslog: {enabled: false}
+  grouping: {group_wait: 0s, by: none}
+  webhook_failing_after: 1h
+  webhooks:
+    - name: live
+      url: %s
+      format: json
+    - name: dead
+      url: http://127.0.0.1:%d/hook
+      format: json
+      timeout: 2s
+      connect_timeout: 1s
+""" % (log3, os.path.join(tmp3, "control"), port3, recv.url("/hook"), free_port()))
+r.start()
+
+
+def status3(pred):
+    return wait_for(lambda: (lambda s: s if s and pred(s) else None)(status_json(r.conf_path)), 60)
+
+
+def inp3(st):
+    return ([i for i in (st or {}).get("inputs", []) if i["path"] == log3] or [{}])[0]
+
+
+def sink3(st, name):
+    return ([k for k in (st or {}).get("sinks", []) if k.get("name") == name] or [{}])[0]
+
+
+append(log3, [error_line(1, "r"), error_line(2, "r")])
+st = status3(lambda s: inp3(s).get("lines") == 2)
+ok(st and inp3(st).get("rotations") == 0 and inp3(st).get("truncations") == 0,
+   "status: no rotation before the first one", json.dumps(inp3(st)))
+# rename + create (logrotate's default), then copytruncate.
+os.rename(log3, log3 + ".1")
+open(log3, "w").close()
+append(log3, [error_line(3, "r")])
+st = status3(lambda s: inp3(s).get("lines") == 3)
+ok(st and inp3(st).get("rotations") == 1 and inp3(st).get("truncations") == 0,
+   "status: a rename and create is one rotation, no truncation", json.dumps(inp3(st)))
+shutil.copyfile(log3, log3 + ".1")
+with open(log3, "r+") as f:
+    f.truncate(0)
+append(log3, [error_line(4, "r")])
+st = status3(lambda s: inp3(s).get("lines") == 4)
+ok(st and inp3(st).get("rotations") == 1 and inp3(st).get("truncations") == 1
+   and inp3(st).get("lost") == 0 and inp3(st).get("position") == os.path.getsize(log3),
+   "status: a copytruncate is one truncation; 4 lines, 0 lost, position at the end",
+   json.dumps(inp3(st)))
+rc, text, err = run("status", "-c", r.conf_path)
+ok(rc == 0 and "TRUNC" in text and "LOST" in text, "status (text): TRUNC and LOST columns",
+   text + err)
+
+# The live webhook delivers everything; the dead one keeps its notifications on disk.
+st = status3(lambda s: sink3(s, "live").get("sent", 0) >= 1 and sink3(s, "dead").get("failed", 0)
+             + sink3(s, "dead").get("retried", 0) >= 1 and sink3(s, "live").get("queued") == 0)
+
+
+def spool_size(name):
+    d = os.path.join(r.state, "spool", name)
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)
+               if f.endswith(".req")) if os.path.isdir(d) else 0
+
+
+# The spool may still change (an update spooled): wait until status and disk agree.
+st = status3(lambda s: sink3(s, "dead").get("spool_bytes", 0) == spool_size("dead") > 0) or st
+ok(st and sink3(st, "dead").get("spool_bytes", 0) > 0
+   and sink3(st, "dead")["spool_bytes"] == spool_size("dead")
+   and sink3(st, "live").get("spool_bytes") == 0,
+   "status: each webhook's spool bytes (dead: %d on disk; live: 0)" % spool_size("dead"),
+   json.dumps((st or {}).get("sinks")))
+before = st
+body = get("http://127.0.0.1:%d/metrics" % port3)[2]
+ok('mtalert_webhook_spool_bytes{webhook="dead"} %d' % spool_size("dead") in body
+   and 'mtalert_input_truncations_total{input="%s"} 1' % log3 in body
+   and 'mtalert_input_rotations_total{input="%s"} 1' % log3 in body
+   and 'mtalert_input_lost_lines_total{input="%s"} 0' % log3 in body,
+   "metrics: per-webhook spool bytes, rotations, truncations, lost lines", body)
+
+# A reload replaces the sinks: their counters carry on, they do not start again at 0.
+r.send(signal.SIGHUP)
+st = status3(lambda s: s["generation"] == 2)
+
+
+def stdout_sent(st):
+    return [k for k in st["sinks"] if k["kind"] == "stdout"][0]["sent"]
+
+
+ok(st and sink3(st, "live").get("sent", 0) >= sink3(before, "live")["sent"] > 0
+   and sink3(st, "dead").get("failed", 0) + sink3(st, "dead").get("retried", 0)
+   >= sink3(before, "dead")["failed"] + sink3(before, "dead")["retried"] > 0
+   and stdout_sent(st) >= stdout_sent(before) > 0,
+   "status after a reload: webhook and stdout counters kept (live sent %s -> %s)"
+   % (sink3(before, "live").get("sent"), sink3(st, "live").get("sent")),
+   json.dumps((st or {}).get("sinks")))
+append(log3, [error_line(5, "r")])
+n_before = sink3(st, "live").get("sent", 0)
+st = status3(lambda s: sink3(s, "live").get("sent", 0) > n_before)
+ok(st is not None and inp3(st).get("rotations") == 1 and inp3(st).get("truncations") == 1,
+   "after a reload: a new delivery adds to the carried count; the tail's counts stay",
+   json.dumps(st))
+r.stop()
+recv.stop()
 
 rx.close()
 shutil.rmtree(tmp, ignore_errors=True)

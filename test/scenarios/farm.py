@@ -6,6 +6,8 @@ usage:
   farm.py live MTALERTD [NAME ...]         rerun the live subset (or NAMEs) and check that the
                                            fresh output is labelled as the recording (TAP)
   farm.py labels                           relabel the recordings from the scenario files
+  farm.py verify [NAME ...]                run scenarios with `verify:`, apply the record's
+                                           first workaround, resend, write verified.json
 
 Every scenario runs in a network namespace the farm creates (only a loopback
 interface; nothing can leave the machine), with its own DNS server on
@@ -32,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from dnsfarm import DNS  # noqa: E402
 from peers import Peer  # noqa: E402
+import verify  # noqa: E402
 
 RECORDED = os.path.join(HERE, "recorded")
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -304,6 +307,9 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             "maximal_backoff_time": "30s",
             "minimal_backoff_time": "10s",
             "queue_run_delay": "10s",
+            # /etc/postfix is this directory (verify.postfix_etc); the set-gid
+            # commands (postdrop, postqueue) accept -c DIR when main.cf lists it.
+            "alternate_config_directories": self.conf,
         }
         for k, v in (self.scn.get("postfix", {}).get("main.cf") or {}).items():
             cf[k] = str(v).replace("@TMP@", self.tmp)
@@ -317,11 +323,6 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
                 f.write(text.replace("@TMP@", self.tmp))
-        # Postfix's set-gid commands (postdrop, postqueue) accept -c DIR only
-        # when the default main.cf lists DIR: the namespace's own /etc.
-        os.makedirs("/etc/postfix", exist_ok=True)
-        with open("/etc/postfix/main.cf", "w") as f:
-            f.write("compatibility_level = 3.6\nalternate_config_directories = %s\n" % self.conf)
         with open(os.path.join(self.tmp, "aliases"), "w") as f:
             f.write("postmaster /dev/null\nroot /dev/null\n")
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
@@ -333,6 +334,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
                 master = master.replace(old, new)
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
             f.write(master + (px.get("master.cf") or "").replace("@TMP@", self.tmp))
+        verify.postfix_etc(self.conf)
         for cmd in px.get("postmap") or []:
             subprocess.run(["postmap", "-c", self.conf, os.path.join(self.tmp, cmd)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -366,6 +368,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         # A master that did not stop is killed by its own pid, never by name.
         if pid and not wait_for(gone, 20):
             os.kill(pid, signal.SIGKILL)
+        verify.release_postfix_etc()
 
     def flush(self):
         subprocess.run(["postqueue", "-c", self.conf, "-f"], stdout=subprocess.DEVNULL,
@@ -470,6 +473,7 @@ devnull:
                 "\nbegin retry\n" + sub(ex.get("retry", self.RETRY)))
         if ex.get("authenticators"):
             text += "\nbegin authenticators\n" + sub(ex["authenticators"])
+        verify.exim_etc(self.conf)
         with open(self.conf, "w") as f:
             f.write(text)
         trust_exim_config(self.conf)
@@ -718,14 +722,17 @@ def start_world():
     Peer(SINK_IP, "sink.farm.test", {}).start()
 
 
-def run_scenario(scn, pki, tmp_root):
-    """Run one scenario; return ({logname: bytes}, notes)."""
+def run_scenario(scn, pki, tmp_root, check=None):
+    """Run one scenario; return ({logname: bytes}, notes).  With check, a
+    function (mta, scn, notes), call it once the failure is logged (the
+    workaround verification); the logs returned end where it began."""
     # A neutral name: the scenario name in paths would reach the log lines.
     tmp = tempfile.mkdtemp(prefix="s", dir=tmp_root)
     os.chmod(tmp, 0o755)
     DNS_SERVER.zones = {k.lower().rstrip("."): v for k, v in dict(base_zones(), **peer_zones(scn)).items()}
     peers = []
     notes = []
+    cut = {}
     mta = MTAS[scn["mta"]](tmp, scn)
     for i, p in enumerate(scn.get("peers") or ([scn["peer"]] if scn.get("peer") else [])):
         tls = None
@@ -756,6 +763,9 @@ def run_scenario(scn, pki, tmp_root):
         if not wait_for(all_seen, scn.get("deadline", 90)):
             notes.append("missing: some required lines never appeared")
         time.sleep(scn.get("settle", 1.0))
+        if check:
+            cut = {n: len(read(p)) for n, p in mta.logs.items()}
+            check(mta, scn, notes)
     finally:
         mta.stop()
         for cmd in scn.get("post") or []:
@@ -764,7 +774,7 @@ def run_scenario(scn, pki, tmp_root):
             p.stop()
             if os.environ.get("FARM_DEBUG"):
                 notes.append("peer %s transcript: %r" % (p.addr, p.transcript))
-    logs = {n: read(p) for n, p in mta.logs.items()}
+    logs = {n: read(p)[:cut[n]] if n in cut else read(p) for n, p in mta.logs.items()}
     shutil.rmtree(tmp, ignore_errors=True)
     return logs, notes
 
@@ -941,6 +951,7 @@ def cmd_live(args):
     pki = make_certs(tmp_root)
     start_world()
     ids = known_ids(mtalertd)
+    verify.MTALERTD = mtalertd
     bad = validate(scns, ids)
     n += 1
     print(("ok" if not bad else "not ok") + " %d - every label of the live scenarios is benign, "
@@ -954,7 +965,8 @@ def cmd_live(args):
             failed += 1
             print("not ok %d - %s: no Exim binary at %s" % (n, s["name"], EXIM))
             continue
-        logs, notes = run_scenario(s, pki, tmp_root)
+        vres = {}
+        logs, notes = run_scenario(s, pki, tmp_root, verifier(vres) if s.get("live_verify") else None)
         problems = []
         for name, fresh in logs.items():
             rec_path = os.path.join(RECORDED, s["mta"], s["name"], name)
@@ -977,9 +989,60 @@ def cmd_live(args):
               % (n, s["mta"], s["name"]))
         for p in problems + (["note: " + x for x in notes] if problems else []):
             print("# " + p[:500])
+        if s.get("live_verify"):
+            n += 1
+            failed += not vres.get("passed")
+            print(("ok" if vres.get("passed") else "not ok") + " %d - %s %s: the first workaround "
+                  "of %s, applied as written, makes the mail flow" % (n, s["mta"], s["name"],
+                                                                      vres.get("signature")))
+            for p in ((vres.get("detail") or "") + "\n" + (vres.get("apply_output") or "")).splitlines()[-15:]:
+                if not vres.get("passed") and p.strip():
+                    print("# " + p[:300])
         sys.stdout.flush()
     shutil.rmtree(tmp_root, ignore_errors=True)
     print("1..%d" % n)
+    return 1 if failed else 0
+
+
+def verifier(out):
+    """A run_scenario check that applies the record's first workaround (verify.py) into out."""
+    def check(mta, scn, notes):
+        out.update(verify.run(sys.modules[__name__], mta, scn, notes))
+    return check
+
+
+def cmd_verify(args):
+    scns = [s for s in load_scenarios() if verify.target(s) and (not args or s["name"] in args)]
+    unknown = set(args) - {s["name"] for s in scns}
+    if unknown:
+        print("farm: no scenario with `verify:` named " + ", ".join(sorted(unknown)))
+        return 2
+    tmp_root = tempfile.mkdtemp(prefix="mtfarm-")
+    os.chmod(tmp_root, 0o755)
+    pki = make_certs(tmp_root)
+    start_world()
+    results, failed = {}, 0
+    for s in scns:
+        t0, out = time.time(), {}
+        logs, notes = run_scenario(s, pki, tmp_root, verifier(out))
+        results[s["name"]] = out
+        failed += not out.get("passed")
+        print("%-4s %-7s %-45s %-50s %5.1fs" % ("ok" if out.get("passed") else "FAIL", s["mta"],
+                                               s["name"], out.get("signature"), time.time() - t0))
+        if out.get("passed"):
+            print("       flowed: " + out["evidence"][:300])
+        else:
+            print("       THE FIRST WORKAROUND OF %s DID NOT MAKE THE MAIL FLOW: %r"
+                  % (out.get("signature"), out.get("action")))
+            for ln in (out.get("detail") or "").splitlines()[-12:]:
+                print("       | " + ln[:300])
+            for ln in (out.get("apply_output") or "").splitlines()[-8:]:
+                print("       apply> " + ln[:300])
+        for n in notes:
+            print("       note: " + n.replace("\n", " | ")[:300])
+        sys.stdout.flush()
+    verify.save_results(results)
+    shutil.rmtree(tmp_root, ignore_errors=True)
     return 1 if failed else 0
 
 
@@ -1024,6 +1087,8 @@ def main():
         return cmd_record(argv[1:])
     if argv[0] == "live":
         return cmd_live(argv[1:])
+    if argv[0] == "verify":
+        return cmd_verify(argv[1:])
     print(__doc__)
     return 2
 

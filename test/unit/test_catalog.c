@@ -121,6 +121,8 @@ static const struct bad_case bad_cases[] = {
 	  "b19-tag.yaml:4:9: error: YAML tags are not allowed" },
 	{ "b20-twodocs.yaml", 0, "---\nid: second\n",
 	  "b20-twodocs.yaml:18:1: error: only one YAML document per file is allowed" },
+	{ "b21-verified.yaml", 11, "    success_rate: 0.9\n    verified_by: [postfix-x]",
+	  "b21-verified.yaml:10:5: error: a workaround with 'verified_by' must carry the 'apply'" },
 };
 
 static bool
@@ -155,6 +157,9 @@ main(int argc, char **argv)
 	write_variant("z-good.yaml", "z", -1, "");
 	write_variant("z-unknown-field.yaml", "u", 0, "flavour: vanilla\n");
 	write_variant("zz-dup.yaml", "a", -1, ""); /* same id as a-good */
+	write_variant("z-verified.yaml", "v", 11,
+		      "    success_rate: 0.9\n    apply: postmap /etc/postfix/transport\n"
+		      "    verified_by: [postfix-x, postfix-y]");
 	write_file("notes.txt", "ignored: not a signature file\n");
 	for (size_t i = 0; i < nbad; i++)
 		if (bad_cases[i].want != NULL)
@@ -166,7 +171,7 @@ main(int argc, char **argv)
 	paths[0] = dir;
 	mt_diag_init(&d);
 	c = mt_catalog_load(paths, 1, &d);
-	ok(mt_catalog_count(c) == 3, "good files load beside bad ones (got %zu, want 3)",
+	ok(mt_catalog_count(c) == 4, "good files load beside bad ones (got %zu, want 4)",
 	   mt_catalog_count(c));
 	for (size_t i = 0; i < nbad; i++) {
 		char want[512];
@@ -198,6 +203,16 @@ main(int argc, char **argv)
 		}
 	}
 
+	{
+		const struct mt_signature *s = mt_catalog_find(c, "test/good-v");
+		const struct mt_workaround *w = s ? &s->workarounds[0] : NULL;
+
+		ok(w != NULL && w->apply && strcmp(w->apply, "postmap /etc/postfix/transport") == 0 &&
+			   w->nverified_by == 2 && strcmp(w->verified_by[1], "postfix-y") == 0,
+		   "a workaround's apply and verified_by");
+		ok(s != NULL && s->workarounds[1].apply == NULL && s->workarounds[1].nverified_by == 0,
+		   "no apply, no verified_by");
+	}
 	{
 		const struct mt_signature *s = mt_catalog_find(c, "test/good-a");
 

@@ -119,9 +119,12 @@ unit_cases(void)
 	}
 }
 
-/* Prefilter and naive agree on every line of every corpus file. */
+/*
+ * Prefilter and naive agree on every line of every corpus file (*.log) and
+ * every log the scenario farm recorded (maillog, mainlog, paniclog).
+ */
 static void
-corpus_agreement(const char *sigdir, const char *corpus)
+corpus_agreement(const char *sigdir, const char *corpus, const char *farm)
 {
 	const char *paths[1] = { sigdir };
 	struct mt_diag d;
@@ -139,7 +142,10 @@ corpus_agreement(const char *sigdir, const char *corpus)
 	fast = mt_matcher_new(c);
 	slow = mt_matcher_new(c);
 	mt_matcher_set_naive(slow, true);
-	snprintf(cmd, sizeof(cmd), "find '%s' -name '*.log' | sort", corpus);
+	snprintf(cmd, sizeof(cmd),
+		 "find '%s' %s%s%s -type f \\( -name '*.log' -o -name maillog -o -name mainlog "
+		 "-o -name paniclog \\) | sort",
+		 corpus, farm ? "'" : "", farm ? farm : "", farm ? "'" : "");
 	list = popen(cmd, "r");
 	while (list && fgets(path, sizeof(path), list)) {
 		FILE *f;
@@ -195,6 +201,6 @@ main(int argc, char **argv)
 {
 	unit_cases();
 	if (argc > 2)
-		corpus_agreement(argv[1], argv[2]);
+		corpus_agreement(argv[1], argv[2], argc > 3 ? argv[3] : NULL);
 	return tap_done();
 }

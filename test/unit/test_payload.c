@@ -323,6 +323,49 @@ test_details(const struct mt_alert_group *base)
 	mt_buf_fini(&b);
 }
 
+/* A first workaround the farm verified is marked so in every format; others are not. */
+static void
+test_verified(const struct mt_alert_group *base)
+{
+	static const char *const farm[] = { "postfix-example-scenario" };
+	static const char *const want[MT_PAYLOAD__COUNT] = {
+		[MT_PAYLOAD_JSON] = "\"verified\":true",
+		[MT_PAYLOAD_SLACK] = "%, verified)",
+		[MT_PAYLOAD_TEAMS] = "%, verified)",
+		[MT_PAYLOAD_MATTERMOST] = "%, verified)",
+		[MT_PAYLOAD_DISCORD] = "%, verified)",
+		[MT_PAYLOAD_ALERTMANAGER] = "%, verified)",
+	};
+	struct mt_signature s = *base->sig;
+	struct mt_workaround w[8];
+	struct mt_alert_group g = *base;
+	struct mt_buf b;
+	size_t n = s.nworkarounds < 8 ? s.nworkarounds : 8;
+
+	memcpy(w, s.workarounds, n * sizeof(w[0]));
+	w[0].verified_by = (char **)farm;
+	w[0].nverified_by = 1;
+	w[0].apply = (char *)"true";
+	s.workarounds = w;
+	s.nworkarounds = n;
+	mt_buf_init(&b, MT_PAYLOAD_MAX);
+	for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
+		const char *name = mt_payload_format_name((enum mt_payload_format)f);
+
+		if (want[f] == NULL)
+			continue;
+		g.sig = base->sig;
+		ok(render(&b, (enum mt_payload_format)f, &g) == 0 && strstr(b.data, want[f]) == NULL,
+		   "%s: an unverified fix is not marked", name);
+		g.sig = &s;
+		if (!ok(render(&b, (enum mt_payload_format)f, &g) == 0 &&
+				strstr(b.data, want[f]) != NULL,
+			"%s: the verified first fix is marked (%s)", name, want[f]))
+			diag("got %.1500s", b.data);
+	}
+	mt_buf_fini(&b);
+}
+
 /*
  * What a person reads: the typical alert, its resolved notice and a digest,
  * saved for check_payload.py (layout) and render_chat.py (HTML, screenshots).
@@ -491,6 +534,7 @@ main(int argc, char **argv)
 	test_names();
 	check_all(&g, "plain");
 	test_details(&g);
+	test_verified(&g);
 	test_layout(&g, cat);
 
 	/* Each hostile line everywhere untrusted text goes. */

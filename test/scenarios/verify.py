@@ -1,0 +1,279 @@
+"""Fixes that are proven, not claimed: the farm applies a record's first workaround.
+
+After a scenario has reproduced its failure (every required line is in the
+log), `run()` takes the record the scenario names (`verify: {signature: ID}`,
+or `verify: true` for the label of its first required rule), picks the
+record's first workaround (the catalog's order: success_rate, highest
+first), runs that workaround's `apply` (the commands of its `how`, as an
+administrator types them on a Debian host) with bash inside the scenario's
+namespace, sends the scenario's mail again and waits until the MTA logs that
+the mail reached its recipient (Postfix `to=<RCPT>... status=sent`, Exim
+`=> RCPT`).  The result goes to test/scenarios/verified.json, which
+signatures/provenance.py reads: a workaround's `verified_by` must name
+scenarios whose result there passed with the very same `apply`.
+
+Inside the namespace the scenario's instance is the host's MTA, so the
+commands run as written:
+  - /etc/postfix is the scenario's Postfix configuration directory (a bind
+    mount of it, with the package's meta files copied in), so `postfix`,
+    `postconf`, `postmap`, `postqueue` without -c act on the instance;
+  - /etc/exim4/exim4.conf is the scenario's Exim configuration (the file
+    Exim's -C names is a symbolic link to it), and `exim`/`exim4` on PATH
+    are the farm's Exim binary, whose default configuration file that is;
+  - `systemctl reload|restart exim4` sends SIGHUP to the scenario's Exim
+    daemon (which re-executes itself and rereads its configuration), and
+    `systemctl reload|restart postfix` is `postfix reload`: the one
+    substitution, as there is no service manager in the namespace.
+An `apply` may name the alert's named captures as shell variables ($domain,
+$table, ...: what the administrator reads in the alert): the farm scans the
+failure's log lines with mtalertd and sets them from the record's first
+alert.  Nothing else is substituted, and the scenario is not changed for the
+fix."""
+import datetime
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RESULTS = os.path.join(HERE, "verified.json")
+SIGNATURES = os.path.join(ROOT, "signatures")
+# The package's /etc/postfix as installed, kept in the namespace's /etc overlay.
+POSTFIX_META = "/etc/.mtfarm-postfix-meta"
+
+MTALERTD = os.environ.get("MTALERTD") or os.path.join(ROOT, "build", "daemon", "mtalertd")
+
+SYSTEMCTL = """#!/bin/sh
+# The farm's systemctl: the scenario's instance stands for the unit (verify.py).
+unit=${2%.service}
+case "$1" in
+reload|restart|try-restart|reload-or-restart)
+	case "$unit" in
+	exim4) [ -n "$FARM_EXIM_PID" ] && [ -s "$FARM_EXIM_PID" ] || { echo "exim4: no daemon" >&2; exit 1; }
+	       kill -HUP "$(cat "$FARM_EXIM_PID")" ;;
+	postfix|postfix@-) postfix reload ;;
+	*) echo "systemctl: unit $unit is not in the farm" >&2; exit 5 ;;
+	esac ;;
+status|is-active) exit 0 ;;
+*) echo "systemctl: $1 is not in the farm" >&2; exit 1 ;;
+esac
+"""
+
+
+# ---------------------------------------------------------------- the instance at the host's paths
+
+def postfix_etc(conf):
+    """Make the scenario's configuration directory the namespace's
+    /etc/postfix: the package's meta files (postfix-files, dynamicmaps.cf,
+    postfix-script, ...) are copied into it, then it is bind-mounted there."""
+    release_postfix_etc()
+    if not os.path.isdir(POSTFIX_META):
+        shutil.copytree("/etc/postfix", POSTFIX_META, symlinks=True)  # the package's, as installed
+    for name in os.listdir(POSTFIX_META):
+        if name in ("main.cf", "master.cf"):
+            continue
+        src, dst = os.path.join(POSTFIX_META, name), os.path.join(conf, name)
+        # Copies, symbolic links followed: postfix-script warns about a
+        # link that leaves the configuration directory (makedefs.out).
+        if os.path.isdir(src):
+            shutil.copytree(src, dst)
+        else:
+            shutil.copy2(src, dst)
+    subprocess.run(["mount", "--bind", conf, "/etc/postfix"], check=True)
+
+
+def release_postfix_etc():
+    while subprocess.run(["mountpoint", "-q", "/etc/postfix"]).returncode == 0:
+        subprocess.run(["umount", "/etc/postfix"], check=True)
+
+
+def exim_etc(link):
+    """The scenario's Exim configuration lives at /etc/exim4/exim4.conf (the
+    default configuration file of Debian's Exim); `link` (what -C names)
+    points at it."""
+    os.makedirs("/etc/exim4", exist_ok=True)
+    try:
+        os.unlink("/etc/exim4/exim4.conf")
+    except FileNotFoundError:
+        pass
+    os.symlink("/etc/exim4/exim4.conf", link)
+    return "/etc/exim4/exim4.conf"
+
+
+def shim_bin(tmp, exim):
+    d = os.path.join(tmp, "farm-bin")
+    os.makedirs(d, exist_ok=True)
+    for name in ("exim", "exim4"):
+        p = os.path.join(d, name)
+        if not os.path.lexists(p):
+            os.symlink(exim, p)
+    with open(os.path.join(d, "systemctl"), "w") as f:
+        f.write(SYSTEMCTL)
+    os.chmod(os.path.join(d, "systemctl"), 0o755)
+    return d
+
+
+# ---------------------------------------------------------------- the records
+
+def record(sig_id):
+    path = os.path.join(SIGNATURES, sig_id + ".yaml")
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def first_workaround(rec):
+    """The workaround the catalog ranks first (stable sort by success_rate)."""
+    ws = rec.get("workarounds") or []
+    return sorted(ws, key=lambda w: -(w.get("success_rate") or 0))[0] if ws else None
+
+
+def target(scn):
+    """The record a scenario verifies, or None."""
+    v = scn.get("verify")
+    if not v:
+        return None
+    if isinstance(v, dict) and v.get("signature"):
+        return v["signature"]
+    for r in scn.get("expect", []):
+        if r.get("required", True) and "/" in r["label"] and not r["label"].startswith("unknown-gap"):
+            return r["label"]
+    return None
+
+
+def recipients(scn):
+    v = scn.get("verify") if isinstance(scn.get("verify"), dict) else {}
+    if v.get("to"):
+        return [v["to"]] if isinstance(v["to"], str) else v["to"]
+    out = []
+    for step in scn.get("steps") or []:
+        kind, arg = next(iter(step.items()))
+        if kind in ("send", "smtp", "local"):
+            to = (arg or {}).get("to", "user@peer.test") if isinstance(arg, dict) else "user@peer.test"
+            out += [to] if isinstance(to, str) else to
+    return out or ["user@peer.test"]
+
+
+def flowed(mta_name, text, rcpts):
+    """The line that shows a recipient's mail delivered, or None."""
+    for ln in text.splitlines():
+        for r in rcpts:
+            if mta_name == "postfix" and re.search(r"to=<%s>.* status=sent " % re.escape(r), ln):
+                return ln
+            # Exim: "=> user@domain R=..." or, delivered locally, "=> user <user@domain> R=...".
+            if mta_name == "exim" and re.search(r" => (%s|\S+ <%s>)( |$)" % (re.escape(r), re.escape(r)), ln):
+                return ln
+    return None
+
+
+def captures(farm, mta, sig):
+    """The named captures of the record's first alert on the logs so far."""
+    out = {}
+    for path in mta.logs.values():
+        if not farm.read(path) or not os.path.exists(MTALERTD):
+            continue
+        r = subprocess.run([MTALERTD, "-s", SIGNATURES, "scan", "--format", "json", path],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60)
+        for ln in r.stdout.decode(errors="replace").splitlines():
+            try:
+                a = json.loads(ln)
+            except ValueError:
+                continue
+            if a.get("id") == sig:
+                return {k: v for k, v in (a.get("captures") or {}).items()
+                        if re.match(r"^[a-z][a-z0-9_]*$", k) and isinstance(v, str)}
+    return out
+
+
+# ---------------------------------------------------------------- the test
+
+def run(farm, mta, scn, notes):
+    """Apply the first workaround of the scenario's record to the broken
+    instance, resend, and say whether the mail now flows."""
+    sig = target(scn)
+    res = {"mta": scn["mta"], "signature": sig, "passed": False,
+           "date": datetime.date.today().isoformat()}
+    try:
+        rec = record(sig)
+    except (OSError, TypeError) as e:
+        res["detail"] = "no record %r: %s" % (sig, e)
+        return res
+    w = first_workaround(rec)
+    res["action"] = w.get("action") if w else None
+    apply = (w or {}).get("apply")
+    res["apply"] = apply
+    missing = farm.check_required(scn, {n: farm.read(p) for n, p in mta.logs.items()})
+    if missing:
+        res["detail"] = "the failure was not reproduced: " + "; ".join(missing)
+        return res
+    if not apply:
+        res["detail"] = "the first workaround has no `apply`"
+        return res
+    caps = captures(farm, mta, sig)
+    res["captures"] = caps
+    preamble = "".join("%s=%s\n" % (k, shlex.quote(v)) for k, v in sorted(caps.items()))
+    start = {n: len(farm.read(p)) for n, p in mta.logs.items()}
+    env = dict(os.environ,
+               PATH=shim_bin(mta.tmp, farm.EXIM) + ":/usr/sbin:/usr/bin:/sbin:/bin",
+               FARM_EXIM_PID=getattr(mta, "pidfile", "") or "")
+    try:
+        r = subprocess.run(["bash", "-c", preamble + apply], cwd="/root" if os.path.isdir("/root") else "/",
+                           env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=180)
+        out, rc = r.stdout.decode(errors="replace"), r.returncode
+    except subprocess.TimeoutExpired:
+        out, rc = "timed out after 180 s", -1
+    res["apply_rc"] = rc
+    res["apply_output"] = out[-1500:]
+    if getattr(mta, "daemon", None) is not None and "systemctl" in apply:
+        # An Exim daemon told to reread its configuration logs that it
+        # started again once it listens.
+        farm.wait_for(lambda: b"daemon started" in farm.read(mta.log)[start["mainlog"]:], 30)
+    rcpts = recipients(scn)
+    for step in scn.get("steps") or []:
+        kind = next(iter(step))
+        if kind in ("send", "smtp", "local", "as_user"):
+            farm.run_step(mta, step, notes)
+
+    def new_text():
+        return "".join(farm.read(p)[start[n]:].decode(errors="replace") for n, p in mta.logs.items())
+    deadline = (scn.get("verify") or {}).get("deadline", 90) if isinstance(scn.get("verify"), dict) else 90
+    farm.wait_for(lambda: flowed(scn["mta"], new_text(), rcpts), deadline)
+    line = flowed(scn["mta"], new_text(), rcpts)
+    res["passed"] = bool(line)
+    res["evidence"] = farm.mask(line)[:400] if line else None
+    if not line:
+        res["detail"] = "no delivery to %s after the workaround; log since: %s" % (
+            ", ".join(rcpts), new_text()[-1500:])
+    return res
+
+
+def load_results():
+    try:
+        with open(RESULTS, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def save_results(new):
+    """Merge new results in; a failed workaround that a later run replaced
+    stays listed under the scenario's `failed_before` (the record changed)."""
+    results = load_results()
+    for name, r in new.items():
+        old = results.get(name) or {}
+        failed = list(old.get("failed_before") or [])
+        if old and not old.get("passed") and old.get("apply") != r.get("apply"):
+            failed.append({k: old.get(k) for k in ("signature", "action", "apply", "date", "detail")})
+            failed[-1]["detail"] = (failed[-1]["detail"] or "")[:300]
+        if failed:
+            r["failed_before"] = failed
+        results[name] = r
+    with open(RESULTS, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=1, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
