@@ -35,7 +35,7 @@ struct input_stat {
 /* A webhook's counters from the generations before a reload, by name. */
 struct sink_carry {
 	char *name;
-	uint64_t sent, retried, failed, dropped;
+	uint64_t sent, retried, failed, dropped, coalesced;
 };
 
 /* Everything a loaded configuration brings; swapped whole on reload. */

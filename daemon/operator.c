@@ -178,6 +178,7 @@ op_carry_sinks(struct mt_daemon *d)
 		c->retried += ws->retried;
 		c->failed += ws->failed;
 		c->dropped += ws->dropped;
+		c->coalesced += ws->coalesced;
 	}
 }
 
@@ -293,6 +294,7 @@ status_fill(struct mt_daemon *d, struct mt_status *st)
 			.failed = c->failed + ws->failed,
 			.dropped = c->dropped + ws->dropped,
 			.queued = ws->queued + ws->inflight,
+			.coalesced = c->coalesced + ws->coalesced,
 			/* ev_now() is the wall clock: libev's ev_time(). */
 			.failing_since = ws->failing_since,
 			.last_error = ws->last_error,

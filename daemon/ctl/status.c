@@ -226,7 +226,8 @@ mt_status_json(struct mt_buf *out, const struct mt_status *s)
 		r |= num_u(out, &g, "dropped", k->dropped);
 		r |= num_u(out, &g, "queued", k->queued);
 		if (strcmp(k->kind, "webhook") == 0)
-			r |= num_u(out, &g, "spool_bytes", k->spool_bytes);
+			r |= num_u(out, &g, "spool_bytes", k->spool_bytes) |
+			     num_u(out, &g, "coalesced", k->coalesced);
 		r |= num_t(out, &g, "failing_since", k->failing_since);
 		r |= str_k(out, &g, "last_error",
 			   k->last_error && k->last_error[0] ? k->last_error : NULL);
@@ -408,6 +409,9 @@ mt_status_prometheus(struct mt_buf *out, const struct mt_status *s)
 	r |= per_webhook(out, s, "mtalert_webhook_spool_bytes", "gauge",
 			 "The webhook's undelivered notifications on disk, bytes.",
 			 OUT(spool_bytes), 0);
+	r |= per_webhook(out, s, "mtalert_webhook_coalesced_total", "counter",
+			 "Notifications merged into a pending one of their group (an outage).",
+			 OUT(coalesced), 0);
 	r |= head(out, "mtalert_webhook_failing_since_seconds", "gauge",
 		  "When the webhook's current run of failures began, Unix time; 0 when healthy.");
 	for (size_t i = 0; i < s->nsinks; i++)

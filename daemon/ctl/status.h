@@ -36,6 +36,7 @@ struct mt_status_sink {
 	const char *name;
 	bool enabled;
 	uint64_t sent, retried, failed, dropped, queued;
+	uint64_t coalesced;   /* webhooks: notifications merged into a pending one of their group */
 	double failing_since; /* wall clock; 0: healthy */
 	const char *last_error;
 	uint64_t spool_bytes; /* webhooks: its notifications on disk now */

@@ -68,6 +68,11 @@ on_notification(void *ctx, const struct mt_alert_group *gs, size_t n)
 				continue;
 			want[nwant++] = &gs[k];
 		}
+		if (dl->keepalive[i] == NULL) {
+			/* Rendered by the webhook: merged into a pending one, digests at sending. */
+			mt_webhook_submit_groups(dl->webhooks[i], want, nwant);
+			continue;
+		}
 		for (size_t k = 0; k < nwant;) {
 			size_t m = mt_payload_has_digest(f) ? nwant - k : 1;
 
@@ -317,7 +322,8 @@ mt_delivery_new(struct ev_loop *loop, const struct mt_config *cfg, const struct 
 	for (size_t i = 0; i < al->nwebhooks; i++) {
 		struct mt_webhook *w;
 
-		if (mt_webhook_new(loop, &al->webhooks[i], dl->spool, &dl->global_rate, &w) == 0) {
+		if (mt_webhook_new(loop, &al->webhooks[i], dl->spool, &dl->global_rate, cat, &w) ==
+		    0) {
 			mt_webhook_on_health(w, on_health, dl);
 			/* The grouper forgot a group it did not resolve (eviction) after this. */
 			if (al->webhooks[i].format == MT_PAYLOAD_ALERTMANAGER)
@@ -462,11 +468,12 @@ mt_delivery_log_counters(const struct mt_delivery *dl)
 		const struct mt_webhook_stats *s = mt_webhook_stats(dl->webhooks[i]);
 
 		log_info("webhook %s: %llu submitted, %llu delivered, %llu retried, %llu failed, "
-			 "%llu dropped, %llu spooled, %llu in flight",
+			 "%llu dropped, %llu spooled, %llu in flight, %llu coalesced",
 			 mt_webhook_name(dl->webhooks[i]), (unsigned long long)s->submitted,
 			 (unsigned long long)s->delivered, (unsigned long long)s->retried,
 			 (unsigned long long)s->failed, (unsigned long long)s->dropped,
-			 (unsigned long long)s->queued, (unsigned long long)s->inflight);
+			 (unsigned long long)s->queued, (unsigned long long)s->inflight,
+			 (unsigned long long)s->coalesced);
 	}
 	log_info("spool: %llu written, %llu removed, %llu dropped at the size bound, %llu "
 		 "dropped at the age bound, %llu write errors, %llu bytes",

@@ -404,8 +404,10 @@ ok(c.spool() == [], "the spool directory ends empty", "spool: %r\n%s" % (c.spool
 c.close()
 
 # 3b. SIGTERM with the receiver down: pending notifications stay in the spool
-#     and the grouper's unsent counts are flushed into it; delivered after the
-#     next start.  group_interval 1h: occurrences after the FIRST stay unsent.
+#     and the grouper's unsent counts are flushed into it, merged into their
+#     group's pending FIRST (issue 14: one notification per group, the new
+#     counts summed); delivered after the next start.  group_interval 1h:
+#     occurrences after the FIRST stay unsent.
 c = Case(lambda r: [webhook("test", r.url("/hook"))], mode="down", resolve_after="0s",
          group_interval="1h", repeat_interval="1h").start()
 append(c.log, [relay_line(i, k, "term") for i in range(3) for k in range(3)])
@@ -415,19 +417,22 @@ append(c.log, [relay_line(i, 0, "term2") for i in range(7)])   # unsent: next ch
 c.d.wait_alerts(16, 10)
 time.sleep(0.5)
 rc = c.d.stop()
-ok(rc == 0 and len(c.spool() or []) == 4,
+ok(rc == 0 and len(c.spool() or []) == 3,
    "SIGTERM: the 3 pending notifications stay spooled and the unsent counts are flushed "
-   "into a 4th", "rc %r, spool %r\n%s" % (rc, c.spool(), c.tail()))
+   "into mx0's (one per group)", "rc %r, spool %r\n%s" % (rc, c.spool(), c.tail()))
 c.r.set_mode("ok")
 c.d.start()
-c.r.wait_for(lambda rs: len(set(ids_of(rs))) >= 4, 30)
+c.r.wait_for(lambda rs: len(set(ids_of(rs))) >= 3, 30)
 c.r.wait_quiet(3, 20)
 posts = c.posts()
 seen, dups = once_by_id(posts)
 events = sorted((b or {}).get("event", "?") for b in seen.values())
 total = sum((b or {}).get("count_new", 0) for b in seen.values())
-ok(len(seen) == 4 and not dups and events == ["first", "first", "first", "flush"] and total == 16,
-   "after the next start: 3 FIRST and 1 FLUSH, each once, count_new adding up to the 16 lines",
+news = sorted((b or {}).get("count_new", 0) for b in seen.values())
+ok(len(seen) == 3 and not dups and events == ["first", "first", "first"] and total == 16
+   and news == [3, 3, 10],
+   "after the next start: 3 FIRST, each once, mx0's with the flushed 7 merged in (3, 3, 10): "
+   "count_new adding up to the 16 lines",
    "events %r total %d\n%s\n%s" % (events, total, describe(posts), c.tail()))
 ok(c.spool() == [], "the spool ends empty", c.spool())
 c.close()
