@@ -233,48 +233,86 @@ own_line(const struct mt_daemon *d, const struct mt_logrec *rec)
 }
 
 /* --- correlate (issue 12) --- */
-/* What the stage says beyond the alert: a destination resolved or unhealthy. */
+#define HEALTH_LINE_MAX 768
+
+/* Untrusted text for our own line: printable ASCII without spaces, at most max bytes. */
 static void
-correlation_events(struct mt_daemon *d, const struct mt_corr_result *cr)
+put_token(char *dst, size_t size, const char *src, size_t max)
 {
-	if (cr->resolved_destination != NULL)
+	size_t n = 0;
+
+	for (; src != NULL && *src != '\0' && n < max && n + 1 < size; src++)
+		dst[n++] = *src > ' ' && *src < 0x7f ? *src : '?';
+	if (n == 0 && size > 1)
+		dst[n++] = '?';
+	dst[n] = '\0';
+}
+
+/*
+ * What the stage says beyond the alert: a destination that accepts mail
+ * again resolves its groups; a destination over the health threshold gets
+ * an alert of local/mtalert-destination-unhealthy (built as our own line into
+ * line, returned as its length; 0: none), which resolves when it recovers.
+ * The caller hands the line out after the record's own alert: cr's strings
+ * are only valid until the next observe.
+ */
+static size_t
+correlation_events(struct mt_daemon *d, const struct mt_corr_result *cr, char *line, size_t size)
+{
+	char dest[128], cause[128];
+	int n;
+
+	if (cr->resolved_destination != NULL) {
 		log_info("destination '%.100s' accepts mail again (was: %s)",
 			 cr->resolved_destination, cr->resolved_cause);
-	if (cr->health_destination != NULL && !cr->health_recovered)
-		log_warnx("destination '%.100s': %u%% of %u delivery attempts failed over the last "
-			  "%.0f s (threshold %llu%%)%s%s",
-			  cr->health_destination, cr->health_percent, cr->health_attempts,
-			  d->gen.cfg->correlate.health_window,
-			  (unsigned long long)d->gen.cfg->correlate.health_threshold,
-			  cr->health_cause ? ", mostly " : "",
-			  cr->health_cause ? cr->health_cause : "");
-	else if (cr->health_destination != NULL)
+		if (d->delivery != NULL)
+			mt_delivery_resolve(d->delivery, NULL, cr->resolved_destination);
+	}
+	if (cr->health_destination == NULL)
+		return 0;
+	if (cr->health_recovered) {
 		log_info("destination '%.100s' is healthy again: %u%% of %u attempts failed",
 			 cr->health_destination, cr->health_percent, cr->health_attempts);
+		if (d->delivery != NULL)
+			mt_delivery_resolve(d->delivery, MT_DEST_UNHEALTHY_ID,
+					    cr->health_destination);
+		return 0;
+	}
+	log_warnx("destination '%.100s': %u%% of %u delivery attempts failed over the last "
+		  "%.0f s (threshold %llu%%)%s%s",
+		  cr->health_destination, cr->health_percent, cr->health_attempts,
+		  d->gen.cfg->correlate.health_window,
+		  (unsigned long long)d->gen.cfg->correlate.health_threshold,
+		  cr->health_cause ? ", mostly " : "", cr->health_cause ? cr->health_cause : "");
+	put_token(dest, sizeof(dest), cr->health_destination, 100);
+	put_token(cause, sizeof(cause), cr->health_cause, 100);
+	n = snprintf(line, size,
+		     "mtalertd[%ld]: destination %s unhealthy: %u%% of %u delivery attempts "
+		     "failed over %.0f s (threshold %llu%%)%s%s",
+		     (long)getpid(), dest, cr->health_percent, cr->health_attempts,
+		     d->gen.cfg->correlate.health_window,
+		     (unsigned long long)d->gen.cfg->correlate.health_threshold,
+		     cr->health_cause ? ", mostly " : "", cr->health_cause ? cause : "");
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
 }
 /* --- end correlate --- */
 
-/* Match one line and hand its alert, if any, to the sinks. */
+static void alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len,
+		       bool truncated, uint64_t offset, const struct mt_logrec *prec, bool own);
+
+/* Hand a matched line's alert to the sinks. */
 static void
-alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bool truncated,
-	   uint64_t offset, const struct mt_logrec *prec)
+alert_out(struct mt_daemon *d, const char *file, const char *p, size_t len, bool truncated,
+	  uint64_t offset, const struct mt_logrec *prec, const struct mt_match *res, size_t n,
+	  const struct mt_corr_result *pcr)
 {
 	struct generation *g = &d->gen;
-	uint64_t hits = mt_matcher_stats(g->matcher)->limit_hits;
-	const struct mt_match *res;
-	struct mt_logrec rec = *prec;
-	struct mt_corr_result cr; /* correlate (issue 12) */
-	size_t n, idx;
+	const struct mt_logrec rec = *prec;
+	const struct mt_corr_result cr = *pcr;
+	size_t idx;
 
-	n = mt_matcher_run(g->matcher, p, len, rec.mta, &res);
-	if (mt_matcher_stats(g->matcher)->limit_hits != hits)
-		warn_limits(d, file);
-	/* --- correlate (issue 12): every record, matched or not --- */
-	mt_correlation_observe(d->corr, &rec, n ? res[0].sig : NULL, ev_now(d->loop), &cr);
-	correlation_events(d, &cr);
-	/* --- end correlate --- */
-	if (n == 0)
-		return;
 	idx = res[0].sig->index;
 	{
 		/* File tails know byte offsets, not line numbers: lineno 0 says so. */
@@ -319,6 +357,42 @@ alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len, boo
 	}
 }
 
+/*
+ * Match one record and hand its alert, if any, to the sinks.  own: a line
+ * mtalertd built itself (no correlation: it is about the tables, not in them).
+ */
+static void
+alert_line(struct mt_daemon *d, const char *file, const char *p, size_t len, bool truncated,
+	   uint64_t offset, const struct mt_logrec *prec, bool own)
+{
+	struct generation *g = &d->gen;
+	uint64_t hits = mt_matcher_stats(g->matcher)->limit_hits;
+	const struct mt_match *res;
+	struct mt_logrec rec = *prec;
+	struct mt_corr_result cr = { 0 }; /* correlate (issue 12) */
+	char health[HEALTH_LINE_MAX];
+	size_t n, hlen = 0;
+
+	n = mt_matcher_run(g->matcher, p, len, rec.mta, &res);
+	if (mt_matcher_stats(g->matcher)->limit_hits != hits)
+		warn_limits(d, file);
+	/* --- correlate (issue 12): every record, matched or not --- */
+	if (!own) {
+		mt_correlation_observe(d->corr, &rec, n ? res[0].sig : NULL, ev_now(d->loop), &cr);
+		hlen = correlation_events(d, &cr, health, sizeof(health));
+	}
+	/* --- end correlate --- */
+	if (n > 0)
+		alert_out(d, file, p, len, truncated, offset, &rec, res, n, &cr);
+	if (hlen > 0) {
+		struct mt_logrec hrec;
+
+		/* The matcher's results of this record are spent: matching again is safe. */
+		mt_logline_parse(health, hlen, &hrec);
+		alert_line(d, "mtalertd", health, hlen, false, 0, &hrec, true);
+	}
+}
+
 /* Every record (a line, or an Exim entry over several): parse, match, alert. */
 static void
 on_record(void *ctx, const struct mt_join_rec *r)
@@ -331,7 +405,7 @@ on_record(void *ctx, const struct mt_join_rec *r)
 		d->own_lines++;
 		return;
 	}
-	alert_line(d, r->file, r->p, r->len, r->truncated, r->offset, &rec);
+	alert_line(d, r->file, r->p, r->len, r->truncated, r->offset, &rec, false);
 }
 
 /* Every line of every input, to records (correlation.h). */
@@ -366,7 +440,7 @@ on_webhook_failing(void *ctx, const char *webhook, double seconds, const char *e
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
 	mt_logline_parse(line, (size_t)n, &rec);
-	alert_line(d, "mtalertd", line, (size_t)n, false, 0, &rec);
+	alert_line(d, "mtalertd", line, (size_t)n, false, 0, &rec, true);
 }
 
 /* --- checkpoints: positions and groups in one atomic write --------------- */

@@ -87,6 +87,14 @@ FAMILY = {
     "local/postfix-warn-content-action-error",
     "communication/postfix-warn-smtp-peer-protocol",
     "local/postfix-warn-service-handoff-failure",
+    "local/postfix-warn-internal-ipc",
+    "tls/postfix-warn-tls-service-setup",
+    "local/postfix-warn-table-lookup-error",
+    "dns/postfix-warn-dns-reply-error",
+    "local/postfix-warn-setting-ignored",
+    "local/postfix-warn-external-filter-failure",
+    "local/postfix-warn-recipient-entry",
+    "local/postfix-warn-message-handling",
 }
 
 CATCH_ALL = {"local/sendmail-syserr"}

@@ -188,6 +188,10 @@ group_key(const struct mt_delivery *dl, const struct mt_alert *a, const char **r
 	default:
 		break;
 	}
+	/* mtalert's own destination alerts name it in a capture (issue 12). */
+	if (val == NULL && dl->cfg->alerting.grouping.by != MT_GROUP_BY_NONE &&
+	    (val = capture(a->match, "destination", buf, size)) != NULL)
+		name = "destination";
 	*ret_name = val ? name : NULL;
 	*ret_value = val;
 }
@@ -391,6 +395,17 @@ mt_delivery_offer(struct mt_delivery *dl, const struct mt_alert *a)
 	group_key(dl, a, &kname, &kval, kbuf, sizeof(kbuf));
 	mt_grouper_offer(dl->grouper, a, kname, kval, ev_now(dl->loop));
 	report_emitted(dl); /* an eviction from a full table emits */
+	arm_group_timer(dl);
+}
+
+void
+mt_delivery_resolve(struct mt_delivery *dl, const char *sig_id, const char *destination)
+{
+	size_t n = mt_grouper_resolve(dl->grouper, sig_id, destination, ev_now(dl->loop));
+
+	if (n > 0)
+		log_info("destination '%.100s': %zu group%s resolved", destination, n, plural(n));
+	report_emitted(dl);
 	arm_group_timer(dl);
 }
 

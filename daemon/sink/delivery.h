@@ -29,6 +29,7 @@
 
 #define MT_GROUP_SNAPSHOT_MAX (64 * 1024 * 1024) /* bytes of saved groups in the state file */
 #define MT_WEBHOOK_FAILING_ID "local/mtalert-webhook-failing" /* the catalog's record */
+#define MT_DEST_UNHEALTHY_ID  "local/mtalert-destination-unhealthy" /* issue 12 */
 
 struct mt_delivery;
 struct mt_webhook;
@@ -66,6 +67,11 @@ struct mt_delivery *mt_delivery_free(struct mt_delivery *dl, bool flush);
 
 /* One more occurrence, grouped by alerting.grouping.by. */
 void mt_delivery_offer(struct mt_delivery *dl, const struct mt_alert *a);
+/*
+ * A destination accepts mail again (correlate/correlate.h): resolve its
+ * groups now (mt_grouper_resolve()); sig_id NULL: of every signature.
+ */
+void mt_delivery_resolve(struct mt_delivery *dl, const char *sig_id, const char *destination);
 /* The grouper's snapshot, for the state file. */
 int mt_delivery_save(struct mt_delivery *dl, struct mt_buf *out);
 /* Stopping: everything pending goes out now, then requests in flight get seconds to finish. */

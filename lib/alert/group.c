@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alert/group_internal.h"
 #include "match/matcher.h"
@@ -432,6 +433,7 @@ group_free(struct group *g)
 	text_fini(&g->hostname);
 	text_fini(&g->log_host);
 	text_fini(&g->file);
+	text_fini(&g->dest);
 	for (size_t i = 0; i < MT_GROUP_FIELDS_MAX; i++) {
 		text_fini(&g->fields[i].name);
 		text_fini(&g->fields[i].value);
@@ -583,6 +585,9 @@ notify(struct mt_grouper *gr, struct group *g, enum mt_group_event ev, double no
 		.nexamples = g->exr.n,
 		.queue_ids = bt->ids,
 		.nqueue_ids = g->idr.n,
+		.messages = grp_distinct(g->mbits),
+		.destinations = grp_distinct(g->dbits),
+		.repeats = g->repeats,
 		.fields = bt->fields,
 		.nfields = g->nfields,
 		.hostname = g->has_hostname ? g->hostname.s : NULL,
@@ -613,6 +618,97 @@ group_end(struct mt_grouper *gr, struct group *g, double now)
 	group_forget(gr, g);
 }
 
+/*
+ * The bitmaps' hash has a fixed key, unlike the table's: a snapshot restored
+ * after a restart (a new table key) must count the same id in the same bit.
+ * A hostile log can at worst make the estimate low by choosing colliding
+ * ids; it cannot make a lookup slow (there is none).
+ */
+static const uint8_t distinct_key[16] = { 'm', 't', 'a', 'l', 'e', 'r', 't', '-',
+					   'd', 'i', 's', 't', 'i', 'n', 'c', 't' };
+
+static void
+distinct_add(uint8_t *bits, const char *p, size_t len)
+{
+	uint64_t h = mt_group_siphash24(distinct_key, p, len) % DISTINCT_BITS;
+
+	bits[h / 8] |= (uint8_t)(1u << (h % 8));
+}
+
+uint64_t
+grp_distinct(const uint8_t *bits)
+{
+	size_t zero = 0;
+
+	for (size_t i = 0; i < DISTINCT_BYTES; i++)
+		zero += 8 - (size_t)__builtin_popcount(bits[i]);
+	if (zero == DISTINCT_BITS)
+		return 0;
+	if (zero == 0)
+		zero = 1; /* saturated: the largest estimate */
+	return (uint64_t)llround(-(double)DISTINCT_BITS * log((double)zero / DISTINCT_BITS));
+}
+
+/* The destination a line names, lower-cased into buf: the recipient's domain, else the relay. */
+static size_t
+line_destination(const struct mt_logrec *rec, char *buf, size_t size)
+{
+	const struct mt_view *v;
+	const char *p;
+	size_t len;
+
+	if (rec == NULL)
+		return 0;
+	v = &rec->f[MT_F_RECIPIENT];
+	p = v->len > 0 ? memchr(v->p, '@', v->len) : NULL;
+	if (p != NULL && (size_t)(p + 1 - v->p) < v->len) {
+		len = v->len - (size_t)(p + 1 - v->p);
+		p++;
+	} else {
+		p = rec->f[MT_F_RELAY_HOST].p;
+		len = rec->f[MT_F_RELAY_HOST].len;
+	}
+	if (len == 0)
+		return 0;
+	len = cut_len(p, len, size - 1);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] - 'A' + 'a' : p[i]);
+	buf[len] = '\0';
+	return len;
+}
+
+/* Count the message and the destination the occurrence names. */
+static void
+count_affected(struct group *g, const struct mt_alert *a)
+{
+	const struct mt_logrec *rec = a->rec;
+	char dest[MT_GROUP_FIELD_MAX + 1];
+	size_t len;
+
+	if (rec != NULL && rec->f[MT_F_QUEUE_ID].len > 0)
+		distinct_add(g->mbits, rec->f[MT_F_QUEUE_ID].p,
+			     cut_len(rec->f[MT_F_QUEUE_ID].p, rec->f[MT_F_QUEUE_ID].len,
+				     MT_GROUP_ID_MAX));
+	if ((len = line_destination(rec, dest, sizeof(dest))) == 0)
+		return;
+	distinct_add(g->dbits, dest, len);
+	if (g->dest.s == NULL)
+		grp_text_set(&g->dest, dest, len, MT_GROUP_FIELD_MAX);
+}
+
+/* The group's only destination is dest (case-insensitive), as far as its bitmap tells. */
+static bool
+sole_destination(const struct group *g, const char *dest, size_t len)
+{
+	size_t bits = 0;
+
+	if (g->dest.s == NULL || strlen(g->dest.s) != len || strncasecmp(g->dest.s, dest, len) != 0)
+		return false;
+	for (size_t i = 0; i < DISTINCT_BYTES && bits < 2; i++)
+		bits += (size_t)__builtin_popcount(g->dbits[i]);
+	return bits == 1;
+}
+
 /* Record the latest occurrence's details (the counts are the caller's). */
 static void
 group_record(struct group *g, const struct mt_alert *a)
@@ -623,6 +719,7 @@ group_record(struct group *g, const struct mt_alert *a)
 	size_t n = 0;
 
 	g->sig = m->sig;
+	count_affected(g, a);
 	g->severity = mt_alert_severity(a);
 	g->locale = a->locale;
 	g->has_hostname = a->hostname != NULL;
@@ -861,6 +958,56 @@ pending_offer(struct mt_grouper *gr, struct group *g, double now)
 	return true;
 }
 
+/*
+ * A repeat (a->repeat): the started group of its cause, with the same key if
+ * there is one, else the most recently active group of the cause whose
+ * destination is the line's, else the most recently active of the cause.
+ * NULL: none (the daemon started late, or the group was forgotten).
+ */
+static struct group *
+repeat_target(struct mt_grouper *gr, const struct mt_alert *a, const struct key *k)
+{
+	struct key ck = *k;
+	struct group *g, *any = NULL;
+	char dest[MT_GROUP_FIELD_MAX + 1];
+	size_t dlen;
+
+	ck.id = a->cause_sig->id;
+	g = grp_lookup(gr, grp_key_hash(gr, &ck), &ck);
+	if (g != NULL && g->started)
+		return g;
+	dlen = line_destination(a->rec, dest, sizeof(dest));
+	for (g = gr->lru_head; g != NULL; g = g->lru_next) {
+		if (!g->started || strcmp(g->sig->id, ck.id) != 0)
+			continue;
+		if (dlen == 0 || (g->dest.s != NULL && strcmp(g->dest.s, dest) == 0))
+			return g;
+		if (any == NULL)
+			any = g;
+	}
+	return any;
+}
+
+/* Count a repeat into its cause's group, without a notification of its own; false: no group. */
+static bool
+fold_repeat(struct mt_grouper *gr, const struct mt_alert *a, const struct key *k, double now)
+{
+	struct group *g = repeat_target(gr, a, k);
+
+	if (g == NULL)
+		return false;
+	lru_unlink(gr, g);
+	lru_push_head(gr, g);
+	g->repeats++; /* not g->seq: it numbers the occurrences that carry examples */
+	count_affected(g, a);
+	/* The cause is still there: the group does not resolve while it is restated. */
+	if (now > g->last_seen)
+		g->last_seen = now;
+	gr->stats.repeats++;
+	grp_heap_update(gr, g);
+	return true;
+}
+
 void
 mt_grouper_offer(struct mt_grouper *gr, const struct mt_alert *a, const char *key_name,
 		 const char *key_value, double now)
@@ -883,6 +1030,8 @@ mt_grouper_offer(struct mt_grouper *gr, const struct mt_alert *a, const char *ke
 		k.value_len = cut_len(k.value, strnlen(k.value, MT_GROUP_TEXT_MAX + 1),
 				      MT_GROUP_TEXT_MAX);
 	}
+	if (a->repeat && a->cause_sig != NULL && fold_repeat(gr, a, &k, now))
+		return;
 	h = grp_key_hash(gr, &k);
 	g = grp_lookup(gr, h, &k);
 	if (g == NULL) {
@@ -1009,4 +1158,37 @@ const struct mt_grouper_stats *
 mt_grouper_stats(const struct mt_grouper *gr)
 {
 	return &gr->stats;
+}
+
+size_t
+mt_grouper_resolve(struct mt_grouper *gr, const char *sig_id, const char *destination, double now)
+{
+	struct group *g, *next;
+	size_t n = 0, len;
+
+	if (!isfinite(now))
+		mt_panic("time is not finite");
+	if (gr->emitting)
+		mt_panic("emit callback called back into the grouper");
+	if (destination == NULL)
+		return 0;
+	len = cut_len(destination, strnlen(destination, MT_GROUP_TEXT_MAX + 1), MT_GROUP_TEXT_MAX);
+	for (g = gr->lru_tail; g != NULL; g = next) {
+		next = g->lru_prev;
+		if (!g->started || (sig_id != NULL && strcmp(g->sig->id, sig_id) != 0))
+			continue;
+		if (!(g->has_key && strlen(g->key_value.s) == len &&
+		      strncasecmp(g->key_value.s, destination, len) == 0) &&
+		    !sole_destination(g, destination, len))
+			continue;
+		/* Never a RESOLVED before its FIRST. */
+		if (g->nnotified == 0)
+			notify(gr, g, MT_GROUP_FIRST, now);
+		notify(gr, g, MT_GROUP_RESOLVED, now);
+		group_forget(gr, g);
+		gr->stats.resolved++;
+		n++;
+	}
+	batch_emit(gr);
+	return n;
 }

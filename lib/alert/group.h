@@ -61,7 +61,27 @@
  *   started.  Invariant: over the life of a group the count_new of its
  *   notifications add up to the occurrences it accepted, so after
  *   mt_grouper_flush(), stats.offered == the sum of every count_new emitted
- *   + stats.below_min_count.
+ *   + stats.below_min_count + stats.repeats.
+ * - Repeats (issue 12).  An occurrence with a->repeat and a->cause_sig
+ *   restates a cause already known (correlate/correlate.h).  It is folded
+ *   into the started group of that cause: the one with the same key, else
+ *   the most recently active group of the cause whose first destination is
+ *   the line's, else the most recently active group of the cause.  A folded
+ *   repeat adds to the group's repeats (and its messages and destinations)
+ *   and moves last_seen (the cause is still there: no RESOLVED while it is
+ *   restated), but is not an occurrence to notify: count_new, count_total
+ *   and the schedule do not change, so it makes no notification of its own;
+ *   the group's next one shows it.  Counted in stats.repeats.  With no such
+ *   group (the daemon started late, the group was forgotten, or is still
+ *   pending under min_count) the repeat is an ordinary occurrence of its
+ *   own signature.
+ * - Affected (issue 12).  Every notification carries the group's distinct
+ *   messages (queue ids) and destinations (the recipient's domain, else the
+ *   relay host, lower-cased) since it started, repeats included: estimates
+ *   by linear counting over 2048-bit bitmaps, exact in practice below about
+ *   50, within a few percent up to a few thousand, at most about 15,600.
+ * - Resolution by destination: see mt_grouper_resolve(); it emits at
+ *   once, like a tick.
  * - min_count / window (fail2ban's maxretry / findtime).  With min_count > 1
  *   a new group is pending: it starts (and its FIRST is scheduled at that
  *   time + group_wait) only when min_count of its occurrences fall within
@@ -100,7 +120,7 @@
  * before it is hashed and compared, so two values that differ only beyond
  * that share a group.  All of it is copied: the alert's pointers need only
  * be valid during mt_grouper_offer().  Memory per group is bounded (about
- * 16 KB at most, plus min_count doubles while pending): max_groups 10,000
+ * 16 KB at most, 512 bytes of bitmaps, plus min_count doubles while pending): max_groups 10,000
  * is at most about 160 MB with hostile 1 KB fields, typically far less.
  *
  * The table is a hash table keyed by (signature id, key name, key value)
@@ -167,6 +187,8 @@ struct mt_grouper_stats {
 	uint64_t notifications;	  /* emitted, of every event type */
 	uint64_t evicted;	  /* groups evicted from a full table */
 	uint64_t below_min_count; /* occurrences never notified: min_count not reached */
+	uint64_t repeats;	  /* occurrences folded into their cause's group */
+	uint64_t resolved;	  /* groups resolved by mt_grouper_resolve() */
 };
 
 /* Copies p and hash_key; emit(ctx, ...) receives every notification. */
@@ -186,6 +208,18 @@ struct mt_grouper *mt_grouper_free(struct mt_grouper *g);
  */
 void mt_grouper_offer(struct mt_grouper *g, const struct mt_alert *a, const char *key_name,
 		      const char *key_value, double now);
+
+/*
+ * A destination accepts mail again (or, with sig_id, a condition about it is
+ * over): every started group keyed by that destination (its key value,
+ * ASCII case-insensitive) or whose only destination it is, and of signature
+ * sig_id unless NULL, is resolved at once: a RESOLVED carrying what was not
+ * notified yet (preceded by its FIRST if that was not sent), and the group
+ * is forgotten.  Pending groups (min_count) are left alone.  destination is
+ * untrusted and cut at MT_GROUP_TEXT_MAX.  Returns the groups resolved.
+ */
+size_t mt_grouper_resolve(struct mt_grouper *g, const char *sig_id, const char *destination,
+			  double now);
 
 /* Emit every notification due at now (FIRST, UPDATE, REMINDER, RESOLVED). */
 void mt_grouper_tick(struct mt_grouper *g, double now);
@@ -227,9 +261,12 @@ const struct mt_grouper_stats *mt_grouper_stats(const struct mt_grouper *g);
  *   group sig=ID [kn=NAME kv=VALUE] serial=N seq=N total=N new=N
  *     notified=N next=first|update|reminder|resolved|pending
  *     first=T last=T notify=T due=T [tmax=T t=T...] sev=SEVERITY loc=en|zh
- *     [host=TEXT] [lhost=TEXT] file=TEXT [ex=SEQ,TEXT...] [id=SEQ,TEXT...]
- *     [f=NAME,VALUE...]
+ *     [host=TEXT] [lhost=TEXT] file=TEXT [rep=N] [mb=HEX] [db=HEX]
+ *     [dest=TEXT] [ex=SEQ,TEXT...] [id=SEQ,TEXT...] [f=NAME,VALUE...]
  *
+ * rep: repeats folded in; mb, db: the bitmaps of distinct messages and
+ * destinations, 512 lower-case hex digits each, absent when empty; dest:
+ * the group's first destination.
  * N is decimal (uint64).  T is a time as the 16 lower-case hex digits of its
  * IEEE-754 binary64 bits: exact (the restored schedule is the same to the
  * bit) and independent of the locale; due < 0 means no check is scheduled.

@@ -22,6 +22,17 @@
 #define HOSTNAME_MAX  MT_GROUP_FIELD_MAX
 #define FILE_NAME_MAX MT_GROUP_TEXT_MAX
 
+/*
+ * Distinct messages and destinations of a group (issue 12): linear counting
+ * (Whang, Vander-Zanden, Taylor 1990) over a bitmap of DISTINCT_BITS bits
+ * set by the keyed hash of each id or destination.  Exact in practice for
+ * small counts (n < 50: collisions are rare and the estimate corrects for
+ * them), within a few percent up to a few thousand, and saturating at
+ * DISTINCT_BITS * ln(DISTINCT_BITS) (about 15,600): a fixed 256 bytes each.
+ */
+#define DISTINCT_BITS  2048
+#define DISTINCT_BYTES (DISTINCT_BITS / 8)
+
 /* A bounded copy, NUL-terminated; s is NULL until the first set. */
 struct text {
 	char *s;
@@ -68,6 +79,11 @@ struct group {
 	uint64_t nnotified;
 	double first_seen, last_seen, last_notify;
 	double due; /* the next check, or -1: idle */
+
+	/* What the group affects (issue 12); repeats: restating lines folded in. */
+	uint64_t repeats;
+	uint8_t mbits[DISTINCT_BYTES], dbits[DISTINCT_BYTES];
+	struct text dest; /* the first destination seen; s NULL: none yet */
 
 	/* The latest occurrence. */
 	enum mt_severity severity;
@@ -151,6 +167,9 @@ void grp_link(struct mt_grouper *gr, struct group *g);
 
 /* Recompute the group's deadline and its place in the heap. */
 void grp_heap_update(struct mt_grouper *gr, struct group *g);
+
+/* The estimated number of distinct entries of a bitmap (see DISTINCT_BITS). */
+uint64_t grp_distinct(const uint8_t *bits);
 
 /* After a load: find the open burst among the restored groups. */
 void grp_burst_restore(struct mt_grouper *gr);

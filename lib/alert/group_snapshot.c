@@ -81,6 +81,25 @@ w_time(struct writer *w, const char *name, double t)
 		w->r = mt_buf_printf(w->b, " %s=%016llx", name, (unsigned long long)bits);
 }
 
+/* A bitmap of distinct entries, as hex; nothing if it is empty. */
+static void
+w_bits(struct writer *w, const char *name, const uint8_t *bits)
+{
+	static const char hex[] = "0123456789abcdef";
+	char out[DISTINCT_BYTES * 2 + 1];
+	bool any = false;
+
+	for (size_t i = 0; i < DISTINCT_BYTES; i++) {
+		out[2 * i] = hex[bits[i] >> 4];
+		out[2 * i + 1] = hex[bits[i] & 15];
+		any |= bits[i] != 0;
+	}
+	out[sizeof(out) - 1] = '\0';
+	if (!any || w->r != 0)
+		return;
+	w->r = mt_buf_printf(w->b, " %s=%s", name, out);
+}
+
 static void
 save_group(struct writer *w, const struct mt_grouper *gr, const struct group *g)
 {
@@ -122,6 +141,14 @@ save_group(struct writer *w, const struct mt_grouper *gr, const struct group *g)
 	}
 	w_puts(w, " file=");
 	w_text(w, g->file.s);
+	if (g->repeats > 0)
+		w_num(w, "rep", g->repeats);
+	w_bits(w, "mb", g->mbits);
+	w_bits(w, "db", g->dbits);
+	if (g->dest.s != NULL) {
+		w_puts(w, " dest=");
+		w_text(w, g->dest.s);
+	}
 	for (size_t i = 0; i < g->exr.n; i++) {
 		const struct stamped *e = &g->ex[grp_ring_slot(&g->exr, i, MT_GROUP_EXAMPLES_MAX)];
 
@@ -177,6 +204,8 @@ struct snap {
 	struct view sig, kn, kv, next, sev, loc, host, lhost, file;
 	uint64_t serial, seq, total, pending, notified;
 	double first, last, notify, due, tmax;
+	uint64_t rep;		/* repeats folded in */
+	struct view mb, db, dest; /* distinct messages and destinations (hex), the first one */
 	double t[MT_GROUP_MIN_COUNT_MAX];
 	size_t nt;
 	struct stamped_view ex[MT_GROUP_EXAMPLES_MAX], id[MT_GROUP_IDS_MAX];
@@ -218,6 +247,10 @@ static const struct {
 	{ "host", TOK_TEXT, offsetof(struct snap, host), HOSTNAME_MAX, false },
 	{ "lhost", TOK_TEXT, offsetof(struct snap, lhost), HOSTNAME_MAX, false },
 	{ "file", TOK_TEXT, offsetof(struct snap, file), FILE_NAME_MAX, true },
+	{ "rep", TOK_NUM, offsetof(struct snap, rep), 0, false },
+	{ "mb", TOK_TEXT, offsetof(struct snap, mb), DISTINCT_BYTES * 2, false },
+	{ "db", TOK_TEXT, offsetof(struct snap, db), DISTINCT_BYTES * 2, false },
+	{ "dest", TOK_TEXT, offsetof(struct snap, dest), MT_GROUP_FIELD_MAX, false },
 };
 
 static int
@@ -426,6 +459,27 @@ snap_has(const struct snap *s, const char *name)
 	return false;
 }
 
+/* A bitmap token, if present: exactly DISTINCT_BYTES bytes in lower-case hex. */
+static bool
+bits_ok(const struct snap *s, const char *name, struct view v)
+{
+	if (!snap_has(s, name))
+		return true;
+	if (v.len != DISTINCT_BYTES * 2)
+		return false;
+	for (size_t i = 0; i < v.len; i++)
+		if (hexval(v.p[i]) < 0 || (v.p[i] >= 'A' && v.p[i] <= 'F'))
+			return false;
+	return true;
+}
+
+static void
+bits_load(uint8_t *bits, struct view v)
+{
+	for (size_t i = 0; i < DISTINCT_BYTES && v.len == DISTINCT_BYTES * 2; i++)
+		bits[i] = (uint8_t)(hexval(v.p[2 * i]) << 4 | hexval(v.p[2 * i + 1]));
+}
+
 /* Stamps oldest first: increasing (examples strictly), within (lo, hi]. */
 static bool
 stamps_ok(const struct stamped_view *v, size_t n, uint64_t lo, uint64_t hi, bool strict)
@@ -461,7 +515,8 @@ snap_check(const struct mt_grouper *gr, const struct snap *s, enum mt_severity *
 	if (i == 2)
 		return -EINVAL;
 	*ret_loc = i == 1 ? MT_LOCALE_ZH : MT_LOCALE_EN;
-	if (s->seq < s->total || s->seq < s->nt)
+	if (s->seq < s->total || s->seq < s->nt || !bits_ok(s, "mb", s->mb) ||
+	    !bits_ok(s, "db", s->db))
 		return -EINVAL;
 	if (!started) {
 		/* Occurrences in window, fewer than min_count; nothing counted or scheduled. */
@@ -565,6 +620,13 @@ restore(struct mt_grouper *gr, const struct mt_catalog *c, const struct snap *s,
 	if (g->has_log_host)
 		text_load(&g->log_host, s->lhost, HOSTNAME_MAX, scratch);
 	text_load(&g->file, s->file, FILE_NAME_MAX, scratch);
+	g->repeats = s->rep;
+	if (snap_has(s, "mb"))
+		bits_load(g->mbits, s->mb);
+	if (snap_has(s, "db"))
+		bits_load(g->dbits, s->db);
+	if (snap_has(s, "dest"))
+		text_load(&g->dest, s->dest, MT_GROUP_FIELD_MAX, scratch);
 	for (size_t i = 0; i < s->nf; i++) {
 		text_load(&g->fields[i].name, s->fname[i], MT_GROUP_NAME_MAX, scratch);
 		text_load(&g->fields[i].value, s->fvalue[i], MT_GROUP_FIELD_MAX, scratch);

@@ -52,6 +52,12 @@ static const struct pl_words words_en = {
 	"Root cause, other fixes, don'ts",
 	"Seen by mtalert on",
 	"verified",
+	"message",
+	"messages",
+	"destination",
+	"destinations",
+	"repeat",
+	"repeats",
 };
 
 static const struct pl_words words_zh = {
@@ -85,6 +91,12 @@ static const struct pl_words words_zh = {
 	"完整原因、其他修复、无效做法",
 	"上报主机",
 	"已验证",
+	"封邮件",
+	"封邮件",
+	"个目的地",
+	"个目的地",
+	"次重复",
+	"次重复",
 };
 
 /* A budget at the current shrink level. */
@@ -557,6 +569,25 @@ pl_fld_count(struct pl_fld *f, const struct pl_ctx *c)
 	pl_fld_printf(f, 0, "%llu", (unsigned long long)g->count_total);
 	if (g->count_new > 0 && g->count_new != g->count_total)
 		pl_fld_printf(f, 0, " (+%llu %s)", (unsigned long long)g->count_new, c->w->new_);
+	pl_fld_affected(f, c);
+}
+
+void
+pl_fld_affected(struct pl_fld *f, const struct pl_ctx *c)
+{
+	const struct mt_alert_group *g = c->g;
+	const struct {
+		uint64_t n;
+		const char *one, *many;
+	} v[] = {
+		{ g->messages, c->w->message, c->w->messages },
+		{ g->destinations, c->w->destination, c->w->destinations },
+		{ g->repeats, c->w->repeat, c->w->repeats },
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i].n > 0)
+			pl_fld_printf(f, 0, ", %llu %s",
+				      (unsigned long long)v[i].n, v[i].n == 1 ? v[i].one : v[i].many);
 }
 
 unsigned
@@ -1025,8 +1056,9 @@ pl_fld_resolved_tail(struct pl_fld *f, const struct pl_ctx *c)
 {
 	struct mt_buf t;
 
-	pl_fld_printf(f, 0, "%llu %s, %s ", (unsigned long long)c->g->count_total, c->w->in_all,
-		      c->w->quiet);
+	pl_fld_printf(f, 0, "%llu %s", (unsigned long long)c->g->count_total, c->w->in_all);
+	pl_fld_affected(f, c);
+	pl_fld_printf(f, 0, ", %s ", c->w->quiet);
 	mt_buf_init(&t, 64);
 	(void)put_time(&t, c->g->last_seen, false);
 	pl_fld_puts(f, t.len > 11 ? t.data + 11 : t.data, 0); /* the time of day */

@@ -106,8 +106,13 @@ pl_render_alertmanager(struct mt_buf *b, struct pl_ctx *c)
 	}
 	TRY(annot_begin(b, "event"));
 	TRY(mt_json_cstr(b, mt_group_event_name(g->event)));
-	TRY(mt_buf_printf(b, ",\"count\":\"%llu\",\"count_new\":\"%llu\",\"first_seen\":",
-			  (unsigned long long)g->count_total, (unsigned long long)g->count_new));
+	/* Annotations, not labels: the counts change, the alert's identity must not. */
+	TRY(mt_buf_printf(b,
+			  ",\"count\":\"%llu\",\"count_new\":\"%llu\",\"messages\":\"%llu\","
+			  "\"destinations\":\"%llu\",\"repeats\":\"%llu\",\"first_seen\":",
+			  (unsigned long long)g->count_total, (unsigned long long)g->count_new,
+			  (unsigned long long)g->messages, (unsigned long long)g->destinations,
+			  (unsigned long long)g->repeats));
 	TRY(pl_json_time(b, g->first_seen));
 	TRY(annot_begin(b, "last_seen"));
 	TRY(pl_json_time(b, g->last_seen));

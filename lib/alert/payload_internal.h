@@ -52,6 +52,7 @@ struct pl_words {
 	const char *try_, *dont, *fails, *lines, *details, *doc;
 	const char *fix, *if_, *cause, *also, *more, *others, *show, *quiet, *in_all, *alerts,
 		*at_once, *run, *collapsed, *seen_by, *verified;
+	const char *message, *messages, *destination, *destinations, *repeat, *repeats;
 };
 
 /* One rendering of one group, at one shrink level. */
@@ -119,6 +120,8 @@ int pl_json_url(struct mt_buf *b, int r, struct mt_buf *url);
 int pl_json_doc_url(struct mt_buf *b, const struct pl_ctx *c, const char *key);
 
 /* Pieces of a chat message (tflags for catalog text, uflags for log text). */
+/* ", 3 messages, 2 destinations, 120 repeats": what a group affects (the nonzero ones). */
+void pl_fld_affected(struct pl_fld *f, const struct pl_ctx *c);
 void pl_fld_headline(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
 void pl_fld_footer(struct pl_fld *f, const struct pl_ctx *c, size_t file_max);
 void pl_fld_count(struct pl_fld *f, const struct pl_ctx *c);

@@ -133,6 +133,12 @@ pl_render_json(struct mt_buf *b, struct pl_ctx *c)
 	TRY(mt_buf_printf(b, "%llu", (unsigned long long)g->count_total));
 	TRY(mt_json_key(b, &first, "count_new"));
 	TRY(mt_buf_printf(b, "%llu", (unsigned long long)g->count_new));
+	TRY(mt_json_key(b, &first, "messages"));
+	TRY(mt_buf_printf(b, "%llu", (unsigned long long)g->messages));
+	TRY(mt_json_key(b, &first, "destinations"));
+	TRY(mt_buf_printf(b, "%llu", (unsigned long long)g->destinations));
+	TRY(mt_json_key(b, &first, "repeats"));
+	TRY(mt_buf_printf(b, "%llu", (unsigned long long)g->repeats));
 	TRY(mt_json_key(b, &first, "first_seen"));
 	TRY(pl_json_time(b, g->first_seen));
 	TRY(mt_json_key(b, &first, "last_seen"));

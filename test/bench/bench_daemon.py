@@ -6,11 +6,13 @@
   catch-up  lines/s through a backlog (default 1 GiB: helga-slice.log with 2 %
             error lines mixed in, as bench_matcher builds it), next to
             `mtalertd scan` over the same file in the same run (the ratio is
-            the figure to quote; both write their alerts to /dev/null)
+            the figure to quote; both write their alerts to /dev/null); then the
+            daemon again over the same backlog with the correlation stage off
+            (correlate: {enabled: false}): on/off is the stage's cost (issue 12)
   memory    peak RSS (VmHWM) of the daemon with the whole shipped catalog
   idle      system calls the daemon makes in IDLE seconds of silence (strace -c)
 
-usage: bench_daemon.py MTALERTD SIGNATURES_DIR CORPUS_DIR [--quick]
+usage: bench_daemon.py MTALERTD SIGNATURES_DIR CORPUS_DIR [--quick] [--backlog-mib N]
 """
 import os
 import random
@@ -26,6 +28,8 @@ EXE, SIGS, CORPUS = sys.argv[1], sys.argv[2], sys.argv[3]
 QUICK = "--quick" in sys.argv
 LAT_N = 300 if QUICK else 10000
 BACKLOG = (16 << 20) if QUICK else (1 << 30)
+if "--backlog-mib" in sys.argv:
+    BACKLOG = int(sys.argv[sys.argv.index("--backlog-mib") + 1]) << 20
 IDLE = 3 if QUICK else 30
 
 ERR = ("Nov 23 06:00:03 mx1 postfix/smtp[2110]: 4F2A31C0A1: to=<bob@example.net>, "
@@ -55,6 +59,13 @@ def stop(p):
         p.wait(60)
     except subprocess.TimeoutExpired:
         p.kill()
+
+
+def cpu_s(pid):
+    """CPU seconds (user + system) the process used so far: steadier than wall time on a
+    loaded machine."""
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def vm(pid, key):
@@ -124,18 +135,28 @@ def catch_up():
     scan_s = time.perf_counter() - t0
 
     devnull = open(os.devnull, "wb")
-    t0 = time.perf_counter()
-    p = start(tmp, log, "    start_at: beginning\n", stdout=devnull)
-    state = os.path.join(tmp, "state", "state")
-    done = False
-    while not done and time.perf_counter() - t0 < 3600:
-        time.sleep(0.05)
-        try:
-            m = re.search(r"^file \d+ \d+ (\d+) ", open(state).read(), re.M)
-            done = m is not None and int(m.group(1)) >= size
-        except OSError:
-            pass
-    daemon_s = time.perf_counter() - t0
+
+    def daemon_run(extra):
+        """Start a daemon at the backlog's beginning; seconds until its position is the end."""
+        state_dir = os.path.join(tmp, "state")
+        shutil.rmtree(state_dir, ignore_errors=True)
+        t0 = time.perf_counter()
+        p = start(tmp, log, "    start_at: beginning\n" + extra, stdout=devnull)
+        state = os.path.join(state_dir, "state")
+        done = False
+        while not done and time.perf_counter() - t0 < 3600:
+            time.sleep(0.05)
+            try:
+                m = re.search(r"^file \d+ \d+ (\d+) ", open(state).read(), re.M)
+                done = m is not None and int(m.group(1)) >= size
+            except OSError:
+                pass
+        return p, time.perf_counter() - t0, cpu_s(p.pid)
+
+    # The correlation stage off first (issue 12), the default (on) last: it stays for idle.
+    p, off_s, off_cpu = daemon_run("correlate: {enabled: false}\n")
+    stop(p)
+    p, daemon_s, on_cpu = daemon_run("")
     hwm = vm(p.pid, "VmHWM")
     rss = vm(p.pid, "VmRSS")
 
@@ -156,11 +177,11 @@ def catch_up():
     stop(p)
     devnull.close()
     shutil.rmtree(tmp)
-    return lines, size, scan_s, daemon_s, hwm, rss, idle_calls
+    return lines, size, scan_s, daemon_s, off_s, on_cpu, off_cpu, hwm, rss, idle_calls
 
 
 lat, rss_lat = latency()
-lines, size, scan_s, daemon_s, hwm, rss, idle_calls = catch_up()
+lines, size, scan_s, daemon_s, off_s, on_cpu, off_cpu, hwm, rss, idle_calls = catch_up()
 pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
 print("mtalertd daemon benchmark%s" % (" (--quick: small sizes, figures not meaningful)" if QUICK else ""))
 print("latency, write -> alert on stdout, %d lines one at a time: p50 %.3f ms, p99 %.3f ms, max %.3f ms (target p99 < 5 ms)"
@@ -168,6 +189,10 @@ print("latency, write -> alert on stdout, %d lines one at a time: p50 %.3f ms, p
 print("catch-up on a %.0f MiB backlog (%d lines, 2%% errors): daemon %.2f s = %.0f lines/s; "
       "mtalertd scan %.2f s = %.0f lines/s; daemon/scan = %.2f (target ~1)"
       % (size / 1048576, lines, daemon_s, lines / daemon_s, scan_s, lines / scan_s, scan_s / daemon_s))
+print("catch-up with the correlation stage (on, the default) %.2f s = %.0f lines/s; off %.2f s "
+      "= %.0f lines/s; on/off = %.3f wall, %.3f in CPU time (%.2f s / %.2f s)"
+      % (daemon_s, lines / daemon_s, off_s, lines / off_s, daemon_s / off_s,
+         on_cpu / max(off_cpu, 1e-9), on_cpu, off_cpu))
 print("memory with %s: peak RSS %.1f MiB, RSS after catch-up %.1f MiB, RSS in the latency run %.1f MiB (target < 16 MiB)"
       % (SIGS, hwm / 1024, rss / 1024, rss_lat / 1024))
 if idle_calls is None:

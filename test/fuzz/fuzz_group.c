@@ -7,7 +7,9 @@
  *   - a tick before next_deadline emits nothing; after tick(now) the next
  *     deadline is in the future or negative;
  *   - the table never exceeds max_groups;
- *   - at the end (after flush): offered == notified + below_min_count.
+ *   - at the end (after flush): offered == notified + below_min_count +
+ *     repeats (op 3 offers a repeat of another signature's cause; op 7
+ *     resolves by destination).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -160,6 +162,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					       .len = (size_t)n,
 					       .file = "f",
 					       .hostname = "h" };
+			if ((op & 7) == 3) {
+				a.repeat = true;
+				a.cause_sig = &sigs[(arg + 1) % NSIGS];
+				a.cause_id = a.cause_sig->id;
+			}
 			now += step;
 			mt_grouper_offer(g, &a, k == NKEYS ? NULL : "relay",
 					 k == NKEYS ? NULL : key_values[k], now);
@@ -194,6 +201,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 7:
 			if (arg % 8 == 0)
 				mt_grouper_flush(g, now);
+			else if (arg % 8 == 1)
+				(void)mt_grouper_resolve(g, (arg & 16) ? sigs[(arg >> 5) % NSIGS].id : NULL,
+							 (arg & 8) ? "x" : key_values[(arg >> 5) % NKEYS],
+							 now);
 			break;
 		}
 		if (st->groups > p.max_groups)
@@ -202,7 +213,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mt_grouper_flush(g, now);
 	if (st->groups != 0 || mt_grouper_next_deadline(g) >= 0)
 		abort();
-	if (st->offered != notified + st->below_min_count || st->notifications != emitted)
+	if (st->offered != notified + st->below_min_count + st->repeats ||
+	    st->notifications != emitted)
 		abort();
 	mt_grouper_free(g);
 	return 0;

@@ -14,7 +14,11 @@ mtalertd, tailing the mainlog, must make one alert per cause:
     write as Exim writes its paniclog) is one alert, and a head alone goes
     out after the continuation timeout;
   - `mtalertd scan --summary` of the same mainlog lists the destinations
-    and the failed messages with their causes.
+    and the failed messages with their causes;
+  - on a webhook (the real HTTP receiver, JSON format), the 421 makes
+    exactly one FIRST however many queue runs restate it; the retry notices
+    make no notification of their own, and the 421's later notification
+    carries the repeats and the messages and destinations it covers.
 
 Exim runs as test_exim.py runs it (scripts/test extracts the binary; needs
 root).  usage: test_correlate_exim.py MTALERTD SIGNATURES_DIR
@@ -32,12 +36,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon  # noqa: E402
+from http_receiver import Receiver  # noqa: E402
 from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
 EXIM = os.environ.get("MT_EXIM_BIN") or ("/usr/sbin/exim4" if os.path.exists("/usr/sbin/exim4") else "")
 SIG_421 = "communication/smtp-421-service-not-available"
 SIG_FROZEN = "delivery/exim-message-frozen"
+SIG_RETRY = "delivery/exim-retry-time-not-reached"
 
 
 def skip(why):
@@ -200,7 +206,34 @@ panic_entry = "".join(l + "\n" for l in panic_text.splitlines()[:2])
 paniclog = os.path.join(logdir, "paniclog")
 open(paniclog, "w").close()
 shutil.chown(paniclog, "Debian-exim", "Debian-exim")  # Exim writes it too
-d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n  - path: %s\n" % (mainlog, paniclog)).start()
+hook = Receiver()
+d = Daemon(EXE, SIGS, tmp,
+           "  grouping: {by: relay, group_wait: 500ms, group_interval: 1s, repeat_interval: 1h, "
+           "resolve_after: 10m, min_count: 1, window: 1m, max_groups: 10000}\n"
+           "  webhooks:\n    - name: hook\n      url: %s\n      format: json\n"
+           "      min_severity: info\n"
+           "inputs:\n  - path: %s\n  - path: %s\n" % (hook.url(), mainlog, paniclog)).start()
+
+
+def notes(sig=None, event=None, reqs=None):
+    """The webhook's notifications (JSON bodies), of signature sig and event if given
+    (reqs: the receiver's requests when already under its lock, as in wait_for)."""
+    out = []
+    for r in (reqs if reqs is not None else hook.requests("POST")):
+        try:
+            b = r.json()
+        except ValueError:
+            continue
+        if (sig is None or b.get("signature", {}).get("id") == sig) and \
+                (event is None or b.get("event") == event):
+            out.append(b)
+    return out
+
+
+def show(bodies):
+    return json.dumps([(b.get("event"), b.get("signature", {}).get("id"), b.get("count_new"),
+                        b.get("count_total"), b.get("messages"), b.get("destinations"),
+                        b.get("repeats")) for b in bodies])
 try:
     # 0. A multi-line entry is one record; a head alone goes out after the continuation timeout.
     ok(panic_entry.count("\n") == 2 and panic_entry.split("\n")[1].startswith("  "),
@@ -274,6 +307,31 @@ try:
        "an expiry names the original cause: %s" % (got[0]["outcome"]["summary"] if got else "-"),
        log_text() + d.log())
 
+    # 3b. The webhook saw one FIRST for the 421, none for the retry notices, and the
+    # 421's next notification (the expire.example deferral) carries the repeats.
+    upd = lambda reqs=None: [b for b in notes(SIG_421, reqs=reqs) if b.get("event") != "first"]
+    got = hook.wait_for(lambda reqs: upd(reqs), 30) and upd()
+    firsts = notes(SIG_421, "first")
+    nretry = len([a for a in d.alerts() if a["id"] == SIG_RETRY])
+    # (The queue runs may come within group_wait: the FIRST then counts their repeats too.)
+    ok(len(firsts) == 1 and firsts[0]["count_new"] == 1 and firsts[0]["messages"] == 1 and
+       firsts[0]["destinations"] == 1,
+       "the webhook got exactly one FIRST for the 421: 1 line, 1 message, 1 destination "
+       "(%d repeats by then)" % (firsts[0]["repeats"] if firsts else -1),
+       show(notes()))
+    ok(nretry >= 3 and notes(SIG_RETRY) == [],
+       "%d retry notices over the queue runs: no notification for %s" % (nretry, SIG_RETRY),
+       show(notes()))
+    ok(got and got[0]["event"] == "update" and got[0]["count_total"] >= 2 and
+       got[0]["repeats"] >= 3 and got[0]["messages"] >= 2 and got[0]["destinations"] >= 2,
+       "the 421's later notification shows the repeats, messages and destinations "
+       "(%s)" % (show(got[:1]) if got else "-"), show(notes()))
+    fz_notes = notes(SIG_FROZEN)
+    uu = notes("delivery/recipient-user-unknown")
+    ok(len(fz_notes) <= 1 and len(uu) >= 1 and uu[0]["event"] == "first",
+       "the frozen notices make at most one notification of their own (%d), the 550 its FIRST"
+       % len(fz_notes), show(notes()))
+
     # 4. A restart keeps the table: a frozen notice is still a repeat.
     before = len(d.alerts())
     d.stop()
@@ -287,9 +345,13 @@ try:
        "after a restart the frozen notice is still a repeat",
        d.log() + "\n".join("%s repeat_of=%s" % (a["line"], a.get("repeat_of")) for a in got) +
        open(os.path.join(d.state, "correlate")).read())
+    ok(notes(SIG_RETRY) == [] and len(notes(SIG_421, "first")) == 1,
+       "after the restart still no notification for the retry notices, one FIRST for the 421",
+       show(notes()))
 finally:
     d.stop()
     srv.done.set()
+    hook.stop()
 
 # 5. scan --summary over the same real mainlog.
 r = subprocess.run([EXE, "scan", "-s", SIGS, "--summary", "--format", "json", mainlog],

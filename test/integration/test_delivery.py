@@ -70,6 +70,10 @@ def config(log, hooks, by="relay", group_wait="200ms", group_interval="1s",
             "  webhooks:\n%s"
             "  spool: {max_size: 8MiB, max_age: 168h}\n"
             "  max_per_minute: %d\n"
+            # The lines repeat one queue id failing the same way: the correlation stage
+            # would fold them as repeats of the first and raise a destination health
+            # alert (test_correlate_*.py check that); here the grouper's own counts.
+            "correlate: {enabled: false}\n"
             "inputs:\n  - path: %s\n" % (by, group_wait, group_interval, repeat_interval,
                                          resolve_after, "".join(hooks), global_max, log))
 

@@ -39,7 +39,10 @@ def daemon(tmp, hooks, grouping="group_wait: 200ms, group_interval: 1s, repeat_i
            "resolve_after: 0s", spool="max_size: 8MiB, max_age: 168h", env=None):
     log = os.path.join(tmp, "mail.log")
     open(log, "w").close()
-    body = ("inputs:\n  - path: %s\nalerting:\n  stdout: {enabled: false}\n"
+    # The lines restate one queue id: without the correlation stage (issue 12), which
+    # would fold them as repeats and raise a destination health alert, each one counts.
+    body = ("correlate: {enabled: false}\n"
+            "inputs:\n  - path: %s\nalerting:\n  stdout: {enabled: false}\n"
             "  syslog: {enabled: false}\n"
             "  grouping: {by: relay, %s}\n  webhooks:\n%s  spool: {%s}\n"
             % (log, grouping, hooks, spool))

@@ -298,6 +298,11 @@ def check_alertmanager(name, doc, doc_url):
         errs.append("startsAt %r" % a.get("startsAt"))
     if "endsAt" in a and not rfc3339(a["endsAt"]):
         errs.append("endsAt %r" % a["endsAt"])
+    for k in ("messages", "destinations", "repeats"):
+        if not a.get("annotations", {}).get(k, "").isdigit():
+            errs.append("annotation %s %r not a count" % (k, a.get("annotations", {}).get(k)))
+        if k in a.get("labels", {}):
+            errs.append("%s is a label: it would split the alert at every change" % k)
     if a.get("annotations", {}).get("event") == "resolved" and "endsAt" not in a:
         errs.append("resolved without endsAt")
     # A firing alert carries endsAt only as a validity deadline the sink sets
@@ -314,9 +319,13 @@ def check_alertmanager(name, doc, doc_url):
 def check_json(name, doc, doc_url):
     errs = []
     for k in ("version", "event", "severity", "signature", "key", "count_total", "count_new",
+              "messages", "destinations", "repeats",
               "first_seen", "last_seen", "examples", "queue_ids", "fields"):
         if k not in doc:
             errs.append("missing %s" % k)
+    for k in ("messages", "destinations", "repeats"):
+        if k in doc and not (isinstance(doc[k], int) and doc[k] >= 0):
+            errs.append("%s %r not a count" % (k, doc[k]))
     sig = doc.get("signature", {})
     for k in ("id", "title", "root_cause", "workarounds", "dead_ends", "doc_url"):
         if k not in sig:

@@ -44,6 +44,7 @@ struct note {
 	size_t capture_len;
 	enum mt_severity severity;
 	char hostname[64], log_host[64], file[64];
+	uint64_t messages, destinations, repeats;
 };
 
 static struct note notes[NOTES_MAX];
@@ -110,6 +111,9 @@ on_emit_one(void *ctx, const struct mt_alert_group *g)
 		}
 	}
 	n->severity = g->severity;
+	n->messages = g->messages;
+	n->destinations = g->destinations;
+	n->repeats = g->repeats;
 	copy_str(n->hostname, sizeof(n->hostname), g->hostname);
 	copy_str(n->log_host, sizeof(n->log_host), g->log_host);
 	copy_str(n->file, sizeof(n->file), g->file);
@@ -148,15 +152,17 @@ struct occ {
 	struct mt_alert a;
 };
 
+static const char *occ_domain = "example.org"; /* the recipient's domain */
+
 /* A Postfix deferral with queue id qid and relay host relay. */
 static const struct mt_alert *
 occ_make(struct occ *o, const struct mt_signature *sig, unsigned qid, const char *relay)
 {
 	int n = snprintf(o->line, sizeof(o->line),
-			 "Mar 14 00:00:31 mx1 postfix/smtp[1234]: %05X%05X: to=<u@example.org>, "
+			 "Mar 14 00:00:31 mx1 postfix/smtp[1234]: %05X%05X: to=<u@%s>, "
 			 "relay=%s[192.0.2.1]:25, delay=1, dsn=4.7.28, status=deferred (host %s "
 			 "said: 421-4.7.28 rate limited)",
-			 0xA0000u + (qid >> 20), qid & 0xFFFFF, relay, relay);
+			 0xA0000u + (qid >> 20), qid & 0xFFFFF, occ_domain, relay, relay);
 
 	if (n < 0 || (size_t)n >= sizeof(o->line))
 		abort();
@@ -1556,6 +1562,193 @@ test_storm(void)
 	}
 }
 
+/* ---- repeats, what a group affects, resolution by destination (issue 12) ---- */
+
+/* A repeat of cause (a->repeat): a retry or frozen notice of its own signature sig. */
+static void
+offer_repeat(struct mt_grouper *g, double t, const struct mt_signature *sig,
+	     const struct mt_signature *cause, const char *key_value, unsigned qid)
+{
+	struct occ o;
+	struct mt_alert *a;
+
+	run_until(g, t);
+	a = (struct mt_alert *)occ_make(&o, sig, qid, key_value ? key_value : "mx.example.org");
+	a->repeat = true;
+	a->cause_id = cause->id;
+	a->cause_sig = cause;
+	mt_grouper_offer(g, a, key_value ? "relay" : NULL, key_value, t);
+}
+
+static void
+test_repeats(void)
+{
+	struct mt_group_params p = params();
+	struct mt_grouper *g = mt_grouper_new(&p, test_key, on_emit, NULL);
+	const struct mt_grouper_stats *st = mt_grouper_stats(g);
+	size_t before;
+
+	notes_reset();
+	offer_at(g, 1000, &sig_a, "relay", "mx.a", 1);
+	run_until(g, 1010);
+	ok(nnotes == 1 && notes[0].ev == MT_GROUP_FIRST && notes[0].messages == 1 &&
+		   notes[0].destinations == 1 && notes[0].repeats == 0,
+	   "the cause's FIRST: 1 message, 1 destination, no repeat (got %llu, %llu, %llu)",
+	   (unsigned long long)notes[0].messages, (unsigned long long)notes[0].destinations,
+	   (unsigned long long)notes[0].repeats);
+	/* Queue runs: every deferred message restated, each 30 s, for 20 minutes. */
+	for (unsigned i = 0; i < 40; i++)
+		offer_repeat(g, 1020 + 30 * i, &sig_b, &sig_a, "mx.a", 1 + i % 20);
+	run_until(g, 2200);
+	ok(nnotes == 1, "40 repeats over 20 minutes: no notification (got %zu)", nnotes);
+	ok(st->repeats == 40 && st->groups == 1,
+	   "the repeats are folded into the cause's group: %llu repeats, %llu groups (no group "
+	   "for the retry signature)",
+	   (unsigned long long)st->repeats, (unsigned long long)st->groups);
+	/* A repeat with another key (the notice names no relay) finds the cause by destination. */
+	offer_repeat(g, 2210, &sig_b, &sig_a, NULL, 21);
+	ok(st->repeats == 41 && st->groups == 1, "a repeat keyed otherwise: same group");
+	/* A new message failing with the cause: an UPDATE that shows the repeats. */
+	offer_at(g, 2300, &sig_a, "relay", "mx.a", 100);
+	run_until(g, 2310);
+	ok(nnotes == 2 && notes[1].ev == MT_GROUP_UPDATE && notes[1].count_new == 1 &&
+		   notes[1].count_total == 2 && notes[1].repeats == 41 && notes[1].messages == 22,
+	   "a new occurrence: UPDATE with count 1/2, 41 repeats, 22 messages (got %s %llu/%llu, "
+	   "%llu, %llu)",
+	   nnotes == 2 ? mt_group_event_name(notes[1].ev) : "-",
+	   (unsigned long long)notes[1].count_new, (unsigned long long)notes[1].count_total,
+	   (unsigned long long)notes[1].repeats, (unsigned long long)notes[1].messages);
+	/* Repeats keep it alive: RESOLVED only resolve_after after the last one. */
+	offer_repeat(g, 3000, &sig_b, &sig_a, "mx.a", 3);
+	run_until(g, 3000 + p.resolve_after - 1);
+	ok(nnotes == 2, "no RESOLVED while the cause is restated");
+	run_until(g, 3000 + p.resolve_after);
+	ok(nnotes == 3 && notes[2].ev == MT_GROUP_RESOLVED && notes[2].repeats == 42,
+	   "RESOLVED resolve_after after the last repeat, with 42 repeats");
+	ok(st->offered == sum_new + st->below_min_count + st->repeats,
+	   "offered %llu = notified %llu + below min_count %llu + repeats %llu",
+	   (unsigned long long)st->offered, (unsigned long long)sum_new,
+	   (unsigned long long)st->below_min_count, (unsigned long long)st->repeats);
+
+	/* No group of the cause (the daemon started late): the repeat alerts on its own. */
+	before = nnotes;
+	offer_repeat(g, 5000, &sig_b, &sig_a, "mx.a", 7);
+	run_until(g, 5010);
+	ok(nnotes == before + 1 && notes[before].ev == MT_GROUP_FIRST &&
+		   notes[before].sig == &sig_b && notes[before].repeats == 0,
+	   "a repeat whose cause has no group: a FIRST of its own signature");
+	mt_grouper_flush(g, 6000);
+	g = mt_grouper_free(g);
+}
+
+static void
+test_affected_and_resolve(void)
+{
+	struct mt_group_params p = params();
+	struct mt_grouper *g = mt_grouper_new(&p, test_key, on_emit, NULL);
+	const struct mt_grouper_stats *st = mt_grouper_stats(g);
+	static const char *const domains[] = { "outlook.com", "hotmail.com", "live.com" };
+	size_t n;
+
+	notes_reset();
+	/* 300 messages to 3 domains through one relay: the counts, exact at this size. */
+	for (unsigned i = 0; i < 300; i++) {
+		occ_domain = domains[i % 3];
+		offer_at(g, 1000 + i * 0.01, &sig_a, "relay", "mx.outlook", i);
+	}
+	/* One group keyed by a domain, and one of a single destination by relay. */
+	occ_domain = "Example.NET";
+	offer_at(g, 1004, &sig_b, "relay", "mx.example.net", 1);
+	occ_domain = "example.org";
+	offer_at(g, 1004, &sig_a, "domain", "gmail.com", 2);
+	run_until(g, 1020);
+	n = 0;
+	for (size_t i = 0; i < nnotes; i++)
+		if (notes[i].sig == &sig_a && strcmp(notes[i].key, "mx.outlook") == 0 &&
+		    notes[i].messages >= 297 && notes[i].messages <= 303 &&
+		    notes[i].destinations == 3)
+			n++;
+	ok(nnotes == 3 && n == 1,
+	   "300 messages to 3 domains: the FIRST counts 300 messages (within 1 %%) and 3 "
+	   "destinations");
+	ok(mt_grouper_resolve(g, NULL, "hotmail.com", 1030) == 0 && nnotes == 3,
+	   "one of a group's 3 destinations accepting again resolves nothing");
+	run_until(g, 1031);
+	ok(mt_grouper_resolve(g, NULL, "example.net", 1031) == 1 && nnotes == 4 &&
+		   notes[3].ev == MT_GROUP_RESOLVED && notes[3].sig == &sig_b &&
+		   dbl_eq(notes[3].at, 1031),
+	   "the only destination of a group (any case) accepting again: RESOLVED at once");
+	ok(mt_grouper_resolve(g, sig_b.id, "GMAIL.com", 1032) == 0,
+	   "resolution of another signature leaves a group alone");
+	ok(mt_grouper_resolve(g, sig_a.id, "GMAIL.com", 1032) == 1 &&
+		   nnotes == 5 && notes[4].ev == MT_GROUP_RESOLVED && strcmp(notes[4].key, "gmail.com") == 0,
+	   "a group keyed by the destination resolves");
+	/* Before its FIRST: FIRST then RESOLVED, in one batch. */
+	occ_domain = "yahoo.com";
+	offer_at(g, 1040, &sig_b, "relay", "mta5.yahoo", 3);
+	n = (size_t)nbatches;
+	ok(mt_grouper_resolve(g, NULL, "yahoo.com", 1041) == 1 && nnotes == 7 &&
+		   notes[5].ev == MT_GROUP_FIRST && notes[6].ev == MT_GROUP_RESOLVED &&
+		   nbatches == n + 1,
+	   "resolved before its FIRST: FIRST then RESOLVED in one batch");
+	ok(st->resolved == 3 && st->groups == 1, "3 resolved, 1 group left");
+	occ_domain = "example.org";
+	mt_grouper_flush(g, 2000);
+	g = mt_grouper_free(g);
+}
+
+/* The snapshot keeps repeats, the distinct counts and the first destination. */
+static void
+test_snapshot_affected(void)
+{
+	struct mt_group_params p = params();
+	const struct mt_signature *s0 = mt_catalog_get(cat, 0), *s1 = mt_catalog_get(cat, 1);
+	struct mt_grouper *g = mt_grouper_new(&p, test_key, on_emit, NULL), *h;
+	struct mt_buf b1, b2;
+	size_t bad = 9, unknown = 9;
+
+	notes_reset();
+	for (unsigned i = 0; i < 5; i++)
+		offer_at(g, 1000 + i, s0, NULL, NULL, i);
+	run_until(g, 1020);
+	for (unsigned i = 0; i < 7; i++)
+		offer_repeat(g, 1030 + i, s1, s0, NULL, 10 + i);
+	mt_buf_init(&b1, 1 << 20);
+	mt_buf_init(&b2, 1 << 20);
+	ok(mt_grouper_save(g, &b1) == 0 && strstr(b1.data, " rep=7 ") != NULL &&
+		   strstr(b1.data, " mb=") != NULL && strstr(b1.data, " dest=example.org") != NULL,
+	   "the snapshot has rep, mb, dest");
+	h = mt_grouper_new(&p, other_key, on_emit, NULL);
+	ok(mt_grouper_load(h, cat, b1.data, b1.len, 1040, &bad, &unknown) == 1 && bad == 0 &&
+		   mt_grouper_save(h, &b2) == 0 && strcmp(b1.data, b2.data) == 0,
+	   "restored under another key, it saves the same text");
+	offer_at(h, 1050, s0, NULL, NULL, 99);
+	run_until(h, 1400);
+	ok(nnotes == 2 && notes[1].ev == MT_GROUP_UPDATE && notes[1].repeats == 7 &&
+		   notes[1].messages == 13 && notes[1].destinations == 1,
+	   "the restored group's UPDATE: 7 repeats, 13 messages, 1 destination (got %llu %llu "
+	   "%llu)",
+	   (unsigned long long)notes[1].repeats, (unsigned long long)notes[1].messages,
+	   (unsigned long long)notes[1].destinations);
+	b2.len = 0;
+	(void)mt_buf_puts(&b2, "group sig=");
+	(void)mt_buf_puts(&b2, s0->id);
+	(void)mt_buf_puts(&b2, " serial=1 seq=1 total=1 new=0 notified=1 next=update "
+			       "first=4090000000000000 last=4090000000000000 "
+			       "notify=4090000000000000 due=bff0000000000000 sev=info loc=en "
+			       "file=x mb=00ff\n");
+	mt_grouper_flush(h, 2000);
+	h = mt_grouper_free(h);
+	h = mt_grouper_new(&p, other_key, on_emit, NULL);
+	ok(mt_grouper_load(h, cat, b2.data, b2.len, 1040, &bad, &unknown) == 0 && bad == 1,
+	   "a short bitmap is a damaged line");
+	mt_grouper_flush(g, 2000);
+	g = mt_grouper_free(g);
+	h = mt_grouper_free(h);
+	mt_buf_fini(&b1);
+	mt_buf_fini(&b2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1571,6 +1764,8 @@ main(int argc, char **argv)
 	test_eviction();
 	test_flush();
 	test_copies_and_caps();
+	test_repeats();
+	test_affected_and_resolve();
 	if (argc > 1) {
 		const char *paths[1] = { argv[1] };
 		struct mt_diag d;
@@ -1583,6 +1778,7 @@ main(int argc, char **argv)
 	if (cat != NULL && mt_catalog_count(cat) >= 2) {
 		test_snapshot_twins();
 		test_snapshot_untrusted();
+		test_snapshot_affected();
 	} else {
 		diag("no catalog of 2 signatures or more: snapshot tests skipped");
 	}

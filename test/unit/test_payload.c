@@ -214,6 +214,45 @@ test_details(const struct mt_alert_group *base)
 	r = render(&b, MT_PAYLOAD_SLACK, &g);
 	ok(r == 0 && strstr(b.data, "根本原因") != NULL, "zh labels in slack");
 
+	/* What a group affects (issue 12): line 1 of every chat format, JSON, annotations. */
+	g = *base;
+	g.messages = 3, g.destinations = 1, g.repeats = 120;
+	for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
+		static const char *const want[MT_PAYLOAD__COUNT] = {
+			[MT_PAYLOAD_JSON] = "\"messages\":3,\"destinations\":1,\"repeats\":120",
+			[MT_PAYLOAD_ALERTMANAGER] =
+				"\"messages\":\"3\",\"destinations\":\"1\",\"repeats\":\"120\"",
+		};
+		const char *w = want[f] ? want[f] : "42 (+7 new), 3 messages, 1 destination, 120 repeats";
+
+		for (int ev = MT_GROUP_FIRST; ev <= MT_GROUP_RESOLVED; ev += 3) {
+			g.event = (enum mt_group_event)ev;
+			if (ev == MT_GROUP_RESOLVED && want[f] == NULL)
+				w = "42 in all, 3 messages, 1 destination, 120 repeats, quiet since";
+			r = render(&b, (enum mt_payload_format)f, &g);
+			if (!ok(r == 0 && strstr(b.data, w) != NULL, "%s %s shows %s",
+				mt_payload_format_name((enum mt_payload_format)f),
+				mt_group_event_name(g.event), w))
+				diag("got %.600s", b.data);
+		}
+	}
+	g = *base;
+	g.messages = g.destinations = g.repeats = 0;
+	for (int f = 0; f < MT_PAYLOAD__COUNT; f++) {
+		r = render(&b, (enum mt_payload_format)f, &g);
+		if (f == MT_PAYLOAD_JSON || f == MT_PAYLOAD_ALERTMANAGER)
+			continue;
+		ok(r == 0 && strstr(b.data, "42 (+7 new)") != NULL &&
+			   strstr(b.data, "42 (+7 new),") == NULL,
+		   "%s says nothing of what was not counted",
+		   mt_payload_format_name((enum mt_payload_format)f));
+	}
+	r = render(&b, MT_PAYLOAD_ALERTMANAGER, &g);
+	ok(r == 0 && strstr(b.data, "\"labels\":{") != NULL &&
+		   strstr(strstr(b.data, "\"labels\":{"), "\"messages\"") >
+			   strstr(b.data, "\"annotations\":{"),
+	   "alertmanager counts are annotations, not labels");
+
 	/* Nothing optional: no key, examples, ids, fields, host or file. */
 	g = *base;
 	g.key_name = g.key_value = NULL;
@@ -476,6 +515,9 @@ main(int argc, char **argv)
 		.key_value = "mx.example.net",
 		.count_total = 42,
 		.count_new = 7,
+		.messages = 5,
+		.destinations = 2,
+		.repeats = 12,
 		.first_seen = 1772532942.0, /* 2026-03-03T10:15:42Z */
 		.last_seen = 1772533203.25,
 		.examples = examples,
