@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "log.h"
 #include "util.h"
 #include "util/buf.h"
@@ -26,6 +28,13 @@ struct reader {
 	struct mt_lineframe fr; /* the pending line, in file offsets */
 	uint32_t fp_len;	/* fingerprint of the first bytes, computed lazily */
 	uint64_t fp_hash;
+	/*
+	 * A gzip-compressed rotated file (mail.log.2.gz): read through zlib's
+	 * bounded buffers, offsets and fingerprint in the decompressed stream;
+	 * zpos is how far it is decompressed (below offset: skipping to it).
+	 */
+	gzFile gz;
+	uint64_t zpos;
 };
 
 /* A rotated file found to be finished before the current one, opened already. */
@@ -35,6 +44,7 @@ struct pending {
 	uint32_t fp_len;
 	uint64_t fp_hash;
 	struct timespec mtime;
+	bool gz; /* gzip-compressed: read decompressed */
 };
 
 #define MAX_PENDING 16
@@ -109,7 +119,11 @@ close_reader(struct mt_tail *t, struct reader *r)
 	if (r->fd < 0)
 		return;
 	(void)mt_lineframe_flush(&r->fr, emit, t); /* rotation completes a partial line */
-	(void)close(r->fd);
+	if (r->gz != NULL)
+		(void)gzclose(r->gz); /* closes fd */
+	else
+		(void)close(r->fd);
+	r->gz = NULL;
 	r->fd = -1;
 	r->fp_len = 0;
 	mt_lineframe_reset(&r->fr, 0);
@@ -172,8 +186,47 @@ update_fingerprint(struct reader *r)
  * out, -errno on a read error.
  */
 static int
+drain_gz(struct mt_tail *t, struct reader *r, size_t *budget)
+{
+	while (*budget > 0) {
+		size_t want = *budget < t->chunk_size ? *budget : t->chunk_size;
+		int n, e;
+
+		if (r->zpos < r->offset && r->offset - r->zpos < want)
+			want = (size_t)(r->offset - r->zpos);
+		n = gzread(r->gz, t->chunk, (unsigned)want);
+		if (n < 0) {
+			(void)gzerror(r->gz, &e);
+			if (e == Z_ERRNO && errno != 0)
+				return -errno;
+			/* Corrupt or cut short: what it held past here no reader can have. */
+			t->stats.lost++;
+			log_warnx(
+				"%s: a compressed rotated file is damaged after %llu bytes; the rest "
+				"of it is not read",
+				t->path, (unsigned long long)r->zpos);
+			return 1;
+		}
+		if (n == 0)
+			return 1;
+		*budget -= (size_t)n;
+		if (r->zpos < r->offset) { /* skipping what was read before a restart */
+			r->zpos += (uint64_t)n;
+			continue;
+		}
+		mt_lineframe_feed(&r->fr, r->offset, t->chunk, (size_t)n, emit, t);
+		r->offset += (uint64_t)n;
+		r->zpos = r->offset;
+		t->stats.bytes += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int
 drain(struct mt_tail *t, struct reader *r, size_t *budget)
 {
+	if (r->gz != NULL)
+		return drain_gz(t, r, budget);
 	while (*budget > 0) {
 		size_t want = *budget < t->chunk_size ? *budget : t->chunk_size;
 		ssize_t n = pread(r->fd, t->chunk, want, (off_t)r->offset);
@@ -209,6 +262,52 @@ fingerprint(int fd, uint32_t len, uint64_t *ret)
 		return false;
 	*ret = mt_cursor_hash(buf, len);
 	return true;
+}
+
+/*
+ * The fingerprint of a gzip file's decompressed start: up to want bytes
+ * (fewer if it holds fewer: *ret_len says how many).  Leaves fd at 0.
+ */
+static bool
+gz_fingerprint(int fd, uint32_t want, uint32_t *ret_len, uint64_t *ret)
+{
+	char buf[MT_CURSOR_FP_MAX];
+	int dfd, n = 0;
+	gzFile gz;
+
+	if (want > MT_CURSOR_FP_MAX || lseek(fd, 0, SEEK_SET) < 0 || (dfd = dup(fd)) < 0)
+		return false;
+	if ((gz = gzdopen(dfd, "rb")) == NULL) {
+		(void)close(dfd);
+		return false;
+	}
+	while ((uint32_t)n < want) {
+		int r = gzread(gz, buf + n, want - (unsigned)n);
+
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	(void)gzclose(gz);
+	if (lseek(fd, 0, SEEK_SET) < 0 || n < 0)
+		return false;
+	*ret_len = (uint32_t)n;
+	*ret = mt_cursor_hash(buf, (size_t)n);
+	return true;
+}
+
+/* Do the first fp_len (decompressed) bytes of fd hash to fp_hash? */
+static bool
+fingerprint_is(int fd, bool gz, uint32_t fp_len, uint64_t fp_hash)
+{
+	uint32_t got;
+	uint64_t h;
+
+	if (fp_len == 0)
+		return true;
+	if (gz)
+		return gz_fingerprint(fd, fp_len, &got, &h) && got == fp_len && h == fp_hash;
+	return fingerprint(fd, fp_len, &h) && h == fp_hash;
 }
 
 /* dir/name into dst, or -ENAMETOOLONG. */
@@ -292,6 +391,29 @@ dir_changed(const char *dir, const struct timespec *before)
 	       now.tv_nsec != before->tv_nsec;
 }
 
+/* Compressed with gzip, which the tail reads (the other formats it cannot). */
+static bool
+gz_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 3 && strcmp(name + len - 3, ".gz") == 0;
+}
+
+/* Being compressed right now: the file it is made from is still there (read that one). */
+static bool
+gz_in_progress(const char *path)
+{
+	char plain[MT_CURSOR_PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len < 4 || len - 3 >= sizeof(plain))
+		return false;
+	memcpy(plain, path, len - 3);
+	plain[len - 3] = '\0';
+	return access(plain, F_OK) == 0;
+}
+
 /* The file in path's directory with this inode, if any (a rotated copy). */
 static int
 find_by_inode(const char *path, uint64_t dev, uint64_t ino, char *ret, size_t size)
@@ -329,11 +451,13 @@ find_by_inode(const char *path, uint64_t dev, uint64_t ino, char *ret, size_t si
 /*
  * A copy of a file we were reading: a regular file in path's directory,
  * other than path and than inode skip_ino, at least min_size long, whose
- * first fp_len bytes hash to fp_hash.  Opened in *ret_fd.
+ * first fp_len bytes hash to fp_hash; or a gzip file whose decompressed
+ * start does (*ret_gz; its length is checked as it is read).  Opened in
+ * *ret_fd.
  */
 static bool
 find_copy(const char *path, uint64_t skip_ino, uint32_t fp_len, uint64_t fp_hash, uint64_t min_size,
-	  int *ret_fd, struct stat *ret_st)
+	  int *ret_fd, struct stat *ret_st, bool *ret_gz)
 {
 	char dir[MT_CURSOR_PATH_MAX], p[MT_CURSOR_PATH_MAX];
 	bool found = false;
@@ -348,20 +472,22 @@ find_copy(const char *path, uint64_t skip_ino, uint32_t fp_len, uint64_t fp_hash
 		if (!dir_stamp(dir, &stamp) || (d = opendir(dir)) == NULL)
 			return false;
 		while (!found && (de = readdir(d)) != NULL) {
-			uint64_t h;
+			bool gz = gz_name(de->d_name);
 			int fd;
 
-			if (de->d_name[0] == '.' || compressed_name(de->d_name) ||
-			    path_join(p, sizeof(p), dir, de->d_name) < 0 || strcmp(p, path) == 0)
+			if (de->d_name[0] == '.' || (compressed_name(de->d_name) && !gz) ||
+			    path_join(p, sizeof(p), dir, de->d_name) < 0 || strcmp(p, path) == 0 ||
+			    (gz && gz_in_progress(p)))
 				continue;
 			fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 			if (fd < 0)
 				continue;
 			if (fstat(fd, ret_st) == 0 && S_ISREG(ret_st->st_mode) &&
-			    (uint64_t)ret_st->st_size >= min_size &&
-			    (uint64_t)ret_st->st_ino != skip_ino && fingerprint(fd, fp_len, &h) &&
-			    h == fp_hash) {
+			    (gz || (uint64_t)ret_st->st_size >= min_size) &&
+			    (uint64_t)ret_st->st_ino != skip_ino &&
+			    fingerprint_is(fd, gz, fp_len, fp_hash)) {
 				*ret_fd = fd;
+				*ret_gz = gz;
 				found = true;
 			} else {
 				(void)close(fd);
@@ -389,7 +515,7 @@ known_ino(const struct mt_tail *t, uint64_t dev, uint64_t ino)
 /* Queue an open file to finish from offset, in mtime order; takes fd. */
 static void
 add_pending(struct mt_tail *t, int fd, const struct stat *st, uint64_t offset, uint32_t fp_len,
-	    uint64_t fp_hash)
+	    uint64_t fp_hash, bool gz)
 {
 	struct pending p = {
 		.fd = fd,
@@ -399,6 +525,7 @@ add_pending(struct mt_tail *t, int fd, const struct stat *st, uint64_t offset, u
 		.fp_len = fp_len,
 		.fp_hash = fp_hash,
 		.mtime = st->st_mtim,
+		.gz = gz,
 	};
 	size_t i;
 
@@ -451,8 +578,10 @@ queue_newer(struct mt_tail *t, const struct timespec *after, bool count_lost, ui
 		if (!dir_stamp(dir, &stamp) || (d = opendir(dir)) == NULL)
 			break;
 		while ((de = readdir(d)) != NULL) {
+			bool gz = gz_name(de->d_name);
 			struct stat st;
-			uint64_t h;
+			uint32_t fl = 0;
+			uint64_t h = 0;
 			int fd;
 
 			if (!sibling_name(base, de->d_name) ||
@@ -461,7 +590,9 @@ queue_newer(struct mt_tail *t, const struct timespec *after, bool count_lost, ui
 			    (st.st_ino == now.st_ino && st.st_dev == now.st_dev) ||
 			    known_ino(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
 				continue;
-			if (compressed_name(de->d_name)) {
+			if (gz && gz_in_progress(p))
+				continue; /* the file it is made from is read instead */
+			if (compressed_name(de->d_name) && !gz) {
 				if (count_lost && pass == 0) { /* counted once */
 					t->stats.lost++;
 					log_warnx(
@@ -474,10 +605,12 @@ queue_newer(struct mt_tail *t, const struct timespec *after, bool count_lost, ui
 			fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 			if (fd < 0)
 				continue;
+			if (gz && !gz_fingerprint(fd, MT_CURSOR_FP_MAX, &fl, &h))
+				fl = 0, h = 0;
 			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-			    (skip_len == 0 || !fingerprint(fd, skip_len, &h) || h != skip_hash)) {
+			    (skip_len == 0 || !fingerprint_is(fd, gz, skip_len, skip_hash))) {
 				log_info("%s: reading %s, rotated after what was read", t->path, p);
-				add_pending(t, fd, &st, 0, 0, 0);
+				add_pending(t, fd, &st, 0, fl, h, gz);
 			} else {
 				(void)close(fd);
 			}
@@ -500,6 +633,17 @@ start_next(struct mt_tail *t)
 	p = t->pending[0];
 	memmove(&t->pending[0], &t->pending[1], (t->npending - 1) * sizeof(t->pending[0]));
 	t->npending--;
+	t->old.gz = NULL;
+	t->old.zpos = 0;
+	if (p.gz && (lseek(p.fd, 0, SEEK_SET) < 0 || (t->old.gz = gzdopen(p.fd, "rb")) == NULL)) {
+		t->stats.lost++;
+		log_warnx("%s: cannot read a compressed rotated file (inode %llu); its lines are "
+			  "not read",
+			  t->path, (unsigned long long)p.ino);
+		(void)close(p.fd);
+		start_next(t);
+		return;
+	}
 	t->old.fd = p.fd;
 	t->old.dev = p.dev;
 	t->old.ino = p.ino;
@@ -554,6 +698,7 @@ resume_from_cursors(struct mt_tail *t, const struct stat *cur_st)
 		const struct mt_cursor *c = &t->cursors[i];
 		char rotated[MT_CURSOR_PATH_MAX];
 		struct stat st;
+		bool gz = false;
 		int fd = -1;
 
 		if (c->kind != MT_CURSOR_FILE)
@@ -574,11 +719,14 @@ resume_from_cursors(struct mt_tail *t, const struct stat *cur_st)
 		} else if (find_by_inode(t->path, c->dev, c->ino, rotated, sizeof(rotated)) == 0 &&
 			   (fd = open(rotated, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) >=
 				   0) {
-			if (same_file(fd, c->offset, c->fp_len, c->fp_hash, &st)) {
+			gz = gz_name(rotated);
+			if (gz ? fstat(fd, &st) == 0 &&
+					    fingerprint_is(fd, true, c->fp_len, c->fp_hash) :
+				 same_file(fd, c->offset, c->fp_len, c->fp_hash, &st)) {
 				log_info(
 					"%s was rotated while stopped; reading the rest of %s first",
 					t->path, rotated);
-				add_pending(t, fd, &st, c->offset, c->fp_len, c->fp_hash);
+				add_pending(t, fd, &st, c->offset, c->fp_len, c->fp_hash, gz);
 				if (!have_ref || ts_after(&ref, &st.st_mtim))
 					ref = st.st_mtim;
 				have_ref = true;
@@ -587,11 +735,11 @@ resume_from_cursors(struct mt_tail *t, const struct stat *cur_st)
 			(void)close(fd);
 		}
 		/* Truncated, rewritten or gone: copytruncate while stopped left a copy? */
-		if (find_copy(t->path, c->ino, c->fp_len, c->fp_hash, c->offset, &fd, &st)) {
-			log_info("%s was copied and truncated while stopped; reading the rest of "
-				 "the copy first",
-				 t->path);
-			add_pending(t, fd, &st, c->offset, c->fp_len, c->fp_hash);
+		if (find_copy(t->path, c->ino, c->fp_len, c->fp_hash, c->offset, &fd, &st, &gz)) {
+			log_info("%s was %s while stopped; reading the rest of the %s first",
+				 t->path, gz ? "rotated and compressed" : "copied and truncated",
+				 gz ? "compressed file" : "copy");
+			add_pending(t, fd, &st, c->offset, c->fp_len, c->fp_hash, gz);
 			if (!have_ref || ts_after(&ref, &st.st_mtim))
 				ref = st.st_mtim;
 			have_ref = true;
@@ -705,15 +853,24 @@ continue_in_copy(struct mt_tail *t)
 	struct reader *r = &t->cur;
 	struct stat st;
 	struct reader saved;
+	gzFile gz = NULL;
+	bool is_gz;
 	int fd;
 
-	if (!find_copy(t->path, r->ino, r->fp_len, r->fp_hash, r->offset, &fd, &st))
+	if (!find_copy(t->path, r->ino, r->fp_len, r->fp_hash, r->offset, &fd, &st, &is_gz))
 		return false;
+	/* Already compressed (compress without delaycompress): read it decompressed. */
+	if (is_gz && (gz = gzdopen(fd, "rb")) == NULL) {
+		(void)close(fd);
+		return false;
+	}
 	/* The copy takes over our reader state; the original restarts. */
 	saved = *r;
 	close_reader(t, &t->old);
 	mt_lineframe_fini(&t->old.fr);
 	t->old = saved;
+	t->old.gz = gz;
+	t->old.zpos = 0;
 	t->old.fd = fd;
 	t->old.dev = (uint64_t)st.st_dev;
 	t->old.ino = (uint64_t)st.st_ino;
@@ -833,7 +990,8 @@ finish_old(struct mt_tail *t, size_t *budget)
 		struct stat st;
 		int r;
 
-		if (!same_file(t->old.fd, t->old.offset, t->old.fp_len, t->old.fp_hash, &st)) {
+		if (t->old.gz == NULL &&
+		    !same_file(t->old.fd, t->old.offset, t->old.fp_len, t->old.fp_hash, &st)) {
 			log_info("%s: a rotated file was rewritten in place while being finished; "
 				 "not reading it again",
 				 t->path);
@@ -1037,7 +1195,9 @@ mt_tail_free(struct mt_tail *t)
 	ev_idle_stop(t->loop, &t->more);
 	ev_timer_stop(t->loop, &t->partial_wait);
 	ev_timer_stop(t->loop, &t->rotate_wait);
-	if (t->old.fd >= 0)
+	if (t->old.gz != NULL)
+		(void)gzclose(t->old.gz);
+	else if (t->old.fd >= 0)
 		(void)close(t->old.fd);
 	if (t->cur.fd >= 0)
 		(void)close(t->cur.fd);
@@ -1068,7 +1228,7 @@ reader_cursor(struct mt_tail *t, struct reader *r, struct mt_cursor *ret)
 	if (r->fd < 0)
 		return false;
 	/* Not while cur is unpinned: see pin_current. */
-	if (r->fp_len < MT_CURSOR_FP_MAX && !(r == &t->cur && t->cur_unpinned)) {
+	if (r->fp_len < MT_CURSOR_FP_MAX && r->gz == NULL && !(r == &t->cur && t->cur_unpinned)) {
 		struct stat st;
 		uint32_t len;
 		uint64_t h;

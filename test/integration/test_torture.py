@@ -72,11 +72,11 @@ def config(log):
     return "inputs:\n  - path: %s\n    start_at: beginning\n" % log
 
 
-def logrotate(tmp, log, style, rotate=1000):
+def logrotate(tmp, log, style, rotate=1000, compress="nocompress"):
     """Run the real logrotate once, forced, with its own state file."""
     conf = os.path.join(tmp, "logrotate.conf")
     with open(conf, "w") as f:
-        f.write("%s {\n  rotate %d\n  missingok\n  nocompress\n  %s\n}\n" % (log, rotate, style))
+        f.write("%s {\n  rotate %d\n  missingok\n  %s\n  %s\n}\n" % (log, rotate, compress, style))
     os.chmod(conf, 0o644)
     r = subprocess.run([LOGROTATE, "-f", "-s", os.path.join(tmp, "logrotate.state"), conf],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
@@ -185,7 +185,7 @@ def alerts_written(d):
         return f.read().count(b"\n")
 
 
-def drain_crash(sig, n=100000):
+def drain_crash(sig, n=100000, compress="nocompress"):
     tmp = fresh()
     log = os.path.join(tmp, "mail.log")
     open(log, "w").close()
@@ -195,7 +195,8 @@ def drain_crash(sig, n=100000):
     d.stop()
     tag = "b%d" % sig
     append(log, [error_line(i, tag) for i in range(n)])
-    logrotate(tmp, log, "create")
+    logrotate(tmp, log, "create", compress=compress)
+    compressed = os.path.exists(log + ".1.gz")
     append(log, [error_line(i, "c") for i in range(1000)])
     want = ["a-0"] + ["%s-%d" % (tag, i) for i in range(n)] + ["c-%d" % i for i in range(1000)]
     d.start()
@@ -210,22 +211,29 @@ def drain_crash(sig, n=100000):
     text = d.log()
     d.stop()
     shutil.rmtree(tmp)
-    return m, dup, ext, len(want), at_stop, got_all, text
+    return m, dup, ext, len(want), at_stop, got_all, text, compressed
 
 
-m, dup, ext, total, at_stop, got_all, text = drain_crash(signal.SIGKILL)
+m, dup, ext, total, at_stop, got_all, text, _ = drain_crash(signal.SIGKILL)
 ok(not m and not ext and at_stop < total and dup <= at_stop,
    "kill -9 while finishing mail.log.1 after a restart (at %d of %d lines): %d lost, %d repeated"
    % (at_stop, total, len(m), dup), report(m, dup, ext) + "\n" + text)
-m, dup, ext, total, at_stop, got_all, text = drain_crash(signal.SIGTERM)
+m, dup, ext, total, at_stop, got_all, text, _ = drain_crash(signal.SIGTERM)
 ok(not m and not ext and at_stop < total and dup == 0,
    "SIGTERM while finishing mail.log.1 after a restart (at %d of %d lines): %d lost, %d repeated"
    % (at_stop, total, len(m), dup), report(m, dup, ext) + "\n" + text)
+# The same when logrotate compressed it: the position is in the decompressed stream.
+for sig in (signal.SIGKILL, signal.SIGTERM):
+    m, dup, ext, total, at_stop, got_all, text, gz = drain_crash(sig, compress="compress")
+    ok(gz and not m and not ext and at_stop < total and dup <= (at_stop if sig == signal.SIGKILL else 0),
+       "%s while finishing mail.log.1.gz after a restart (at %d of %d lines): %d lost, %d repeated"
+       % ("kill -9" if sig == signal.SIGKILL else "SIGTERM", at_stop, total, len(m), dup),
+       report(m, dup, ext) + "\n" + text)
 
 
 # 3. rotations while stopped: the rest of the checkpointed file, every file
 # rotated after it, then the new one, in order, each line once.
-def while_stopped(style, rotations, rotate=1000):
+def while_stopped(style, rotations, rotate=1000, compress="nocompress"):
     tmp = fresh()
     log = os.path.join(tmp, "mail.log")
     open(log, "w").close()
@@ -237,7 +245,7 @@ def while_stopped(style, rotations, rotate=1000):
     for r in range(rotations):
         append(log, [error_line(i, "r%d" % r) for i in range(100)])
         want += ["r%d-%d" % (r, i) for i in range(100)]
-        logrotate(tmp, log, style, rotate)
+        logrotate(tmp, log, style, rotate, compress)
     append(log, [error_line(i, "new") for i in range(100)])
     want += ["new-%d" % i for i in range(100)]
     d.start()
@@ -245,16 +253,33 @@ def while_stopped(style, rotations, rotate=1000):
     seqs = d.seqs()[50:]
     text = d.log()
     line = counters(d)
+    names = sorted(n for n in os.listdir(tmp) if n.startswith("mail.log"))
     d.stop()
     shutil.rmtree(tmp)
-    return seqs, want, text, line
+    return seqs, want, text, line, names
 
 
 for style, rot in [("create", 2), ("nocreate", 3), ("copytruncate", 1), ("copytruncate", 2)]:
-    seqs, want, text, line = while_stopped(style, rot)
+    seqs, want, text, line, names = while_stopped(style, rot)
     ok(seqs == want and lost_counter(line) == 0,
        "%d logrotate %s while stopped: %d lines read once, in order, 0 lost"
        % (rot, style, len(want)), "got %d: %s...\n%s\n%s" % (len(seqs), seqs[:20], line, text))
+
+# The same with logrotate's compress (gzip), with and without delaycompress:
+# the file we stopped in is compressed (the rest of it read from the
+# checkpoint's offset in the decompressed stream), and so are files rotated
+# after it.
+for style, rot, comp in [("create", 1, "compress"), ("create", 3, "compress"),
+                         ("create", 3, "compress\n  delaycompress"),
+                         ("nocreate", 2, "compress\n  delaycompress"),
+                         ("copytruncate", 1, "compress"), ("copytruncate", 2, "compress"),
+                         ("copytruncate", 3, "compress\n  delaycompress")]:
+    seqs, want, text, line, names = while_stopped(style, rot, compress=comp)
+    gz = [n for n in names if n.endswith(".gz")]
+    ok(seqs == want and lost_counter(line) == 0 and len(gz) >= rot - ("delay" in comp),
+       "%d logrotate %s, %s, while stopped (%s): %d lines read once, in order, 0 lost"
+       % (rot, style, comp.replace("\n  ", " + "), " ".join(names), len(want)),
+       "got %d: %s...\n%s\n%s" % (len(seqs), seqs[:20], line, text))
 
 
 # 4. copytruncate while the reader is starved (SIGSTOP), the new file
