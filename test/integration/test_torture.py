@@ -284,13 +284,20 @@ for style, rot, comp in [("create", 1, "compress"), ("create", 3, "compress"),
 
 # 4. copytruncate while the reader is starved (SIGSTOP), the new file
 # outgrowing the old position; then twice with rotate 1: the physical limit.
-def starved(times, rotate):
+def starved(times, rotate, after_truncation=False):
     tmp = fresh()
     log = os.path.join(tmp, "mail.log")
     open(log, "w").close()
     d = Daemon(EXE, SIGS, tmp, config(log)).start()
     append(log, [error_line(i, "a") for i in range(100)])
     wait_all(d, ["a-%d" % i for i in range(100)])
+    if after_truncation:
+        # The reader is at the start of the truncated file, which has no
+        # first bytes yet to be recognised by when the next copy is made.
+        logrotate(tmp, log, "copytruncate", rotate)
+        deadline = time.time() + SLOW
+        while time.time() < deadline and "1 truncations" not in counters(d):
+            time.sleep(0.05)
     d.send(signal.SIGSTOP)
     want, gone = [], []
     for r in range(times):
@@ -321,6 +328,12 @@ m, dup, ext = count(seqs, want)
 ok(not m and not dup and not ext and lost_counter(line) == 0,
    "copytruncate twice while starved, rotate 2: the second copy read too, %d lines once"
    % len(want), report(m, dup, ext) + "\n" + line + "\n" + text)
+seqs, want, gone, line, text = starved(1, 1000, after_truncation=True)
+m, dup, ext = count(seqs, want)
+ok(not m and not dup and not ext and lost_counter(line) == 0,
+   "copytruncate while starved at the start of a file truncated just before: the copy of "
+   "a generation never read is found, %d lines once, 0 lost" % len(want),
+   report(m, dup, ext) + "\n" + line + "\n" + text)
 seqs, want, gone, line, text = starved(2, 1)
 m, dup, ext = count(seqs, want + gone)
 ok(set(m) == set(gone) and not dup and not ext and lost_counter(line) >= 1 and
