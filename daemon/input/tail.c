@@ -69,7 +69,13 @@ struct mt_tail {
 	 */
 	bool cur_unpinned;
 	struct timespec copy_ref;
-	struct timespec pin_stamp; /* the directory's mtime at the last such look while empty */
+	/*
+	 * cur was rotated and the next file is not open yet: files rotated
+	 * between the look for them and that open (a storm while we finish
+	 * the queue) are looked for again when it opens, newer than reopen_ref.
+	 */
+	bool reopen_scan;
+	struct timespec reopen_ref;
 	struct mt_cursor *cursors; /* from the state file, used at the first open */
 	size_t ncursors;
 	bool first_open, at_startup;
@@ -812,6 +818,17 @@ try_open(struct mt_tail *t)
 			t->npending--;
 			break;
 		}
+	if (t->reopen_scan && !t->first_open) {
+		struct timespec ref =
+			ts_after(&t->copy_ref, &t->reopen_ref) ? t->copy_ref : t->reopen_ref;
+
+		if (queue_newer(t, &ref, false, 0, 0) > 0) {
+			if (t->old.fd >= 0)
+				t->old_done_at_eof = true; /* rotated again since: no late writer */
+			start_next(t);
+		}
+	}
+	t->reopen_scan = false;
 	if (t->first_open && t->ncursors > 0) {
 		resume_from_cursors(t, &st);
 	} else if (t->first_open && t->at_startup && t->params.start_at_end) {
@@ -897,14 +914,13 @@ continue_in_copy(struct mt_tail *t)
  * A copy of what is there now (same first bytes) is not one of them: the
  * truncation check finds it when its time comes.  With nothing there yet,
  * look only if scan_empty (a checkpoint: what it saves must not skip such
- * a copy) and the directory changed.  1: files queued; 0: none; -1: the
+ * a copy).  1: files queued; 0: none; -1: the
  * file changed under us, try again.
  */
 static int
 pin_current(struct mt_tail *t, bool scan_empty)
 {
-	char dir[MT_CURSOR_PATH_MAX];
-	struct timespec stamp;
+	struct timespec ref = t->copy_ref; /* queueing moves copy_ref */
 	struct stat st;
 	uint32_t len;
 	uint64_t h = 0;
@@ -919,16 +935,11 @@ pin_current(struct mt_tail *t, bool scan_empty)
 	if (fstat(t->cur.fd, &st) < 0)
 		return -1;
 	len = st.st_size < MT_CURSOR_FP_MAX ? (uint32_t)st.st_size : MT_CURSOR_FP_MAX;
-	if (len == 0) {
-		if (!scan_empty || dir_of(t->path, dir, sizeof(dir)) < 0 ||
-		    !dir_stamp(dir, &stamp) ||
-		    (stamp.tv_sec == t->pin_stamp.tv_sec && stamp.tv_nsec == t->pin_stamp.tv_nsec))
-			return 0;
-		t->pin_stamp = stamp;
-	} else if (!fingerprint(t->cur.fd, len, &h)) {
+	if (len == 0 && !scan_empty)
+		return 0;
+	if (len > 0 && !fingerprint(t->cur.fd, len, &h))
 		return -1;
-	}
-	n = queue_newer(t, &t->copy_ref, false, len, h);
+	n = queue_newer(t, &ref, false, len, h);
 	if (len > 0) {
 		t->cur.fp_len = len;
 		t->cur.fp_hash = h;
@@ -1009,6 +1020,9 @@ finish_old(struct mt_tail *t, size_t *budget)
 			if (!t->old_done_at_eof)
 				return 1; /* late writers may still add to it: rotate_wait */
 		}
+		/* Finished: what is rotated from now on is newer than it. */
+		if (fstat(t->old.fd, &st) == 0 && ts_after(&st.st_mtim, &t->copy_ref))
+			t->copy_ref = st.st_mtim;
 		close_reader(t, &t->old);
 		ev_timer_stop(t->loop, &t->rotate_wait);
 		start_next(t);
@@ -1092,6 +1106,7 @@ mt_tail_poll(struct mt_tail *t)
 		t->old_done_at_eof = false;
 		mt_lineframe_init(&t->cur.fr, t->params.max_line);
 		t->cur.fd = -1;
+		t->cur_unpinned = false; /* the next file is another inode, not a truncation */
 		t->stats.rotations++;
 		{
 			size_t had = t->npending;
@@ -1101,6 +1116,8 @@ mt_tail_poll(struct mt_tail *t)
 			if (t->npending > had)
 				t->old_done_at_eof = true;
 		}
+		t->reopen_scan = true;
+		t->reopen_ref = last;
 		arm_rotate_wait(t);
 		switched(t);
 	}
