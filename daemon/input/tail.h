@@ -4,7 +4,7 @@
  * A struct mt_tail follows a path, not a file: it reads the file now at the
  * path from its position to its end, frames lines (a line longer than the
  * cap is cut at the cap, flagged, and the rest of it skipped, so it never
- * spills into the next line), and calls on_line for each.  It does not
+ * spills into the next line: util/lineframe), and calls on_line for each.  It does not
  * watch anything itself: tail_watch calls mt_tail_poll() when the
  * directory changed, and the daemon calls it on start and on a fallback
  * timer.  A poll reads at most read_chunk bytes and asks to be called again
@@ -21,12 +21,16 @@
  *    position or first bytes that changed (checked before every read, so a
  *    truncated file that grew past our position is caught too): the rest is
  *    read from logrotate's copy (a sibling with our first bytes, at least as
- *    long as our position), then copies made after it (a second
- *    copytruncate while we were behind), then the file from 0.  What the
- *    writer wrote between logrotate's copy and its truncate is lost to every
- *    reader (copytruncate's documented race); a copy that is gone
- *    (`rotate 1` after two copytruncates while starved, or compressed) is
- *    the physical limit: counted in `lost` and logged, never silent.
+ *    long as our position, or a .gz whose decompressed start they are),
+ *    then copies made after it (a second copytruncate while we were
+ *    behind), then the file from 0.  Until the truncated file has first
+ *    bytes of its own to recognise it by, each read and each checkpoint
+ *    first looks for copies made since (a whole generation copied and
+ *    truncated before we read a byte of it).  What the writer wrote between
+ *    logrotate's copy and its truncate is lost to every reader
+ *    (copytruncate's documented race); a copy that is gone (`rotate 1`
+ *    after two copytruncates while starved) is the physical limit: counted
+ *    in `lost` and logged, never silent.
  *  - the path missing: the open file is drained; the tail waits for the
  *    path to appear again.  A file whose link count fell to 0 (deleted, its
  *    directory too) is drained and then closed like a rotated one.
@@ -44,13 +48,19 @@
  *
  * Restart: every saved position of the path is looked for, by inode (the
  * file now at the path, or a rotated sibling in the same directory) with the
- * same first bytes, else as a copy (copytruncate while stopped).  The files
- * found are finished from their positions, oldest first, then every rotated
- * sibling (`<name>.N`, `<name>-DATE`) modified after the oldest of them or
- * after the checkpoint (rotations while stopped), from 0, then the current
- * file.  Compressed
- * siblings cannot be read: they are counted in `lost` and logged.  Permission and I/O errors are logged once per episode and retried
- * on the next poll; the tail never gives up on its path.
+ * same first bytes, else as a copy (copytruncate while stopped) or as a
+ * gzip file whose decompressed start they are (logrotate's compress).  The
+ * files found are finished from their positions, oldest first, then every
+ * rotated sibling (`<name>.N`, `<name>-DATE`, `.gz` ones too) modified
+ * after the oldest of them or after the checkpoint (rotations while
+ * stopped), from 0, then the current file.  A .gz is read through zlib
+ * (bounded buffers), its position in the decompressed stream, skipped to
+ * by decompressing; one still being written (its source is still there)
+ * is left for its source.  Siblings compressed otherwise (.bz2, .xz, .zst,
+ * ...) cannot be read: they are counted in `lost` and logged.  Directory
+ * listings are repeated while logrotate renames under them.  Permission
+ * and I/O errors are logged once per episode and retried on the next poll;
+ * the tail never gives up on its path.
  */
 #ifndef MT_TAIL_H
 #define MT_TAIL_H
