@@ -1,6 +1,4 @@
 /* daemon - the event loop: a generation of config and catalog, lines in, alerts out. */
-#include "daemon_int.h"
-
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
@@ -27,6 +25,7 @@
 #include "ctl/ctl.h"
 #include "ctl/metrics.h"
 #include "ctl/status.h"
+#include "daemon_int.h"
 #include "input/inputs.h"
 #include "input/state.h"
 #include "log.h"
@@ -593,14 +592,12 @@ on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-
 static void
 on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_counters(w->data);
 	op_log_status(w->data);
 }
-
 
 /*
  * Reload: the new generation is built beside the live one and swapped in
@@ -621,7 +618,7 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		notify_status(d, "READY=1\n", "reload failed, previous configuration kept; ");
 		return;
 	}
-	save_state(d); /* positions survive the swap */
+	save_state(d);	   /* positions survive the swap */
 	op_carry_sinks(d); /* status counts across the swap */
 	/* Groups point into the old catalog: flush them through the old webhooks. */
 	d->delivery = mt_delivery_free(d->delivery, true);

@@ -1,6 +1,4 @@
 /* operator - the daemon's counters, status, metrics and silences (the operator's side). */
-#include "daemon_int.h"
-
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
@@ -16,6 +14,7 @@
 #include "ctl/ctl.h"
 #include "ctl/metrics.h"
 #include "ctl/status.h"
+#include "daemon_int.h"
 #include "input/inputs.h"
 #include "log.h"
 #include "match/catalog.h"
@@ -298,7 +297,8 @@ status_fill(struct mt_daemon *d, struct mt_status *st)
 			/* ev_now() is the wall clock: libev's ev_time(). */
 			.failing_since = ws->failing_since,
 			.last_error = ws->last_error,
-			.spool_bytes = mt_delivery_spool_sink_bytes(d->delivery, mt_webhook_name(w)),
+			.spool_bytes =
+				mt_delivery_spool_sink_bytes(d->delivery, mt_webhook_name(w)),
 		};
 	}
 	st->sinks = sk;

@@ -66,8 +66,8 @@ mt_status_text(struct mt_buf *out, const struct mt_status *s)
 			   (unsigned long long)s->silences_active,
 			   (unsigned long long)s->maintenance_windows);
 
-	r |= mt_buf_printf(out, "\n%-10s %-12s %-22s %-9s %-6s %-6s %-6s %s\n", "LINES",
-			   "POSITION", "LAST LINE", "ROTATIONS", "TRUNC", "CUT", "LOST", "INPUT");
+	r |= mt_buf_printf(out, "\n%-10s %-12s %-22s %-9s %-6s %-6s %-6s %s\n", "LINES", "POSITION",
+			   "LAST LINE", "ROTATIONS", "TRUNC", "CUT", "LOST", "INPUT");
 	if (s->ninputs == 0)
 		r |= mt_buf_puts(out, "(no input has been read)\n");
 	for (size_t i = 0; i < s->ninputs; i++) {
@@ -308,8 +308,7 @@ per_input(struct mt_buf *b, const struct mt_status *s, const char *name, const c
 
 	for (size_t i = 0; i < s->ninputs; i++)
 		r |= mt_buf_printf(b, "%s{input=", name) | label(b, s->inputs[i].path) |
-		     mt_buf_printf(b, "} %llu\n",
-				   (unsigned long long)field_at(&s->inputs[i], off));
+		     mt_buf_printf(b, "} %llu\n", (unsigned long long)field_at(&s->inputs[i], off));
 	return r;
 }
 

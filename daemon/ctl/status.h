@@ -22,8 +22,8 @@ struct mt_status_input {
 	uint64_t lines, cut;
 	uint64_t rotations, truncations; /* as the tail saw them */
 	uint64_t lost;			 /* lines no reader could have had (see tail.h) */
-	uint64_t position; /* byte offset after the last line read */
-	double last_line;  /* wall clock of the last line read; 0: none yet */
+	uint64_t position;		 /* byte offset after the last line read */
+	double last_line;		 /* wall clock of the last line read; 0: none yet */
 };
 
 struct mt_status_signature {

@@ -28,7 +28,7 @@
 #include "util/buf.h"
 
 #define MT_GROUP_SNAPSHOT_MAX (64 * 1024 * 1024) /* bytes of saved groups in the state file */
-#define MT_WEBHOOK_FAILING_ID "local/mtalert-webhook-failing" /* the catalog's record */
+#define MT_WEBHOOK_FAILING_ID "local/mtalert-webhook-failing"	    /* the catalog's record */
 #define MT_DEST_UNHEALTHY_ID  "local/mtalert-destination-unhealthy" /* issue 12 */
 
 struct mt_delivery;

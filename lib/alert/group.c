@@ -625,7 +625,7 @@ group_end(struct mt_grouper *gr, struct group *g, double now)
  * ids; it cannot make a lookup slow (there is none).
  */
 static const uint8_t distinct_key[16] = { 'm', 't', 'a', 'l', 'e', 'r', 't', '-',
-					   'd', 'i', 's', 't', 'i', 'n', 'c', 't' };
+					  'd', 'i', 's', 't', 'i', 'n', 'c', 't' };
 
 static void
 distinct_add(uint8_t *bits, const char *p, size_t len)

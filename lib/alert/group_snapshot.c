@@ -204,7 +204,7 @@ struct snap {
 	struct view sig, kn, kv, next, sev, loc, host, lhost, file;
 	uint64_t serial, seq, total, pending, notified;
 	double first, last, notify, due, tmax;
-	uint64_t rep;		/* repeats folded in */
+	uint64_t rep;		  /* repeats folded in */
 	struct view mb, db, dest; /* distinct messages and destinations (hex), the first one */
 	double t[MT_GROUP_MIN_COUNT_MAX];
 	size_t nt;

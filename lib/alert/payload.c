@@ -586,8 +586,8 @@ pl_fld_affected(struct pl_fld *f, const struct pl_ctx *c)
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		if (v[i].n > 0)
-			pl_fld_printf(f, 0, ", %llu %s",
-				      (unsigned long long)v[i].n, v[i].n == 1 ? v[i].one : v[i].many);
+			pl_fld_printf(f, 0, ", %llu %s", (unsigned long long)v[i].n,
+				      v[i].n == 1 ? v[i].one : v[i].many);
 }
 
 unsigned

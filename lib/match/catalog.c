@@ -351,7 +351,9 @@ load_workarounds(struct check *k, const struct mt_ynode *root, struct mt_signatu
 		w->apply = get_str(k, m, "apply", false);
 		w->verified_by = get_strlist(k, m, "verified_by", &w->nverified_by);
 		if (w->nverified_by > 0 && w->apply == NULL)
-			error_at(k, m, "a workaround with 'verified_by' must carry the 'apply' the farm ran");
+			error_at(
+				k, m,
+				"a workaround with 'verified_by' must carry the 'apply' the farm ran");
 		if (zh != NULL && zh->type == MT_Y_SEQ && i < zh->n) {
 			const struct mt_ynode *z = zh->items[i];
 

@@ -43,8 +43,8 @@ struct mt_workaround {
 	double success_rate;		/* 0..1 */
 	char **sources;
 	size_t nsources;
-	char *apply;	     /* mtalert's: the how text's commands as typed, may be NULL */
-	char **verified_by;  /* mtalert's: farm scenarios where applying it made mail flow */
+	char *apply;	    /* mtalert's: the how text's commands as typed, may be NULL */
+	char **verified_by; /* mtalert's: farm scenarios where applying it made mail flow */
 	size_t nverified_by;
 };
 

@@ -53,8 +53,8 @@ mt_matcher_new(const struct mt_catalog *c)
 	m->lits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->lits));
 	m->costly = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->costly));
 	m->stamp = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->stamp));
-	m->also_stamp = mt_xcalloc((m->nsigs ? m->nsigs : 1) * MT_LITERAL_ALTS,
-				   sizeof(*m->also_stamp));
+	m->also_stamp =
+		mt_xcalloc((m->nsigs ? m->nsigs : 1) * MT_LITERAL_ALTS, sizeof(*m->also_stamp));
 	m->cand = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->cand));
 	m->limit_hits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->limit_hits));
 	m->disabled = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->disabled));
@@ -110,9 +110,9 @@ has_literal(const char *line, size_t len, const char *lit, size_t n)
 	for (size_t i = 0; i + n <= len; i++) {
 		size_t k = 0;
 
-		while (k < n && (line[i + k] >= 'A' && line[i + k] <= 'Z' ?
-					 (char)(line[i + k] - 'A' + 'a') :
-					 line[i + k]) == lit[k])
+		while (k < n &&
+		       (line[i + k] >= 'A' && line[i + k] <= 'Z' ? (char)(line[i + k] - 'A' + 'a') :
+								   line[i + k]) == lit[k])
 			k++;
 		if (k == n)
 			return true;

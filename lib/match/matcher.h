@@ -45,14 +45,14 @@ struct mt_match {
 };
 
 struct mt_matcher_stats {
-	uint64_t lines;	     /* lines run */
-	uint64_t candidates; /* signatures the prefilter let through */
+	uint64_t lines;			/* lines run */
+	uint64_t candidates;		/* signatures the prefilter let through */
 	uint64_t second_literal_misses; /* literal hits without their second literal */
-	uint64_t regex_runs; /* PCRE2 runs */
-	uint64_t matches;    /* signatures matched */
-	uint64_t limit_hits; /* runs stopped by a limit */
-	uint64_t errors;     /* other PCRE2 failures */
-	uint64_t overflow;   /* matches beyond MT_MATCHES_MAX, not reported */
+	uint64_t regex_runs;		/* PCRE2 runs */
+	uint64_t matches;		/* signatures matched */
+	uint64_t limit_hits;		/* runs stopped by a limit */
+	uint64_t errors;		/* other PCRE2 failures */
+	uint64_t overflow;		/* matches beyond MT_MATCHES_MAX, not reported */
 };
 
 struct mt_matcher;

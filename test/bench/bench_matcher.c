@@ -461,8 +461,10 @@ main(int argc, char **argv)
 		row("scan pipeline (baseline)", mt_catalog_count(old), p_old, p_old);
 		row("scan pipeline (today)", mt_catalog_count(small), p_small, p_old);
 		printf("per line with the baseline: %.2f candidates, %.2f regex runs\n",
-		       (double)mt_matcher_stats(mo)->candidates / (double)mt_matcher_stats(mo)->lines,
-		       (double)mt_matcher_stats(mo)->regex_runs / (double)mt_matcher_stats(mo)->lines);
+		       (double)mt_matcher_stats(mo)->candidates /
+			       (double)mt_matcher_stats(mo)->lines,
+		       (double)mt_matcher_stats(mo)->regex_runs /
+			       (double)mt_matcher_stats(mo)->lines);
 		printf("today's catalog vs the baseline: matcher %.2fx the baseline's speed, pipeline "
 		       "%.2fx (flat: about 1.0)\n",
 		       (r_small > r_now ? r_small : r_now) / (r_old > 0 ? r_old : 1),

@@ -202,9 +202,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (arg % 8 == 0)
 				mt_grouper_flush(g, now);
 			else if (arg % 8 == 1)
-				(void)mt_grouper_resolve(g, (arg & 16) ? sigs[(arg >> 5) % NSIGS].id : NULL,
-							 (arg & 8) ? "x" : key_values[(arg >> 5) % NKEYS],
-							 now);
+				(void)mt_grouper_resolve(
+					g, (arg & 16) ? sigs[(arg >> 5) % NSIGS].id : NULL,
+					(arg & 8) ? "x" : key_values[(arg >> 5) % NKEYS], now);
 			break;
 		}
 		if (st->groups > p.max_groups)

@@ -207,10 +207,12 @@ main(int argc, char **argv)
 		const struct mt_signature *s = mt_catalog_find(c, "test/good-v");
 		const struct mt_workaround *w = s ? &s->workarounds[0] : NULL;
 
-		ok(w != NULL && w->apply && strcmp(w->apply, "postmap /etc/postfix/transport") == 0 &&
+		ok(w != NULL && w->apply &&
+			   strcmp(w->apply, "postmap /etc/postfix/transport") == 0 &&
 			   w->nverified_by == 2 && strcmp(w->verified_by[1], "postfix-y") == 0,
 		   "a workaround's apply and verified_by");
-		ok(s != NULL && s->workarounds[1].apply == NULL && s->workarounds[1].nverified_by == 0,
+		ok(s != NULL && s->workarounds[1].apply == NULL &&
+			   s->workarounds[1].nverified_by == 0,
 		   "no apply, no verified_by");
 	}
 	{

@@ -1680,8 +1680,8 @@ test_affected_and_resolve(void)
 	   "the only destination of a group (any case) accepting again: RESOLVED at once");
 	ok(mt_grouper_resolve(g, sig_b.id, "GMAIL.com", 1032) == 0,
 	   "resolution of another signature leaves a group alone");
-	ok(mt_grouper_resolve(g, sig_a.id, "GMAIL.com", 1032) == 1 &&
-		   nnotes == 5 && notes[4].ev == MT_GROUP_RESOLVED && strcmp(notes[4].key, "gmail.com") == 0,
+	ok(mt_grouper_resolve(g, sig_a.id, "GMAIL.com", 1032) == 1 && nnotes == 5 &&
+		   notes[4].ev == MT_GROUP_RESOLVED && strcmp(notes[4].key, "gmail.com") == 0,
 	   "a group keyed by the destination resolves");
 	/* Before its FIRST: FIRST then RESOLVED, in one batch. */
 	occ_domain = "yahoo.com";

@@ -223,7 +223,8 @@ test_details(const struct mt_alert_group *base)
 			[MT_PAYLOAD_ALERTMANAGER] =
 				"\"messages\":\"3\",\"destinations\":\"1\",\"repeats\":\"120\"",
 		};
-		const char *w = want[f] ? want[f] : "42 (+7 new), 3 messages, 1 destination, 120 repeats";
+		const char *w =
+			want[f] ? want[f] : "42 (+7 new), 3 messages, 1 destination, 120 repeats";
 
 		for (int ev = MT_GROUP_FIRST; ev <= MT_GROUP_RESOLVED; ev += 3) {
 			g.event = (enum mt_group_event)ev;
@@ -329,12 +330,9 @@ test_verified(const struct mt_alert_group *base)
 {
 	static const char *const farm[] = { "postfix-example-scenario" };
 	static const char *const want[MT_PAYLOAD__COUNT] = {
-		[MT_PAYLOAD_JSON] = "\"verified\":true",
-		[MT_PAYLOAD_SLACK] = "%, verified)",
-		[MT_PAYLOAD_TEAMS] = "%, verified)",
-		[MT_PAYLOAD_MATTERMOST] = "%, verified)",
-		[MT_PAYLOAD_DISCORD] = "%, verified)",
-		[MT_PAYLOAD_ALERTMANAGER] = "%, verified)",
+		[MT_PAYLOAD_JSON] = "\"verified\":true", [MT_PAYLOAD_SLACK] = "%, verified)",
+		[MT_PAYLOAD_TEAMS] = "%, verified)",	 [MT_PAYLOAD_MATTERMOST] = "%, verified)",
+		[MT_PAYLOAD_DISCORD] = "%, verified)",	 [MT_PAYLOAD_ALERTMANAGER] = "%, verified)",
 	};
 	struct mt_signature s = *base->sig;
 	struct mt_workaround w[8];
@@ -355,7 +353,8 @@ test_verified(const struct mt_alert_group *base)
 		if (want[f] == NULL)
 			continue;
 		g.sig = base->sig;
-		ok(render(&b, (enum mt_payload_format)f, &g) == 0 && strstr(b.data, want[f]) == NULL,
+		ok(render(&b, (enum mt_payload_format)f, &g) == 0 &&
+			   strstr(b.data, want[f]) == NULL,
 		   "%s: an unverified fix is not marked", name);
 		g.sig = &s;
 		if (!ok(render(&b, (enum mt_payload_format)f, &g) == 0 &&
