@@ -995,6 +995,25 @@ pl_fld_dead_ends(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)
 	}
 }
 
+void
+pl_fld_digest_entry_md(struct pl_fld *f, const struct pl_ctx *c, size_t i)
+{
+	if (c->g->event == MT_GROUP_RESOLVED) {
+		pl_fld_resolved(f, c, 0, U_MD);
+		return;
+	}
+	pl_fld_line1(f, c, 0, U_MD);
+	if (pl_digest_repeat(c, i))
+		return; /* the same error elsewhere: its fix is above */
+	if (pl_fix(c) != NULL) {
+		pl_fld_printf(f, 0, "\n**%s:** ", c->w->fix);
+		pl_fld_puts_max(f, mt_workaround_action(pl_fix(c), c->g->locale), 0,
+				pl_lim(c, 300));
+	}
+	pl_fld_puts(f, "\n", 0);
+	pl_fld_show(f, c, 0);
+}
+
 /* "`mtalertd show ID`" as a code span. */
 void
 pl_fld_show(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags)

@@ -142,6 +142,12 @@ void pl_fld_others(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
 void pl_fld_dead_ends(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
 void pl_fld_more(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, const char *bold);
 void pl_fld_show(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags);
+/*
+ * Entry i of a digest (selected) for the Markdown chats that cannot fold
+ * (Discord, Mattermost): the resolved line, or line 1, the fix trimmed to a
+ * sentence and the `mtalertd show ID` pointer.
+ */
+void pl_fld_digest_entry_md(struct pl_fld *f, const struct pl_ctx *c, size_t i);
 void pl_fld_resolved(struct pl_fld *f, const struct pl_ctx *c, unsigned tflags, unsigned uflags);
 void pl_fld_resolved_tail(struct pl_fld *f, const struct pl_ctx *c);
 size_t pl_digest_top(const struct pl_ctx *c);

@@ -100,20 +100,7 @@ pl_digest_mattermost(struct mt_buf *b, struct pl_ctx *c)
 	for (size_t i = 0; i < c->ngs; i++) {
 		pl_digest_select(c, i);
 		pl_fld_puts(&f, "\n\n", 0);
-		if (c->g->event == MT_GROUP_RESOLVED) {
-			pl_fld_resolved(&f, c, 0, U_MD);
-			continue;
-		}
-		pl_fld_line1(&f, c, 0, U_MD);
-		if (pl_digest_repeat(c, i))
-			continue; /* the same error elsewhere: its fix is above */
-		if (pl_fix(c) != NULL) {
-			pl_fld_printf(&f, 0, "\n**%s:** ", c->w->fix);
-			pl_fld_puts_max(&f, mt_workaround_action(pl_fix(c), c->g->locale), 0,
-					pl_lim(c, 300));
-		}
-		pl_fld_puts(&f, "\n", 0);
-		pl_fld_show(&f, c, 0);
+		pl_fld_digest_entry_md(&f, c, i);
 	}
 	pl_digest_select(c, 0);
 	TRY(pl_fld_end(b, &f));
