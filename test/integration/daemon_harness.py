@@ -79,13 +79,25 @@ class Daemon:
         return False
 
     def alerts(self):
-        out = []
-        with open(self.out_path, "rb") as f:
-            for raw in f:
-                if not raw.endswith(b"\n"):
-                    continue  # being written right now
-                out.append(json.loads(raw))
-        return out
+        """The alerts on stdout so far.  A complete line that is not JSON is
+        read again a few times (a read racing the daemon's write), then
+        reported with its bytes: garbage on stdout is a bug, not a retry."""
+        for attempt in range(6):
+            out, bad = [], None
+            with open(self.out_path, "rb") as f:
+                for i, raw in enumerate(f):
+                    if not raw.endswith(b"\n"):
+                        continue  # being written right now
+                    try:
+                        out.append(json.loads(raw))
+                    except ValueError as e:
+                        bad = "%s: line %d is not JSON (%s): %r" % (self.out_path, i + 1, e,
+                                                                   raw[:400])
+                        break
+            if bad is None:
+                return out
+            time.sleep(0.2)
+        raise AssertionError(bad)
 
     def seqs(self):
         """seq tags of the alerts, in order."""

@@ -921,10 +921,13 @@ def start_world():
     Peer(SINK_IP, "sink.farm.test", {}).start()
 
 
-def run_scenario(scn, pki, tmp_root, check=None):
+def run_scenario(scn, pki, tmp_root, check=None, until=None):
     """Run one scenario; return ({logname: bytes}, notes).  With check, a
     function (mta, scn, notes), call it once the failure is logged (the
-    workaround verification); the logs returned end where it began."""
+    workaround verification); the logs returned end where it began.  With
+    until, a function ({logname: bytes}) -> bool, also wait (to the same
+    deadline) until it holds: the live check waits for every line the
+    recording has, not for a fixed time, so a loaded machine is only slower."""
     # A neutral name: the scenario name in paths would reach the log lines.
     tmp = tempfile.mkdtemp(prefix="s", dir=tmp_root)
     os.chmod(tmp, 0o755)
@@ -961,6 +964,9 @@ def run_scenario(scn, pki, tmp_root, check=None):
             return all(re.search(rx, text, re.M) for rx in required)
         if not wait_for(all_seen, scn.get("deadline", 90)):
             notes.append("missing: some required lines never appeared")
+        if until and not wait_for(lambda: until({n: read(p) for n, p in mta.logs.items()}),
+                                  scn.get("deadline", 90)):
+            notes.append("missing: some recorded lines never appeared")
         time.sleep(scn.get("settle", 1.0))
         if check:
             cut = {n: len(read(p)) for n, p in mta.logs.items()}
@@ -1184,6 +1190,28 @@ def mask(line):
     return line
 
 
+def recorded_errors_seen(scn):
+    """For run_scenario's until: true once every error line of the recording
+    (masked) is in the fresh logs too."""
+    want = {}
+    for name in os.listdir(os.path.join(RECORDED, scn["mta"], scn["name"])) \
+            if os.path.isdir(os.path.join(RECORDED, scn["mta"], scn["name"])) else []:
+        if name.endswith(".labels"):
+            continue
+        path = os.path.join(RECORDED, scn["mta"], scn["name"], name)
+        lines = read(path).decode("utf-8", "replace").splitlines()
+        labs = read(path + ".labels").decode().splitlines()
+        want[name] = {mask(l) for l, lab in zip(lines, labs) if lab != "benign"}
+
+    def seen(logs):
+        for name, masked in want.items():
+            have = {mask(l) for l in logs.get(name, b"").decode("utf-8", "replace").splitlines()}
+            if not masked <= have:
+                return False
+        return True
+    return seen
+
+
 def cmd_live(args):
     from_tap = __import__("tap") if False else None  # noqa: F841
     mtalertd, names = args[0], args[1:]
@@ -1215,7 +1243,8 @@ def cmd_live(args):
             print("not ok %d - %s: no Sendmail under %s" % (n, s["name"], SENDMAIL_ROOT))
             continue
         vres = {}
-        logs, notes = run_scenario(s, pki, tmp_root, verifier(vres) if s.get("live_verify") else None)
+        logs, notes = run_scenario(s, pki, tmp_root, verifier(vres) if s.get("live_verify") else None,
+                                   until=recorded_errors_seen(s))
         problems = []
         for name, fresh in logs.items():
             rec_path = os.path.join(RECORDED, s["mta"], s["name"], name)
