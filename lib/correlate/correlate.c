@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "correlate/session.h"
 #include "util/xalloc.h"
 
 #define NIL	  UINT32_MAX
@@ -90,6 +91,7 @@ struct mt_correlate {
 	uint8_t key[16];
 	struct table msgs, dests, causes;
 	const struct mt_catalog *cat;
+	struct mt_session *session; /* outcome lines of a session get its cause */
 	struct mt_correlate_stats st;
 	char scratch[MT_CORRELATE_NAME_MAX + 1];
 	char scratch2[MT_CORRELATE_NAME_MAX + 1];
@@ -450,7 +452,8 @@ mt_correlate_new(const struct mt_correlate_opts *o, const uint8_t key[16])
 		   offsetof(struct dest, klen), 1, c->o.max_destinations);
 	table_init(&c->causes, sizeof(struct cause), offsetof(struct cause, k),
 		   offsetof(struct cause, klen), 2, MT_CORRELATE_CAUSES);
-	c->st.memory_max = table_bytes(c->o.max_messages, sizeof(struct msg)) +
+	c->session = mt_session_new(c->key);
+	c->st.memory_max = mt_session_bytes() + table_bytes(c->o.max_messages, sizeof(struct msg)) +
 			   table_bytes(c->o.max_destinations, sizeof(struct dest)) +
 			   table_bytes(MT_CORRELATE_CAUSES, sizeof(struct cause));
 	return c;
@@ -464,6 +467,7 @@ mt_correlate_free(struct mt_correlate *c)
 	table_fini(&c->msgs);
 	table_fini(&c->dests);
 	table_fini(&c->causes);
+	mt_session_free(c->session);
 	free(c);
 	return NULL;
 }
@@ -474,6 +478,7 @@ mt_correlate_set_catalog(struct mt_correlate *c, const struct mt_catalog *cat)
 	c->cat = cat;
 	/* The cache is keyed by the catalog's id pointers: a new catalog may reuse them. */
 	memset(c->recent, 0, sizeof(c->recent));
+	mt_session_clear(c->session); /* it points into the old catalog */
 }
 
 const struct mt_correlate_stats *
@@ -483,9 +488,10 @@ mt_correlate_stats(struct mt_correlate *c)
 	c->st.destinations = c->dests.n;
 	c->st.causes = c->causes.n;
 	c->st.memory_messages = c->msgs.cap * c->msgs.stride + c->msgs.nb * sizeof(uint32_t);
-	c->st.memory = c->msgs.cap * c->msgs.stride + c->msgs.nb * sizeof(uint32_t) +
-		       c->dests.cap * c->dests.stride + c->dests.nb * sizeof(uint32_t) +
-		       c->causes.cap * c->causes.stride + c->causes.nb * sizeof(uint32_t);
+	c->st.memory = mt_session_bytes() + c->msgs.cap * c->msgs.stride +
+		       c->msgs.nb * sizeof(uint32_t) + c->dests.cap * c->dests.stride +
+		       c->dests.nb * sizeof(uint32_t) + c->causes.cap * c->causes.stride +
+		       c->causes.nb * sizeof(uint32_t);
 	return &c->st;
 }
 
@@ -1053,9 +1059,9 @@ say_duration(char *buf, size_t size, double s)
 
 /* --- observe ----------------------------------------------------------------- */
 
-void
-mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
-		     const struct mt_signature *sig, double now, struct mt_corr_result *r)
+static void
+observe_record(struct mt_correlate *c, const struct mt_logrec *rec, const struct mt_signature *sig,
+	       double now, struct mt_corr_result *r)
 {
 	char dname[MT_CORRELATE_NAME_MAX + 1];
 	size_t dlen = 0;
@@ -1588,4 +1594,34 @@ mt_correlate_load(struct mt_correlate *c, const char *p, size_t len, size_t *ret
 	if (ret_skipped != NULL)
 		*ret_skipped = skipped;
 	return 0;
+}
+
+void
+mt_correlate_observe(struct mt_correlate *c, const struct mt_logrec *rec,
+		     const struct mt_signature *sig, double now, struct mt_corr_result *r)
+{
+	const struct mt_signature *cause = NULL;
+	uint32_t since = 0;
+
+	/* An outcome line of a failed session: its process said why just before. */
+	if (sig != NULL && rec->f[MT_F_PID].len > 0) {
+		double tt = mt_correlate_time(&rec->f[MT_F_TIME], now);
+
+		cause = mt_session_cause(c->session, rec, sig,
+					 tt < 0	  ? 0 :
+					 tt > 4e9 ? 4000000000u :
+						    (uint32_t)tt,
+					 &since);
+	}
+	/* The message and its destination remember the cause, not the outcome. */
+	observe_record(c, rec, cause != NULL ? cause : sig, now, r);
+	if (cause != NULL && (r->verdict == MT_CORR_NONE || r->verdict == MT_CORR_NEW)) {
+		r->verdict = MT_CORR_REPEAT;
+		r->cause_id = cause->id;
+		r->cause_sig = cause;
+		r->cause_reply = "";
+		r->cause_since = since;
+		c->st.repeats++;
+		c->st.session_repeats++;
+	}
 }

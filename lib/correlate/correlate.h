@@ -30,6 +30,10 @@
  *   - a delivery to a destination in trouble resolves it; a destination
  *     whose share of failed attempts over the window passes the threshold
  *     gives a health event (once, until it recovers).
+ *   - a line whose record is a session outcome ("lost connection after
+ *     STARTTLS", "Server certificate not verified") gives MT_CORR_REPEAT of
+ *     the cause its process logged for the same peer just before (see
+ *     session.h), and that cause becomes its message's.
  * Lines whose message and destination are unknown are judged alone
  * (MT_CORR_NEW or MT_CORR_NONE).
  *
@@ -101,6 +105,7 @@ struct mt_correlate_stats {
 	size_t messages, destinations, causes; /* entries now */
 	uint64_t msg_evicted_lru, msg_evicted_age, dest_evicted, cause_evicted;
 	uint64_t repeats, outcomes, resolved, health_alerts;
+	uint64_t session_repeats; /* of repeats: outcome lines given their session's cause */
 	size_t memory;		/* bytes allocated for the tables now */
 	size_t memory_messages; /* of which the message table */
 	size_t memory_max;	/* bytes they may grow to at their configured sizes */

@@ -96,6 +96,22 @@ get_num(struct check *k, const struct mt_ynode *map, const char *key, double lo,
 	*ret = v;
 }
 
+/* A boolean (true or false); *ret unchanged when absent. */
+static void
+get_bool(struct check *k, const struct mt_ynode *map, const char *key, bool *ret)
+{
+	const struct mt_ynode *n = mt_ynode_get(map, key);
+
+	if (n == NULL || mt_ynode_is_null(n))
+		return;
+	if (n->type == MT_Y_SCALAR && strcmp(n->str, "true") == 0)
+		*ret = true;
+	else if (n->type == MT_Y_SCALAR && strcmp(n->str, "false") == 0)
+		*ret = false;
+	else
+		error_at(k, n, "field '%s' must be true or false", key);
+}
+
 static char **
 get_strlist(struct check *k, const struct mt_ynode *map, const char *key, size_t *ret_n)
 {
@@ -210,6 +226,7 @@ static const char *const known_keys[] = {
 	"severity",
 	"title",
 	"specificity",
+	"session_outcome",
 	"source_url",
 	"examples",
 	"reproduced_by",
@@ -583,6 +600,7 @@ load_record(struct check *k, struct mt_ydoc *doc)
 	num = MT_SPECIFICITY_DEF;
 	get_num(k, root, "specificity", 0, 100, false, &num);
 	s->specificity = (int)num;
+	get_bool(k, root, "session_outcome", &s->session_outcome);
 	load_examples(k, root, s);
 	compile_regex(k, root, s);
 

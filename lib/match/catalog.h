@@ -88,6 +88,9 @@ struct mt_signature {
 	unsigned mta_mask; /* bit (1 << enum mt_mta); 0: every MTA */
 	enum mt_severity severity;
 	int specificity; /* 0..100: the higher wins an overlap */
+	/* The line says a session failed, not why: the cause the same process
+	 * logged for the same peer just before is the one to name (correlate). */
+	bool session_outcome;
 	char **ex_match, **ex_no_match;
 	size_t nex_match, nex_no_match;
 

@@ -136,6 +136,77 @@ fresh(void)
 	return c;
 }
 
+/* A failed session's outcome lines name the cause its process logged just before. */
+static void
+test_session(void)
+{
+	struct mt_correlate *c = fresh();
+	const char *id;
+
+	id = feed(c, "Dec 04 17:53:03 mx postfix/smtpd[14149]: SSL_accept error from "
+		     "client.outside.test[127.0.0.66]: -1");
+	ok(strcmp(id, "tls/tls-handshake-failed") == 0 && res.verdict != MT_CORR_REPEAT,
+	   "the first line of a TLS failure says only that it failed, and alerts (%s)", id);
+	id = feed(
+		c,
+		"Dec 04 17:53:03 mx postfix/smtpd[14149]: warning: TLS library problem: "
+		"error:0A0000C1:SSL routines::no shared cipher:../ssl/statem/statem_srvr.c:2226:");
+	ok(strcmp(id, "tls/openssl-no-shared-cipher") == 0 && res.verdict != MT_CORR_REPEAT,
+	   "the TLS library line names the cause and alerts (%s)", id);
+	feed(c, "Dec 04 17:53:03 mx postfix/smtpd[14149]: lost connection after STARTTLS from "
+		"client.outside.test[127.0.0.66]");
+	ok(res.verdict == MT_CORR_REPEAT && res.cause_id != NULL &&
+		   strcmp(res.cause_id, "tls/openssl-no-shared-cipher") == 0,
+	   "'lost connection after STARTTLS' from that process is a repeat of the cause (%s)",
+	   res.cause_id ? res.cause_id : "none");
+	feed(c, "Dec 04 17:53:04 mx postfix/smtpd[14149]: lost connection after STARTTLS from "
+		"other.outside.test[127.0.0.77]");
+	ok(res.verdict != MT_CORR_REPEAT, "the same process with another client: a new session");
+	feed(c, "Dec 04 17:53:04 mx postfix/smtpd[14150]: lost connection after STARTTLS from "
+		"client.outside.test[127.0.0.66]");
+	ok(res.verdict != MT_CORR_REPEAT, "another process: not attributed");
+
+	/* A delivery: the cause, then the deferral of its message. */
+	feed(c, "Dec 04 16:54:54 mx postfix/smtp[4952]: certificate verification failed for "
+		"mx1.peer.test[127.0.0.10]:25: self-signed certificate");
+	id = feed(c, "Dec 04 16:54:54 mx postfix/smtp[4952]: 5259AA72CFB: to=<user@peer.test>, "
+		     "relay=mx1.peer.test[127.0.0.10]:25, delay=0.06, delays=0.01/0.03/0.01/0, "
+		     "dsn=4.7.5, status=deferred (Server certificate not verified)");
+	ok(res.verdict == MT_CORR_REPEAT && res.cause_id != NULL &&
+		   strcmp(res.cause_id, "tls/certificate-untrusted-issuer") == 0,
+	   "'Server certificate not verified' (%s) names the self-signed certificate (%s)", id,
+	   res.cause_id ? res.cause_id : "none");
+	feed(c, "Dec 04 16:55:20 mx postfix/smtp[4952]: 6259AA72CFB: to=<user@peer.test>, "
+		"relay=mx1.peer.test[127.0.0.10]:25, delay=0.06, delays=0.01/0.03/0.01/0, "
+		"dsn=4.7.5, status=deferred (Server certificate not verified)");
+	ok(mt_correlate_stats(c)->session_repeats == 2,
+	   "26 s later the session is over: no session attribution (%llu so far)",
+	   (unsigned long long)mt_correlate_stats(c)->session_repeats);
+
+	/* Another domain only for the same message. */
+	feed(c,
+	     "Dec  4 20:59:07 mx sm-mta[30828]: 6B4Kx7Gx030828: SYSERR(root): hash map "
+	     "\"mailertable\": missing map file /etc/mail/mailertable.db: No such file or directory");
+	feed(c, "Dec  4 20:59:07 mx sm-mta[30828]: 6B4Kx7Gx030828: to=<user@peer.test>, "
+		"delay=00:00:00, mailer=esmtp, pri=30085, dsn=4.4.3, stat=queued");
+	ok(res.verdict == MT_CORR_REPEAT && res.cause_id != NULL &&
+		   strcmp(res.cause_id, "local/sendmail-map-error") == 0,
+	   "Sendmail's 'dsn=4.4.3, stat=queued' of the same message names the map error (%s)",
+	   res.cause_id ? res.cause_id : "none");
+	feed(c, "Dec  4 20:59:08 mx sm-mta[30828]: 7B4Kx7Gx030829: to=<user@peer.test>, "
+		"delay=00:00:00, mailer=esmtp, pri=30085, dsn=4.4.3, stat=queued");
+	ok(res.verdict != MT_CORR_REPEAT, "another message of that process: not attributed");
+
+	/* A new catalog: the table forgets causes that point into the old one. */
+	feed(c, "Dec 04 17:53:10 mx postfix/smtpd[999]: warning: TLS library problem: "
+		"error:0A0000C1:SSL routines::no shared cipher:../ssl/statem/statem_srvr.c:2226:");
+	mt_correlate_set_catalog(c, cat);
+	feed(c, "Dec 04 17:53:10 mx postfix/smtpd[999]: lost connection after STARTTLS from "
+		"client.outside.test[127.0.0.66]");
+	ok(res.verdict != MT_CORR_REPEAT, "a catalog change clears the sessions");
+	c = mt_correlate_free(c);
+}
+
 static void
 test_exim(void)
 {
@@ -455,6 +526,7 @@ main(int argc, char **argv)
 	test_time();
 	test_exim();
 	test_postfix();
+	test_session();
 	test_health();
 	test_save_load();
 	test_bound();
