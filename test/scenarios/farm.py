@@ -584,9 +584,29 @@ MAILER(`local')dnl
 MAILER(`smtp')dnl
 {mailers}"""
 
+    # Sendmail's own submission program (the MSP, `sendmail` as users run it):
+    # Debian's submit.mc with the farm's paths; `submit:` names the MTA it relays to.
+    SUBMIT_MC = """divert(-1)
+divert(0)dnl
+VERSIONID(`mtalert scenario farm submit')dnl
+define(`confCF_VERSION', `Submit')dnl
+define(`__OSTYPE__',`')dnl
+define(`_USE_DECNET_SYNTAX_', `1')dnl
+define(`confTIME_ZONE', `USE_TZ')dnl
+define(`confDONT_INIT_GROUPS', `True')dnl
+define(`confDOMAIN_NAME', `mx.farm.test')dnl
+define(`MSP_QUEUE_DIR', `{tmp}/clientmqueue')dnl
+define(`confRUN_AS_USER', `mail:mail')dnl
+define(`confDONT_BLAME_SENDMAIL', `TrustStickyBit')dnl
+define(`confTO_CONNECT', `10s')dnl
+define(`confTO_ICONNECT', `10s')dnl
+FEATURE(`msp', `{host}')dnl
+"""
+
     def __init__(self, tmp, scn):
         self.tmp, self.scn = tmp, scn
         self.bin = os.path.join(SENDMAIL_ROOT, "usr/libexec/sendmail/sendmail")
+        self.submit_conf = os.path.join(tmp, "submit.cf")
         self.conf = os.path.join(tmp, "sendmail.cf")
         self.log = os.path.join(tmp, "maillog")
         self.logs = {"maillog": self.log}
@@ -624,6 +644,15 @@ MAILER(`smtp')dnl
         with open(self.conf, "w") as f:
             subprocess.run(["m4", "-D_CF_DIR_=" + cfdir, cfdir + "m4/cf.m4",
                             os.path.join(self.tmp, "sendmail.mc")], stdout=f, check=True)
+        if sm.get("submit"):
+            os.mkdir(os.path.join(self.tmp, "clientmqueue"), 0o770)
+            os.chown(os.path.join(self.tmp, "clientmqueue"), 8, 8)  # Debian's mail:mail
+            os.chmod(os.path.join(self.tmp, "rsyslog"), 0o711)  # the MSP, as mail, logs too
+            with open(os.path.join(self.tmp, "submit.mc"), "w") as f:
+                f.write(self.SUBMIT_MC.format(tmp=self.tmp, host=sm["submit"]))
+            with open(self.submit_conf, "w") as f:
+                subprocess.run(["m4", "-D_CF_DIR_=" + cfdir, cfdir + "m4/cf.m4",
+                                os.path.join(self.tmp, "submit.mc")], stdout=f, check=True)
         # newaliases: the alias database sendmail wants beside the text file.
         subprocess.run(self.run_as([self.bin, "-C", self.conf, "-bi"]), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)
@@ -697,7 +726,8 @@ MAILER(`smtp')dnl
 
     def command(self, cmd):
         cmd = (cmd.replace("@TMP@", self.tmp).replace("@CONF@", self.conf)
-               .replace("@SENDMAIL@", shlex.join(self.run_as([self.bin, "-C", self.conf]))))
+               .replace("@SENDMAIL@", shlex.join(self.run_as([self.bin, "-C", self.conf])))
+               .replace("@SUBMIT@", shlex.join(self.run_as([self.bin, "-Ac", "-C", self.submit_conf]))))
         return subprocess.run(cmd, shell=True, cwd=self.tmp, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=180).stdout.decode(errors="replace")
 
