@@ -84,6 +84,35 @@ goto_edge(const struct tnode *n, uint8_t cls)
 	return UINT32_MAX;
 }
 
+/* Rows of n cells: row i becomes what row order[i] was, following each cycle once. */
+static void
+permute_rows(uint32_t *rows, const uint32_t *order, size_t nrows, uint32_t n)
+{
+	uint32_t *tmp = mt_xcalloc(n, sizeof(*tmp));
+	bool *done = mt_xcalloc(nrows, sizeof(*done));
+
+	for (size_t i = 0; i < nrows; i++) {
+		size_t j = i;
+
+		if (done[i] || order[i] == i)
+			continue;
+		memcpy(tmp, rows + i * n, n * sizeof(*tmp));
+		for (;;) {
+			size_t k = order[j];
+
+			done[j] = true;
+			if (k == i) {
+				memcpy(rows + j * n, tmp, n * sizeof(*tmp));
+				break;
+			}
+			memcpy(rows + j * n, rows + k * n, n * sizeof(*tmp));
+			j = k;
+		}
+	}
+	free(done);
+	free(tmp);
+}
+
 struct mt_ac *
 mt_ac_build(struct mt_ac_builder *b)
 {
@@ -187,14 +216,12 @@ mt_ac_build(struct mt_ac_builder *b)
 	if ((uint64_t)nt * ac->nclasses >= UINT32_MAX)
 		mt_panic("automaton too large: %zu states", nt);
 	ac->nstates = (uint32_t)nt;
-	ac->delta = mt_xcalloc(nt * ac->nclasses, sizeof(*ac->delta));
-	for (size_t i = 0; i < nt; i++) {
-		const uint32_t *src = dfa + (size_t)order[i] * ac->nclasses;
-		uint32_t *dst = ac->delta + i * ac->nclasses;
-
-		for (uint32_t c = 0; c < ac->nclasses; c++)
-			dst[c] = newid[src[c]] * ac->nclasses;
-	}
+	/* The table is the catalog's largest: renumber its rows in place, not into a copy. */
+	permute_rows(dfa, order, nt, ac->nclasses);
+	for (size_t i = 0; i < nt * ac->nclasses; i++)
+		dfa[i] = newid[dfa[i]] * ac->nclasses;
+	ac->delta = dfa;
+	dfa = NULL;
 	ac->out_idx = mt_xcalloc(nout + 1, sizeof(*ac->out_idx));
 	ac->out_ids = mt_xcalloc(total_ids ? total_ids : 1, sizeof(*ac->out_ids));
 	{
