@@ -1,7 +1,8 @@
 """Loopback SMTP servers for the end-to-end tests.
 
 SmtpServer holds the sessions: it listens on 127.0.0.1, greets each client,
-and leaves each command line to its reply() method.  Bounded: it stops after
+and answers each command line with its reply() method, which subclasses
+override for the commands they answer otherwise.  Bounded: it stops after
 lifetime seconds, or when done is set.
 
 Refuser greets, then answers MAIL FROM with `421 4.7.0 Service not
@@ -32,8 +33,18 @@ class SmtpServer(threading.Thread):
         self.sessions = 0
 
     def reply(self, c, f, line):
-        """Answer one command line on connection c (f: its reader); False ends the session."""
-        raise NotImplementedError
+        """Answer one command line on connection c (f: its reader); False ends the
+        session.  Here what every server of the tests says: EHLO/HELO and QUIT
+        answered, 250 to anything else.  Subclasses answer their commands first."""
+        cmd = line[:4].upper()
+        if cmd in (b"EHLO", b"HELO"):
+            c.sendall(b"250 mx.example.net\r\n")
+        elif cmd == b"QUIT":
+            c.sendall(b"221 2.0.0 bye\r\n")
+            return False
+        else:
+            c.sendall(b"250 2.0.0 ok\r\n")
+        return True
 
     def run(self):
         deadline = time.time() + self.lifetime
@@ -67,24 +78,18 @@ class Refuser(SmtpServer):
 
     def reply(self, c, f, line):
         cmd = line[:4].upper()
-        if cmd in (b"EHLO", b"HELO"):
-            c.sendall(b"250 mx.example.net\r\n")
-        elif cmd == b"MAIL" and not self.accepting.is_set():
+        if cmd == b"MAIL" and not self.accepting.is_set():
             c.sendall(b"421 4.7.0 Service not available, closing transmission channel\r\n")
             return False
-        elif cmd == b"DATA":
-            c.sendall(b"354 go ahead\r\n")
-            while True:
-                body = f.readline()
-                if not body or body in (b".\r\n", b".\n"):
-                    break
-            if not body:
-                return False
-            self.accepted += 1
-            c.sendall(b"250 2.0.0 queued as TEST%d\r\n" % self.accepted)
-        elif cmd == b"QUIT":
-            c.sendall(b"221 2.0.0 bye\r\n")
+        if cmd != b"DATA":
+            return super().reply(c, f, line)
+        c.sendall(b"354 go ahead\r\n")
+        while True:
+            body = f.readline()
+            if not body or body in (b".\r\n", b".\n"):
+                break
+        if not body:
             return False
-        else:
-            c.sendall(b"250 2.0.0 ok\r\n")
+        self.accepted += 1
+        c.sendall(b"250 2.0.0 queued as TEST%d\r\n" % self.accepted)
         return True

@@ -30,13 +30,12 @@ import json
 import os
 import shutil
 import smtplib
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon  # noqa: E402
+from daemon_harness import Daemon, scan_summary  # noqa: E402
 from http_receiver import Receiver  # noqa: E402
 from mta_instance import Postfix, free_port, need_postfix, wait_for  # noqa: E402
 from smtp_refuser import Refuser  # noqa: E402
@@ -96,13 +95,7 @@ finally:
         d.stop()
     pf.stop()
 
-r = subprocess.run([EXE, "scan", "-s", SIGS, "--summary", "--format", "json", maillog],
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-try:
-    summ = json.loads(r.stdout)
-except ValueError:
-    summ = {}
-dests = dict((x["destination"], x) for x in summ.get("destinations", []))
+_, summ, dests = scan_summary(EXE, SIGS, maillog)
 ok("example.net" in dests and dests["example.net"]["deferred"] >= 1 and
    sum(1 for m in summ.get("messages", []) if m["outcome"] == "expired") >= N,
    "scan --summary lists example.net and the expired messages",
