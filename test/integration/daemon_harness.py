@@ -135,6 +135,15 @@ class Daemon:
         return rc
 
 
+def free_port():
+    """A loopback TCP port nobody listens on (for now)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def append(path, lines):
     with open(path, "a") as f:
         for line in lines:

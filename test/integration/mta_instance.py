@@ -11,19 +11,11 @@ required.  Bounded: every wait gives up after its timeout.
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
-
-def free_port():
-    """A loopback TCP port nobody listens on (for now)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from daemon_harness import free_port
 
 
 def wait_for(cond, timeout=30):

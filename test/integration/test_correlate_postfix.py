@@ -35,9 +35,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, scan_summary  # noqa: E402
+from daemon_harness import Daemon, free_port, scan_summary  # noqa: E402
 from http_receiver import Receiver  # noqa: E402
-from mta_instance import Postfix, free_port, need_postfix, wait_for  # noqa: E402
+from mta_instance import Postfix, need_postfix, wait_for  # noqa: E402
 from smtp_refuser import Refuser  # noqa: E402
 from tap import done, ok  # noqa: E402
 

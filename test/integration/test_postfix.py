@@ -18,8 +18,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon  # noqa: E402
-from mta_instance import Postfix, free_port, need_postfix, wait_for  # noqa: E402
+from daemon_harness import Daemon, free_port  # noqa: E402
+from mta_instance import Postfix, need_postfix, wait_for  # noqa: E402
 from smtp_refuser import Refuser  # noqa: E402
 from tap import done, ok  # noqa: E402
 
