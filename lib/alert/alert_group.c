@@ -2,11 +2,11 @@
 #include "alert/alert_group.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alert/group.h"
+#include "util/tokline.h"
 #include "util/xalloc.h"
 
 const char *
@@ -58,6 +58,28 @@ note_alloc(void)
 	return n;
 }
 
+/* dst := copies of the newest (last) cap of src's n strings; how many that is. */
+static size_t
+copy_newest(char **dst, const char *const *src, size_t n, size_t cap)
+{
+	size_t kept = n < cap ? n : cap;
+
+	for (size_t i = 0; i < kept; i++)
+		dst[i] = mt_xstrdup(src[n - kept + i]);
+	return kept;
+}
+
+/* n's fields := copies of src's first nsrc (at most MT_GROUP_FIELDS_MAX); n has none. */
+static void
+copy_fields(struct mt_alert_note *n, const struct mt_group_field *src, size_t nsrc)
+{
+	n->g.nfields = nsrc < MT_GROUP_FIELDS_MAX ? nsrc : MT_GROUP_FIELDS_MAX;
+	for (size_t i = 0; i < n->g.nfields; i++) {
+		n->fields[i].name = mt_xstrdup(src[i].name);
+		n->fields[i].value = mt_xstrdup(src[i].value ? src[i].value : "");
+	}
+}
+
 struct mt_alert_note *
 mt_alert_note_new(const struct mt_alert_group *g)
 {
@@ -69,21 +91,19 @@ mt_alert_note_new(const struct mt_alert_group *g)
 	n->hostname = dup_or_null(g->hostname);
 	n->log_host = dup_or_null(g->log_host);
 	n->file = dup_or_null(g->file);
-	n->g.nexamples =
-		g->nexamples < MT_GROUP_EXAMPLES_MAX ? g->nexamples : MT_GROUP_EXAMPLES_MAX;
-	for (size_t i = 0; i < n->g.nexamples; i++)
-		n->examples[i] = mt_xstrdup(g->examples[g->nexamples - n->g.nexamples + i]);
-	n->g.nqueue_ids = g->nqueue_ids < MT_GROUP_IDS_MAX ? g->nqueue_ids : MT_GROUP_IDS_MAX;
-	for (size_t i = 0; i < n->g.nqueue_ids; i++)
-		n->queue_ids[i] = mt_xstrdup(g->queue_ids[g->nqueue_ids - n->g.nqueue_ids + i]);
-	n->g.nfields = g->nfields < MT_GROUP_FIELDS_MAX ? g->nfields : MT_GROUP_FIELDS_MAX;
-	for (size_t i = 0; i < n->g.nfields; i++) {
-		n->fields[i].name = mt_xstrdup(g->fields[i].name);
-		n->fields[i].value = mt_xstrdup(g->fields[i].value ? g->fields[i].value : "");
-	}
+	n->g.nexamples = copy_newest(n->examples, g->examples, g->nexamples, MT_GROUP_EXAMPLES_MAX);
+	n->g.nqueue_ids = copy_newest(n->queue_ids, g->queue_ids, g->nqueue_ids, MT_GROUP_IDS_MAX);
+	copy_fields(n, g->fields, g->nfields);
 	n->closed = g->event == MT_GROUP_RESOLVED || g->event == MT_GROUP_FLUSH;
 	note_link(n);
 	return n;
+}
+
+static void
+free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
 }
 
 static void
@@ -106,10 +126,8 @@ mt_alert_note_free(struct mt_alert_note *n)
 	free(n->hostname);
 	free(n->log_host);
 	free(n->file);
-	for (size_t i = 0; i < n->g.nexamples; i++)
-		free(n->examples[i]);
-	for (size_t i = 0; i < n->g.nqueue_ids; i++)
-		free(n->queue_ids[i]);
+	free_strings(n->examples, n->g.nexamples);
+	free_strings(n->queue_ids, n->g.nqueue_ids);
 	free_fields(n);
 	free(n->examples);
 	free(n->queue_ids);
@@ -200,11 +218,7 @@ mt_alert_note_merge(struct mt_alert_note *older, const struct mt_alert_note *new
 	merge_list(o->queue_ids, &o->g.nqueue_ids, MT_GROUP_IDS_MAX, newer->queue_ids,
 		   n->nqueue_ids, true);
 	free_fields(o);
-	for (size_t i = 0; i < n->nfields; i++) {
-		o->fields[i].name = mt_xstrdup(n->fields[i].name);
-		o->fields[i].value = mt_xstrdup(n->fields[i].value);
-	}
-	o->g.nfields = n->nfields;
+	copy_fields(o, n->fields, n->nfields);
 	replace_str(&o->hostname, newer->hostname);
 	replace_str(&o->log_host, newer->log_host);
 	replace_str(&o->file, newer->file);
@@ -212,114 +226,45 @@ mt_alert_note_merge(struct mt_alert_note *older, const struct mt_alert_note *new
 	return true;
 }
 
-/* Saving: an appender that remembers its first error. */
-struct writer {
-	struct mt_buf *b;
-	int r;
-};
-
-static void
-w_puts(struct writer *w, const char *s)
-{
-	if (w->r == 0)
-		w->r = mt_buf_puts(w->b, s);
-}
-
-static void
-w_text(struct writer *w, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (const unsigned char *p = (const unsigned char *)s; w->r == 0 && *p != '\0'; p++) {
-		if (*p > ' ' && *p < 0x7f && *p != '\\' && *p != ',' && *p != '=') {
-			w->r = mt_buf_putc(w->b, (char)*p);
-		} else {
-			char e[4] = { '\\', 'x', hex[*p >> 4], hex[*p & 15] };
-
-			w->r = mt_buf_append(w->b, e, sizeof(e));
-		}
-	}
-}
-
-static void
-w_tok(struct writer *w, const char *name, const char *text)
-{
-	w_puts(w, " ");
-	w_puts(w, name);
-	w_puts(w, "=");
-	w_text(w, text);
-}
-
-static void
-w_num(struct writer *w, const char *name, uint64_t v)
-{
-	if (w->r == 0)
-		w->r = mt_buf_printf(w->b, " %s=%llu", name, (unsigned long long)v);
-}
-
-static void
-w_time(struct writer *w, const char *name, double t)
-{
-	uint64_t bits;
-
-	memcpy(&bits, &t, sizeof(bits));
-	if (w->r == 0)
-		w->r = mt_buf_printf(w->b, " %s=%016llx", name, (unsigned long long)bits);
-}
-
 int
 mt_alert_note_save(const struct mt_alert_note *n, struct mt_buf *out)
 {
-	struct writer w = { .b = out };
-	size_t mark = out->len;
+	struct mt_tokline w;
 
-	w_puts(&w, "note ev=");
-	w_puts(&w, mt_group_event_name(n->g.event));
-	w_num(&w, "closed", n->closed);
-	w_tok(&w, "sig", n->g.sig->id);
+	mt_tokline_begin(&w, out);
+	mt_tokline_puts(&w, "note ev=");
+	mt_tokline_puts(&w, mt_group_event_name(n->g.event));
+	mt_tokline_num(&w, "closed", n->closed);
+	mt_tokline_tok(&w, "sig", n->g.sig->id);
 	if (n->key_name) {
-		w_tok(&w, "kn", n->key_name);
-		w_tok(&w, "kv", n->key_value ? n->key_value : "");
+		mt_tokline_tok(&w, "kn", n->key_name);
+		mt_tokline_tok(&w, "kv", n->key_value ? n->key_value : "");
 	}
-	w_num(&w, "total", n->g.count_total);
-	w_num(&w, "new", n->g.count_new);
-	w_num(&w, "msgs", n->g.messages);
-	w_num(&w, "dests", n->g.destinations);
-	w_num(&w, "reps", n->g.repeats);
-	w_time(&w, "first", n->g.first_seen);
-	w_time(&w, "last", n->g.last_seen);
-	w_tok(&w, "sev", mt_severity_name(n->g.severity));
-	w_tok(&w, "loc", n->g.locale == MT_LOCALE_ZH ? "zh" : "en");
+	mt_tokline_num(&w, "total", n->g.count_total);
+	mt_tokline_num(&w, "new", n->g.count_new);
+	mt_tokline_num(&w, "msgs", n->g.messages);
+	mt_tokline_num(&w, "dests", n->g.destinations);
+	mt_tokline_num(&w, "reps", n->g.repeats);
+	mt_tokline_time(&w, "first", n->g.first_seen);
+	mt_tokline_time(&w, "last", n->g.last_seen);
+	mt_tokline_tok(&w, "sev", mt_severity_name(n->g.severity));
+	mt_tokline_tok(&w, "loc", n->g.locale == MT_LOCALE_ZH ? "zh" : "en");
 	if (n->hostname)
-		w_tok(&w, "host", n->hostname);
+		mt_tokline_tok(&w, "host", n->hostname);
 	if (n->log_host)
-		w_tok(&w, "lhost", n->log_host);
+		mt_tokline_tok(&w, "lhost", n->log_host);
 	if (n->file)
-		w_tok(&w, "file", n->file);
+		mt_tokline_tok(&w, "file", n->file);
 	for (size_t i = 0; i < n->g.nexamples; i++)
-		w_tok(&w, "ex", n->examples[i]);
+		mt_tokline_tok(&w, "ex", n->examples[i]);
 	for (size_t i = 0; i < n->g.nqueue_ids; i++)
-		w_tok(&w, "id", n->queue_ids[i]);
+		mt_tokline_tok(&w, "id", n->queue_ids[i]);
 	for (size_t i = 0; i < n->g.nfields; i++) {
-		w_tok(&w, "f", n->fields[i].name);
-		w_puts(&w, ",");
-		w_text(&w, n->fields[i].value);
+		mt_tokline_tok(&w, "f", n->fields[i].name);
+		mt_tokline_puts(&w, ",");
+		mt_tokline_text(&w, n->fields[i].value);
 	}
-	if (w.r < 0) {
-		out->len = mark;
-		out->data[mark] = '\0';
-	}
-	return w.r;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return mt_tokline_end(&w);
 }
 
 /* Decode [p, p+len) into a new string of at most max bytes; NULL if malformed. */
@@ -335,8 +280,9 @@ unescape(const char *p, size_t len, size_t max)
 		if (c == '\\') {
 			int hi, lo;
 
-			if (len - i < 4 || p[i + 1] != 'x' || (hi = hexval(p[i + 2])) < 0 ||
-			    (lo = hexval(p[i + 3])) < 0 || (hi | lo) == 0)
+			if (len - i < 4 || p[i + 1] != 'x' ||
+			    (hi = mt_tokline_hexval(p[i + 2])) < 0 ||
+			    (lo = mt_tokline_hexval(p[i + 3])) < 0 || (hi | lo) == 0)
 				goto bad;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 3;
@@ -352,44 +298,6 @@ unescape(const char *p, size_t len, size_t max)
 bad:
 	free(s);
 	return NULL;
-}
-
-static int
-parse_u64(const char *p, size_t len, uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	if (len == 0 || len > 20)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9' || v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	*ret = v;
-	return 0;
-}
-
-static int
-parse_time(const char *p, size_t len, double *ret)
-{
-	uint64_t bits = 0;
-	double t;
-
-	if (len != 16)
-		return -EINVAL;
-	for (size_t i = 0; i < 16; i++) {
-		int d = hexval(p[i]);
-
-		if (d < 0)
-			return -EINVAL;
-		bits = bits << 4 | (uint64_t)d;
-	}
-	memcpy(&t, &bits, sizeof(t));
-	if (!isfinite(t))
-		return -EINVAL;
-	*ret = t;
-	return 0;
 }
 
 static int
@@ -414,6 +322,17 @@ set_once(char **dst, const char *p, size_t len, size_t max)
 		return -EINVAL;
 	*dst = unescape(p, len, max);
 	return *dst ? 0 : -EINVAL;
+}
+
+/* Append the decoded text to v (n of cap); -EINVAL if v is full or the text malformed. */
+static int
+push_text(char **v, size_t *n, size_t cap, const char *p, size_t len, size_t max)
+{
+	int r = *n == cap ? -EINVAL : set_once(&v[*n], p, len, max);
+
+	if (r == 0)
+		(*n)++;
+	return r;
 }
 
 struct mt_alert_note *
@@ -455,7 +374,7 @@ mt_alert_note_load(const char *p, size_t len, const struct mt_catalog *c)
 		else if (IS("closed")) {
 			uint64_t v = 0;
 
-			r = ONCE(1) ?: parse_u64(eq + 1, vlen, &v);
+			r = ONCE(1) ?: mt_tokline_parse_num(eq + 1, vlen, &v);
 			r = r ?: (v > 1 ? -EINVAL : 0);
 			n->closed = v == 1;
 		} else if (IS("sig"))
@@ -467,19 +386,19 @@ mt_alert_note_load(const char *p, size_t len, const struct mt_catalog *c)
 				    (n->key_value ? -EINVAL : (n->key_value = mt_xstrdup(""), 0)) :
 				    set_once(&n->key_value, eq + 1, vlen, MT_GROUP_TEXT_MAX);
 		} else if (IS("total"))
-			r = ONCE(2) ?: parse_u64(eq + 1, vlen, &n->g.count_total);
+			r = ONCE(2) ?: mt_tokline_parse_num(eq + 1, vlen, &n->g.count_total);
 		else if (IS("new"))
-			r = ONCE(3) ?: parse_u64(eq + 1, vlen, &n->g.count_new);
+			r = ONCE(3) ?: mt_tokline_parse_num(eq + 1, vlen, &n->g.count_new);
 		else if (IS("msgs"))
-			r = ONCE(4) ?: parse_u64(eq + 1, vlen, &n->g.messages);
+			r = ONCE(4) ?: mt_tokline_parse_num(eq + 1, vlen, &n->g.messages);
 		else if (IS("dests"))
-			r = ONCE(5) ?: parse_u64(eq + 1, vlen, &n->g.destinations);
+			r = ONCE(5) ?: mt_tokline_parse_num(eq + 1, vlen, &n->g.destinations);
 		else if (IS("reps"))
-			r = ONCE(6) ?: parse_u64(eq + 1, vlen, &n->g.repeats);
+			r = ONCE(6) ?: mt_tokline_parse_num(eq + 1, vlen, &n->g.repeats);
 		else if (IS("first"))
-			r = ONCE(7) ?: parse_time(eq + 1, vlen, &n->g.first_seen);
+			r = ONCE(7) ?: mt_tokline_parse_time(eq + 1, vlen, &n->g.first_seen);
 		else if (IS("last"))
-			r = ONCE(8) ?: parse_time(eq + 1, vlen, &n->g.last_seen);
+			r = ONCE(8) ?: mt_tokline_parse_time(eq + 1, vlen, &n->g.last_seen);
 		else if (IS("sev"))
 			r = set_once(&sev, eq + 1, vlen, 16);
 		else if (IS("loc"))
@@ -490,21 +409,13 @@ mt_alert_note_load(const char *p, size_t len, const struct mt_catalog *c)
 			r = set_once(&n->log_host, eq + 1, vlen, MT_GROUP_FIELD_MAX);
 		else if (IS("file"))
 			r = set_once(&n->file, eq + 1, vlen, MT_GROUP_TEXT_MAX);
-		else if (IS("ex")) {
-			r = n->g.nexamples == MT_GROUP_EXAMPLES_MAX ? -EINVAL : 0;
-			if (r == 0)
-				r = set_once(&n->examples[n->g.nexamples], eq + 1, vlen,
-					     MT_GROUP_TEXT_MAX);
-			if (r == 0)
-				n->g.nexamples++;
-		} else if (IS("id")) {
-			r = n->g.nqueue_ids == MT_GROUP_IDS_MAX ? -EINVAL : 0;
-			if (r == 0)
-				r = set_once(&n->queue_ids[n->g.nqueue_ids], eq + 1, vlen,
-					     MT_GROUP_ID_MAX);
-			if (r == 0)
-				n->g.nqueue_ids++;
-		} else if (IS("f")) {
+		else if (IS("ex"))
+			r = push_text(n->examples, &n->g.nexamples, MT_GROUP_EXAMPLES_MAX, eq + 1,
+				      vlen, MT_GROUP_TEXT_MAX);
+		else if (IS("id"))
+			r = push_text(n->queue_ids, &n->g.nqueue_ids, MT_GROUP_IDS_MAX, eq + 1,
+				      vlen, MT_GROUP_ID_MAX);
+		else if (IS("f")) {
 			const char *comma = memchr(eq + 1, ',', vlen);
 			char *fname = NULL, *fvalue = NULL;
 

@@ -18,6 +18,7 @@
 #include "alert/group_internal.h"
 #include "match/catalog.h"
 #include "util/buf.h"
+#include "util/tokline.h"
 #include "util/xalloc.h"
 
 #define SIG_ID_MAX 256 /* bytes of a signature id in a snapshot line */
@@ -35,55 +36,9 @@ next_name(bool started, uint64_t pending, uint64_t nnotified)
 	return nnotified == 0 ? "first" : nnotified == 1 ? "update" : "reminder";
 }
 
-/* An appender that remembers its first error, so a line is written without a check per call. */
-struct writer {
-	struct mt_buf *b;
-	int r;
-};
-
-static void
-w_puts(struct writer *w, const char *s)
-{
-	if (w->r == 0)
-		w->r = mt_buf_puts(w->b, s);
-}
-
-static void
-w_text(struct writer *w, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (const unsigned char *p = (const unsigned char *)s; w->r == 0 && *p != '\0'; p++) {
-		if (*p > ' ' && *p < 0x7f && *p != '\\' && *p != ',' && *p != '=') {
-			w->r = mt_buf_putc(w->b, (char)*p);
-		} else {
-			char e[4] = { '\\', 'x', hex[*p >> 4], hex[*p & 15] };
-
-			w->r = mt_buf_append(w->b, e, sizeof(e));
-		}
-	}
-}
-
-static void
-w_num(struct writer *w, const char *name, uint64_t v)
-{
-	if (w->r == 0)
-		w->r = mt_buf_printf(w->b, " %s=%llu", name, (unsigned long long)v);
-}
-
-static void
-w_time(struct writer *w, const char *name, double t)
-{
-	uint64_t bits;
-
-	memcpy(&bits, &t, sizeof(bits));
-	if (w->r == 0)
-		w->r = mt_buf_printf(w->b, " %s=%016llx", name, (unsigned long long)bits);
-}
-
 /* A bitmap of distinct entries, as hex; nothing if it is empty. */
 static void
-w_bits(struct writer *w, const char *name, const uint8_t *bits)
+w_bits(struct mt_tokline *w, const char *name, const uint8_t *bits)
 {
 	static const char hex[] = "0123456789abcdef";
 	char out[DISTINCT_BYTES * 2 + 1];
@@ -101,91 +56,81 @@ w_bits(struct writer *w, const char *name, const uint8_t *bits)
 }
 
 static void
-save_group(struct writer *w, const struct mt_grouper *gr, const struct group *g)
+save_group(struct mt_tokline *w, const struct mt_grouper *gr, const struct group *g)
 {
-	w_puts(w, "group sig=");
-	w_text(w, g->sig->id);
+	mt_tokline_puts(w, "group");
+	mt_tokline_tok(w, "sig", g->sig->id);
 	if (g->has_key) {
-		w_puts(w, " kn=");
-		w_text(w, g->key_name.s);
-		w_puts(w, " kv=");
-		w_text(w, g->key_value.s);
+		mt_tokline_tok(w, "kn", g->key_name.s);
+		mt_tokline_tok(w, "kv", g->key_value.s);
 	}
-	w_num(w, "serial", g->serial);
-	w_num(w, "seq", g->seq);
-	w_num(w, "total", g->total);
-	w_num(w, "new", g->pending);
-	w_num(w, "notified", g->nnotified);
-	w_puts(w, " next=");
-	w_puts(w, next_name(g->started, g->pending, g->nnotified));
-	w_time(w, "first", g->first_seen);
-	w_time(w, "last", g->last_seen);
-	w_time(w, "notify", g->last_notify);
-	w_time(w, "due", g->due);
+	mt_tokline_num(w, "serial", g->serial);
+	mt_tokline_num(w, "seq", g->seq);
+	mt_tokline_num(w, "total", g->total);
+	mt_tokline_num(w, "new", g->pending);
+	mt_tokline_num(w, "notified", g->nnotified);
+	mt_tokline_puts(w, " next=");
+	mt_tokline_puts(w, next_name(g->started, g->pending, g->nnotified));
+	mt_tokline_time(w, "first", g->first_seen);
+	mt_tokline_time(w, "last", g->last_seen);
+	mt_tokline_time(w, "notify", g->last_notify);
+	mt_tokline_time(w, "due", g->due);
 	if (!g->started) {
-		w_time(w, "tmax", g->times_max);
+		mt_tokline_time(w, "tmax", g->times_max);
 		for (size_t i = 0; i < g->tr.n; i++)
-			w_time(w, "t", g->times[grp_ring_slot(&g->tr, i, gr->p.min_count)]);
+			mt_tokline_time(w, "t",
+					g->times[grp_ring_slot(&g->tr, i, gr->p.min_count)]);
 	}
-	w_puts(w, " sev=");
-	w_puts(w, mt_severity_name(g->severity));
-	w_puts(w, " loc=");
-	w_puts(w, locale_names[g->locale == MT_LOCALE_ZH]);
+	mt_tokline_puts(w, " sev=");
+	mt_tokline_puts(w, mt_severity_name(g->severity));
+	mt_tokline_puts(w, " loc=");
+	mt_tokline_puts(w, locale_names[g->locale == MT_LOCALE_ZH]);
 	if (g->has_hostname) {
-		w_puts(w, " host=");
-		w_text(w, g->hostname.s);
+		mt_tokline_tok(w, "host", g->hostname.s);
 	}
 	if (g->has_log_host) {
-		w_puts(w, " lhost=");
-		w_text(w, g->log_host.s);
+		mt_tokline_tok(w, "lhost", g->log_host.s);
 	}
-	w_puts(w, " file=");
-	w_text(w, g->file.s);
+	mt_tokline_tok(w, "file", g->file.s);
 	if (g->repeats > 0)
-		w_num(w, "rep", g->repeats);
+		mt_tokline_num(w, "rep", g->repeats);
 	w_bits(w, "mb", g->mbits);
 	w_bits(w, "db", g->dbits);
 	if (g->dest.s != NULL) {
-		w_puts(w, " dest=");
-		w_text(w, g->dest.s);
+		mt_tokline_tok(w, "dest", g->dest.s);
 	}
 	for (size_t i = 0; i < g->exr.n; i++) {
 		const struct stamped *e = &g->ex[grp_ring_slot(&g->exr, i, MT_GROUP_EXAMPLES_MAX)];
 
-		w_num(w, "ex", e->seq);
-		w_puts(w, ",");
-		w_text(w, e->t.s);
+		mt_tokline_num(w, "ex", e->seq);
+		mt_tokline_puts(w, ",");
+		mt_tokline_text(w, e->t.s);
 	}
 	for (size_t i = 0; i < g->idr.n; i++) {
 		const struct stamped *e = &g->ids[grp_ring_slot(&g->idr, i, MT_GROUP_IDS_MAX)];
 
-		w_num(w, "id", e->seq);
-		w_puts(w, ",");
-		w_text(w, e->t.s);
+		mt_tokline_num(w, "id", e->seq);
+		mt_tokline_puts(w, ",");
+		mt_tokline_text(w, e->t.s);
 	}
 	for (size_t i = 0; i < g->nfields; i++) {
-		w_puts(w, " f=");
-		w_text(w, g->fields[i].name.s);
-		w_puts(w, ",");
-		w_text(w, g->fields[i].value.s);
+		mt_tokline_tok(w, "f", g->fields[i].name.s);
+		mt_tokline_puts(w, ",");
+		mt_tokline_text(w, g->fields[i].value.s);
 	}
-	w_puts(w, "\n");
+	mt_tokline_puts(w, "\n");
 }
 
 int
 mt_grouper_save(const struct mt_grouper *gr, struct mt_buf *out)
 {
-	struct writer w = { .b = out };
-	size_t mark = out->len;
+	struct mt_tokline w;
 
+	mt_tokline_begin(&w, out);
 	/* Oldest activity first: loading pushes each on the LRU head, rebuilding the order. */
 	for (const struct group *g = gr->lru_tail; g != NULL && w.r == 0; g = g->lru_prev)
 		save_group(&w, gr, g);
-	if (w.r < 0) {
-		out->len = mark;
-		out->data[mark] = '\0';
-	}
-	return w.r;
+	return mt_tokline_end(&w);
 }
 
 struct view {
@@ -308,46 +253,6 @@ view_is(struct view v, const char *s)
 	return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
 }
 
-static int
-parse_num(struct view v, uint64_t *ret)
-{
-	uint64_t n = 0;
-
-	if (v.len == 0 || v.len > 20)
-		return -EINVAL;
-	for (size_t i = 0; i < v.len; i++) {
-		unsigned d = (unsigned)(unsigned char)v.p[i] - '0';
-
-		if (d > 9 || n > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		n = n * 10 + d;
-	}
-	*ret = n;
-	return 0;
-}
-
-static int
-parse_time(struct view v, double *ret)
-{
-	uint64_t bits = 0;
-	double t;
-
-	if (v.len != 16)
-		return -EINVAL;
-	for (size_t i = 0; i < 16; i++) {
-		int d = hexval(v.p[i]);
-
-		if (d < 0 || (v.p[i] >= 'A' && v.p[i] <= 'F'))
-			return -EINVAL;
-		bits = bits << 4 | (unsigned)d;
-	}
-	memcpy(&t, &bits, sizeof(t));
-	if (!isfinite(t))
-		return -EINVAL;
-	*ret = t;
-	return 0;
-}
-
 /* "N,TEXT": a number, a comma, then text checked against max. */
 static int
 parse_stamped(struct view v, size_t max, struct stamped_view *ret)
@@ -359,7 +264,8 @@ parse_stamped(struct view v, size_t max, struct stamped_view *ret)
 		return -EINVAL;
 	num = (struct view){ v.p, (size_t)(comma - v.p) };
 	text = (struct view){ comma + 1, v.len - num.len - 1 };
-	if (parse_num(num, &ret->seq) < 0 || unescape(text, NULL, max, NULL) < 0)
+	if (mt_tokline_parse_num(num.p, num.len, &ret->seq) < 0 ||
+	    unescape(text, NULL, max, NULL) < 0)
 		return -EINVAL;
 	ret->v = text;
 	return 0;
@@ -383,16 +289,16 @@ parse_token(struct snap *s, struct view name, struct view v)
 			memcpy(field, &v, sizeof(v));
 			return 0;
 		case TOK_NUM:
-			return parse_num(v, (uint64_t *)(void *)field);
+			return mt_tokline_parse_num(v.p, v.len, (uint64_t *)(void *)field);
 		case TOK_TIME:
-			return parse_time(v, (double *)(void *)field);
+			return mt_tokline_parse_time(v.p, v.len, (double *)(void *)field);
 		}
 		return -EINVAL;
 	}
 	if (view_is(name, "t")) {
 		if (s->nt == MT_GROUP_MIN_COUNT_MAX)
 			return -EINVAL;
-		return parse_time(v, &s->t[s->nt++]);
+		return mt_tokline_parse_time(v.p, v.len, &s->t[s->nt++]);
 	}
 	if (view_is(name, "ex")) {
 		if (s->nex == MT_GROUP_EXAMPLES_MAX)

@@ -554,6 +554,18 @@ expect(const struct field *f, enum ftype type, char *buf, size_t size)
 	mt_panic("unknown field type %d", (int)type);
 }
 
+/* "NAME must be WHAT, not VALUE": n is not what a key of this type holds.  Returns false. */
+static bool
+type_err(struct ctx *k, const struct field *f, enum ftype type, const char *name,
+	 const struct mt_ynode *n)
+{
+	char shown[SHOW_LEN], what[512];
+
+	err(k, n, "%s must be %s, not %s", name, expect(f, type, what, sizeof(what)),
+	    show(n, shown, sizeof(shown)));
+	return false;
+}
+
 /* --- values ---------------------------------------------------------------- */
 
 static void
@@ -775,28 +787,33 @@ set_selector(struct ctx *k, const char *name, const struct mt_ynode *n, void *at
 	return true;
 }
 
+/* A duration or size that is not one (r: -EINVAL) or outside f's range: say which. */
+static bool
+range_err(struct ctx *k, const struct field *f, enum ftype type, const char *name,
+	  const struct mt_ynode *n, int r)
+{
+	char shown[SHOW_LEN];
+
+	if (r == -EINVAL)
+		return type_err(k, f, type, name, n);
+	err(k, n, "%s must be between %s and %s, not %s", name, f->min, f->max,
+	    show(n, shown, sizeof(shown)));
+	return false;
+}
+
 static bool
 set_duration(struct ctx *k, const struct field *f, const char *name, const struct mt_ynode *n,
 	     void *at)
 {
-	char shown[SHOW_LEN], what[64];
 	double v = 0, lo, hi;
 	int r;
 
 	if (mt_parse_duration(f->min, &lo) < 0 || mt_parse_duration(f->max, &hi) < 0)
 		mt_panic("bad range for %s", f->key);
 	r = mt_parse_duration(n->str, &v);
-	if (r == -EINVAL) {
-		err(k, n, "%s must be %s, not %s", name, expect(f, T_DURATION, what, sizeof(what)),
-		    show(n, shown, sizeof(shown)));
-		return false;
-	}
 	/* -ERANGE (too many digits) is out of range too. */
-	if (r < 0 || v < lo || v > hi) {
-		err(k, n, "%s must be between %s and %s, not %s", name, f->min, f->max,
-		    show(n, shown, sizeof(shown)));
-		return false;
-	}
+	if (r < 0 || v < lo || v > hi)
+		return range_err(k, f, T_DURATION, name, n, r);
 	memcpy(at, &v, sizeof(v));
 	return true;
 }
@@ -804,23 +821,14 @@ set_duration(struct ctx *k, const struct field *f, const char *name, const struc
 static bool
 set_size(struct ctx *k, const struct field *f, const char *name, const struct mt_ynode *n, void *at)
 {
-	char shown[SHOW_LEN], what[64];
 	uint64_t v = 0, lo, hi;
 	int r;
 
 	if (mt_parse_size(f->min, &lo) < 0 || mt_parse_size(f->max, &hi) < 0)
 		mt_panic("bad range for %s", f->key);
 	r = mt_parse_size(n->str, &v);
-	if (r == -EINVAL) {
-		err(k, n, "%s must be %s, not %s", name, expect(f, T_SIZE, what, sizeof(what)),
-		    show(n, shown, sizeof(shown)));
-		return false;
-	}
-	if (r < 0 || v < lo || v > hi) {
-		err(k, n, "%s must be between %s and %s, not %s", name, f->min, f->max,
-		    show(n, shown, sizeof(shown)));
-		return false;
-	}
+	if (r < 0 || v < lo || v > hi)
+		return range_err(k, f, T_SIZE, name, n, r);
 	memcpy(at, &v, sizeof(v));
 	return true;
 }
@@ -828,7 +836,7 @@ set_size(struct ctx *k, const struct field *f, const char *name, const struct mt
 static bool
 set_uint(struct ctx *k, const struct field *f, const char *name, const struct mt_ynode *n, void *at)
 {
-	char shown[SHOW_LEN], what[64], *end;
+	char shown[SHOW_LEN], *end;
 	unsigned long long lo, hi;
 	long long v;
 
@@ -837,11 +845,8 @@ set_uint(struct ctx *k, const struct field *f, const char *name, const struct mt
 	hi = strtoull(f->max ? f->max : "18446744073709551615", &end, 10);
 	if (errno != 0)
 		mt_panic("bad range for %s", f->key);
-	if (mt_ynode_int(n, &v) < 0 || v < 0) {
-		err(k, n, "%s must be %s, not %s", name, expect(f, T_UINT, what, sizeof(what)),
-		    show(n, shown, sizeof(shown)));
-		return false;
-	}
+	if (mt_ynode_int(n, &v) < 0 || v < 0)
+		return type_err(k, f, T_UINT, name, n);
 	if ((unsigned long long)v < lo || (unsigned long long)v > hi) {
 		err(k, n, "%s must be between %llu and %llu, not %s", name, lo, hi,
 		    show(n, shown, sizeof(shown)));
@@ -895,11 +900,8 @@ set_value(struct ctx *k, const struct field *f, enum ftype type, const char *nam
 	char shown[SHOW_LEN], what[512];
 	bool b;
 
-	if (n->type != MT_Y_SCALAR) {
-		err(k, n, "%s must be %s, not %s", name, expect(f, type, what, sizeof(what)),
-		    show(n, shown, sizeof(shown)));
-		return false;
-	}
+	if (n->type != MT_Y_SCALAR)
+		return type_err(k, f, type, name, n);
 	if (strlen(n->str) != n->len) {
 		err(k, n, "%s must not contain a NUL character", name);
 		return false;
@@ -977,9 +979,7 @@ set_value(struct ctx *k, const struct field *f, enum ftype type, const char *nam
 	case T_MAP:
 		mt_panic("%s is not a scalar", name);
 	}
-	err(k, n, "%s must be %s, not %s", name, expect(f, type, what, sizeof(what)),
-	    show(n, shown, sizeof(shown)));
-	return false;
+	return type_err(k, f, type, name, n);
 }
 
 /* --- sections, lists, mappings --------------------------------------------- */
@@ -1186,7 +1186,7 @@ parse_field(struct ctx *k, const struct field *f, const char *name, const struct
 	    void *obj)
 {
 	char *at = (char *)obj + f->off;
-	char what[512], shown[SHOW_LEN];
+	char what[512];
 
 	if (mt_ynode_is_null(v)) {
 		err(k, v, "%s is empty; it must be %s (or remove the key to use the default)", name,
@@ -1200,8 +1200,7 @@ parse_field(struct ctx *k, const struct field *f, const char *name, const struct
 	else if (f->type == T_MAP && v->type == MT_Y_MAP)
 		parse_map(k, f, name, v, obj);
 	else if (f->type == T_LIST || f->type == T_MAP)
-		err(k, v, "%s must be %s, not %s", name, expect(f, f->type, what, sizeof(what)),
-		    show(v, shown, sizeof(shown)));
+		(void)type_err(k, f, f->type, name, v);
 	else
 		(void)set_value(k, f, f->type, name, v, at);
 }

@@ -112,16 +112,31 @@ struct mt_correlate {
 
 /* --- the generic table ----------------------------------------------------- */
 
+/* Entry i of t, of t's entry type (through void *: t->e is aligned for it). */
+static void *
+slot(const struct table *t, uint32_t i)
+{
+	return t->e + (size_t)i * t->stride;
+}
+
+/* The links every entry starts with. */
 static struct link *
 ent(const struct table *t, uint32_t i)
 {
-	return (struct link *)(t->e + (size_t)i * t->stride);
+	return slot(t, i);
+}
+
+/* The slot of an entry of t. */
+static uint32_t
+slot_index(const struct table *t, const void *e)
+{
+	return (uint32_t)(((const unsigned char *)e - t->e) / t->stride);
 }
 
 static const char *
 ekey(const struct table *t, uint32_t i, size_t *len)
 {
-	const unsigned char *p = (const unsigned char *)ent(t, i);
+	const unsigned char *p = slot(t, i);
 
 	if (t->klen_size == 1)
 		*len = p[t->klen_off];
@@ -355,14 +370,14 @@ table_insert(const struct mt_correlate *c, struct table *t, const char *k, size_
 			rehash(c, t, nb);
 		}
 		i = (uint32_t)t->n++;
-		memset(ent(t, i), 0, t->stride);
+		memset(slot(t, i), 0, t->stride);
 	} else {
 		i = t->tail;
 		chain_unlink(c, t, i);
 		lru_unlink(t, i);
 		*ret_evicted = true;
 	}
-	p = (unsigned char *)ent(t, i);
+	p = slot(t, i);
 	if (t->klen_size == 1)
 		p[t->klen_off] = (uint8_t)len;
 	else
@@ -374,46 +389,93 @@ table_insert(const struct mt_correlate *c, struct table *t, const char *k, size_
 	return i;
 }
 
+/* --- the entries of the three tables ----------------------------------------- */
+
+static struct msg *
+msg_at(const struct mt_correlate *c, uint32_t i)
+{
+	return slot(&c->msgs, i);
+}
+
+static struct dest *
+dest_at(const struct mt_correlate *c, uint32_t i)
+{
+	return slot(&c->dests, i);
+}
+
+static struct cause *
+cause_at(const struct mt_correlate *c, uint32_t i)
+{
+	return slot(&c->causes, i);
+}
+
 /* --- handles: slot and generation, so a reused slot is not mistaken -------- */
+
+/*
+ * A handle keeps an entry's slot in its low bits and the slot's generation
+ * (as many low bits of it as are left) above; 0 is no handle.
+ */
+#define CAUSE_SLOT_BITS	    12 /* MT_CORRELATE_CAUSES slots */
+#define DEST_SLOT_BITS	    20 /* up to 1000000 destinations (the cap of max_destinations) */
+#define GEN_MASK(slot_bits) (UINT32_MAX >> (slot_bits)) /* the generation bits a handle keeps */
+
+_Static_assert(MT_CORRELATE_CAUSES <= 1u << CAUSE_SLOT_BITS, "a cause's slot fits its handle");
+
+static uint32_t
+handle_pack(uint32_t gen, uint32_t i, unsigned slot_bits)
+{
+	return (gen & GEN_MASK(slot_bits)) << slot_bits | i;
+}
+
+/* The slot h names in t; NIL for no handle or a slot past t's entries. */
+static uint32_t
+handle_slot(const struct table *t, uint32_t h, unsigned slot_bits)
+{
+	uint32_t i = h & ((UINT32_C(1) << slot_bits) - 1);
+
+	return h == 0 || i >= t->n ? NIL : i;
+}
 
 static uint32_t
 cause_handle(const struct mt_correlate *c, uint32_t i)
 {
-	const struct cause *e = (const struct cause *)ent(&c->causes, i);
-
-	return (e->gen & 0xfffffu) << 12 | i;
+	return handle_pack(cause_at(c, i)->gen, i, CAUSE_SLOT_BITS);
 }
 
+static uint32_t
+cause_handle_of(const struct mt_correlate *c, const struct cause *e)
+{
+	return cause_handle(c, slot_index(&c->causes, e));
+}
+
+/* The cause h names; NULL if there is none, or its slot was reused since. */
 static struct cause *
 cause_get(struct mt_correlate *c, uint32_t h)
 {
-	uint32_t i = h & 0xfffu;
-	struct cause *e;
+	uint32_t i = handle_slot(&c->causes, h, CAUSE_SLOT_BITS);
 
-	if (h == 0 || i >= c->causes.n)
-		return NULL;
-	e = (struct cause *)ent(&c->causes, i);
-	return (e->gen & 0xfffffu) == h >> 12 ? e : NULL;
+	return i != NIL && cause_handle(c, i) == h ? cause_at(c, i) : NULL;
 }
 
 static uint32_t
 dest_handle(const struct mt_correlate *c, uint32_t i)
 {
-	const struct dest *e = (const struct dest *)ent(&c->dests, i);
-
-	return (uint32_t)(e->gen & 0xfffu) << 20 | i;
+	return handle_pack(dest_at(c, i)->gen, i, DEST_SLOT_BITS);
 }
 
+static uint32_t
+dest_handle_of(const struct mt_correlate *c, const struct dest *d)
+{
+	return dest_handle(c, slot_index(&c->dests, d));
+}
+
+/* The destination h names; NULL if there is none, or its slot was reused since. */
 static struct dest *
 dest_get(struct mt_correlate *c, uint32_t h)
 {
-	uint32_t i = h & 0xfffffu;
-	struct dest *e;
+	uint32_t i = handle_slot(&c->dests, h, DEST_SLOT_BITS);
 
-	if (h == 0 || i >= c->dests.n)
-		return NULL;
-	e = (struct dest *)ent(&c->dests, i);
-	return (e->gen & 0xfffu) == h >> 20 ? e : NULL;
+	return i != NIL && dest_handle(c, i) == h ? dest_at(c, i) : NULL;
 }
 
 /* --- life -------------------------------------------------------------------- */
@@ -733,12 +795,31 @@ remember_cause(struct mt_correlate *c, const char *sig_id, const char *dest, siz
 	c->recent[r].cause = h;
 }
 
+/*
+ * A cause's key in k: the signature id, 0x1f, the destination, cut to fit;
+ * its length.  *dlen is cut to the part of the destination kept.
+ */
+static size_t
+cause_key(char k[CKEY_MAX], const char *sig_id, const char *dest, size_t *dlen)
+{
+	size_t sl = strlen(sig_id);
+
+	if (sl > CKEY_MAX - 2)
+		sl = CKEY_MAX - 2;
+	if (*dlen > CKEY_MAX - 1 - sl)
+		*dlen = CKEY_MAX - 1 - sl;
+	memcpy(k, sig_id, sl);
+	k[sl] = 0x1f;
+	memcpy(k + sl + 1, dest, *dlen);
+	return sl + 1 + *dlen;
+}
+
 static uint32_t
 cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_t dlen,
 	     const struct mt_view *reply, uint32_t t)
 {
 	char k[CKEY_MAX];
-	size_t sl = strlen(sig_id), len;
+	size_t len;
 	uint64_t h;
 	uint32_t i;
 	bool evicted;
@@ -752,14 +833,7 @@ cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_
 		    cause_get(c, c->recent[r].cause) != NULL)
 			return c->recent[r].cause;
 	}
-	if (sl > CKEY_MAX - 2)
-		sl = CKEY_MAX - 2;
-	if (dlen > CKEY_MAX - 1 - sl)
-		dlen = CKEY_MAX - 1 - sl;
-	memcpy(k, sig_id, sl);
-	k[sl] = 0x1f;
-	memcpy(k + sl + 1, dest, dlen);
-	len = sl + 1 + dlen;
+	len = cause_key(k, sig_id, dest, &dlen);
 	h = hash(c, k, len);
 	i = table_find(&c->causes, k, len, h);
 	if (i != NIL) {
@@ -768,12 +842,12 @@ cause_intern(struct mt_correlate *c, const char *sig_id, const char *dest, size_
 		return cause_handle(c, i);
 	}
 	i = table_insert(c, &c->causes, k, len, h, &evicted);
-	e = (struct cause *)ent(&c->causes, i);
+	e = cause_at(c, i);
 	if (evicted) {
 		c->st.cause_evicted++;
 		e->gen++;
 	}
-	if (e->gen == 0 || (e->gen & 0xfffffu) == 0)
+	if (e->gen == 0 || (e->gen & GEN_MASK(CAUSE_SLOT_BITS)) == 0)
 		e->gen = 1;
 	e->since = t;
 	e->sig = NULL;
@@ -827,26 +901,10 @@ static struct cause *
 cause_find(struct mt_correlate *c, const char *sig_id, const char *dest, size_t dlen)
 {
 	char k[CKEY_MAX];
-	size_t sl = strlen(sig_id), len;
-	uint32_t i;
+	size_t len = cause_key(k, sig_id, dest, &dlen);
+	uint32_t i = table_find(&c->causes, k, len, hash(c, k, len));
 
-	if (sl > CKEY_MAX - 2)
-		sl = CKEY_MAX - 2;
-	if (dlen > CKEY_MAX - 1 - sl)
-		dlen = CKEY_MAX - 1 - sl;
-	memcpy(k, sig_id, sl);
-	k[sl] = 0x1f;
-	memcpy(k + sl + 1, dest, dlen);
-	len = sl + 1 + dlen;
-	i = table_find(&c->causes, k, len, hash(c, k, len));
-	return i == NIL ? NULL : (struct cause *)ent(&c->causes, i);
-}
-
-static uint32_t
-cause_handle_of(const struct mt_correlate *c, const struct cause *e)
-{
-	return cause_handle(
-		c, (uint32_t)(((const unsigned char *)e - c->causes.e) / c->causes.stride));
+	return i == NIL ? NULL : cause_at(c, i);
 }
 
 /* The cause's signature id (a NUL-terminated copy in scratch storage). */
@@ -909,7 +967,7 @@ msg_lookup(struct mt_correlate *c, const struct mt_view *id, bool create, uint32
 	h = hash_view(c, id->p, id->len);
 	i = table_find(&c->msgs, id->p, id->len, h);
 	if (i != NIL) {
-		m = (struct msg *)ent(&c->msgs, i);
+		m = msg_at(c, i);
 		table_touch(&c->msgs, i);
 		if (msg_stale(c, m, t)) {
 			c->st.msg_evicted_age++;
@@ -919,22 +977,15 @@ msg_lookup(struct mt_correlate *c, const struct mt_view *id, bool create, uint32
 	}
 	if (!create)
 		return NULL;
-	stale_tail = c->msgs.tail != NIL &&
-		     msg_stale(c, (const struct msg *)ent(&c->msgs, c->msgs.tail), t);
+	stale_tail = c->msgs.tail != NIL && msg_stale(c, msg_at(c, c->msgs.tail), t);
 	i = table_insert(c, &c->msgs, id->p, id->len, h, &evicted);
 	if (evicted && stale_tail)
 		c->st.msg_evicted_age++;
 	else if (evicted)
 		c->st.msg_evicted_lru++;
-	m = (struct msg *)ent(&c->msgs, i);
+	m = msg_at(c, i);
 	msg_reset(m, t);
 	return m;
-}
-
-static uint32_t
-dest_index(const struct mt_correlate *c, const struct dest *d)
-{
-	return (uint32_t)(((const unsigned char *)d - c->dests.e) / c->dests.stride);
 }
 
 static struct dest *
@@ -952,17 +1003,17 @@ dest_lookup(struct mt_correlate *c, const char *name, size_t len, bool create, u
 	i = table_find(&c->dests, name, len, h);
 	if (i != NIL) {
 		table_touch(&c->dests, i);
-		return (struct dest *)ent(&c->dests, i);
+		return dest_at(c, i);
 	}
 	if (!create)
 		return NULL;
 	i = table_insert(c, &c->dests, name, len, h, &evicted);
-	d = (struct dest *)ent(&c->dests, i);
+	d = dest_at(c, i);
 	gen = d->gen;
 	if (evicted)
 		c->st.dest_evicted++;
 	memset((char *)d + offsetof(struct dest, gen), 0, sizeof(*d) - offsetof(struct dest, gen));
-	d->gen = (uint16_t)((evicted ? gen + 1 : gen) & 0xfffu);
+	d->gen = (uint16_t)((evicted ? gen + 1u : gen) & GEN_MASK(DEST_SLOT_BITS));
 	if (d->gen == 0)
 		d->gen = 1;
 	d->k[len] = '\0';
@@ -1170,7 +1221,7 @@ observe_record(struct mt_correlate *c, const struct mt_logrec *rec, const struct
 			m = msg_lookup(c, id, true, t);
 			if (m != NULL) {
 				m->cause = cause_handle_of(c, known);
-				m->dest = d ? dest_handle(c, dest_index(c, d)) : 0;
+				m->dest = d ? dest_handle_of(c, d) : 0;
 			}
 		}
 		if (m != NULL) {
@@ -1240,7 +1291,7 @@ observe_record(struct mt_correlate *c, const struct mt_logrec *rec, const struct
 			if (m->cause == 0 || cause_get(c, m->cause) == NULL)
 				m->cause = ch;
 			if (d != NULL)
-				m->dest = dest_handle(c, dest_index(c, d));
+				m->dest = dest_handle_of(c, d);
 			if (failed && m->attempts < UINT16_MAX)
 				m->attempts++;
 			if (failed && (m->rcpts == 0 || m->last_rcpt != rh) &&
@@ -1292,7 +1343,7 @@ mt_correlate_destinations(struct mt_correlate *c, struct mt_corr_dest **ret)
 	size_t n = 0;
 
 	for (uint32_t i = 0; i < c->dests.n; i++) {
-		const struct dest *d = (const struct dest *)ent(&c->dests, i);
+		const struct dest *d = dest_at(c, i);
 		struct mt_corr_dest *o = &v[n];
 		struct cause *e = cause_get(c, d->cause);
 
@@ -1327,7 +1378,7 @@ mt_correlate_messages(struct mt_correlate *c, struct mt_corr_msg **ret)
 	size_t n = 0;
 
 	for (uint32_t i = c->msgs.tail; i != NIL; i = ent(&c->msgs, i)->prev) {
-		const struct msg *m = (const struct msg *)ent(&c->msgs, i);
+		const struct msg *m = msg_at(c, i);
 		struct cause *e = cause_get(c, m->cause);
 		struct dest *d = dest_get(c, m->dest);
 		struct mt_corr_msg *o = &v[n];
@@ -1374,7 +1425,7 @@ put_hex(struct mt_buf *b, const char *p, size_t len)
 static unsigned long
 cause_pos(struct mt_correlate *c, const uint32_t *pos, uint32_t h)
 {
-	return cause_get(c, h) ? pos[h & 0xfffu] : 0;
+	return cause_get(c, h) ? pos[handle_slot(&c->causes, h, CAUSE_SLOT_BITS)] : 0;
 }
 
 int
@@ -1386,7 +1437,7 @@ mt_correlate_save(struct mt_correlate *c, struct mt_buf *out)
 
 	r |= mt_buf_puts(out, SAVE_MAGIC);
 	for (uint32_t i = c->causes.tail; i != NIL; i = ent(&c->causes, i)->prev) {
-		const struct cause *e = (const struct cause *)ent(&c->causes, i);
+		const struct cause *e = cause_at(c, i);
 
 		pos[i] = ++k;
 		r |= mt_buf_printf(out, "C %u ", e->since);
@@ -1396,7 +1447,7 @@ mt_correlate_save(struct mt_correlate *c, struct mt_buf *out)
 		r |= mt_buf_putc(out, '\n');
 	}
 	for (uint32_t i = c->dests.tail; i != NIL; i = ent(&c->dests, i)->prev) {
-		const struct dest *d = (const struct dest *)ent(&c->dests, i);
+		const struct dest *d = dest_at(c, i);
 
 		(void)mt_buf_puts(out, "D ");
 		put_hex(out, d->k, d->klen);
@@ -1407,7 +1458,7 @@ mt_correlate_save(struct mt_correlate *c, struct mt_buf *out)
 				   cause_pos(c, pos, d->cause), cause_pos(c, pos, d->last_cause));
 	}
 	for (uint32_t i = c->msgs.tail; i != NIL; i = ent(&c->msgs, i)->prev) {
-		const struct msg *m = (const struct msg *)ent(&c->msgs, i);
+		const struct msg *m = msg_at(c, i);
 		const struct dest *d = dest_get(c, m->dest);
 
 		(void)mt_buf_puts(out, "M ");
@@ -1556,7 +1607,7 @@ load_line(struct mt_correlate *c, const char *p, size_t len, uint32_t *map, uint
 		m->flags = (uint8_t)u[7];
 		m->cause = u[8] ? map[u[8] - 1] : 0;
 		d = lb > 0 ? dest_lookup(c, b, (size_t)lb, false, m->last) : NULL;
-		m->dest = d ? dest_handle(c, dest_index(c, d)) : 0;
+		m->dest = d ? dest_handle_of(c, d) : 0;
 		return true;
 	}
 	return false;

@@ -135,6 +135,15 @@ class Daemon:
         return rc
 
 
+def free_port():
+    """A loopback TCP port nobody listens on (for now)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def append(path, lines):
     with open(path, "a") as f:
         for line in lines:
@@ -146,3 +155,15 @@ def notify_socket(path):
     s.bind(path)
     s.settimeout(0.2)
     return s
+
+
+def scan_summary(exe, sigdir, path):
+    """`mtalertd scan --summary --format json` of one log: (its exit status,
+    the summary ({} if it printed no JSON), its destinations by name)."""
+    r = subprocess.run([exe, "scan", "-s", sigdir, "--summary", "--format", "json", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        summ = json.loads(r.stdout)
+    except ValueError:
+        summ = {}
+    return r.returncode, summ, dict((x["destination"], x) for x in summ.get("destinations", []))

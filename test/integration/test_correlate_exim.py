@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The correlation stage (issue 12) on a real Exim's mainlog: messages are
-deferred by an SMTP server of this test (421 at MAIL), refused (550 at RCPT)
+deferred by an SMTP server of this test (421 at RCPT), refused (550 at RCPT)
 or time out of their retry rule, and Exim's own queue runs restate them.
 mtalertd, tailing the mainlog, must make one alert per cause:
 
@@ -25,169 +25,64 @@ root).  usage: test_correlate_exim.py MTALERTD SIGNATURES_DIR
 """
 import json
 import os
-import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon  # noqa: E402
+from daemon_harness import Daemon, scan_summary  # noqa: E402
 from http_receiver import Receiver  # noqa: E402
+from mta_instance import Exim, need_exim, wait_for  # noqa: E402
+from smtp_refuser import SmtpServer  # noqa: E402
 from tap import done, ok  # noqa: E402
 
 EXE, SIGS = sys.argv[1], sys.argv[2]
-EXIM = os.environ.get("MT_EXIM_BIN") or ("/usr/sbin/exim4" if os.path.exists("/usr/sbin/exim4") else "")
 SIG_421 = "communication/smtp-421-service-not-available"
 SIG_FROZEN = "delivery/exim-message-frozen"
 SIG_RETRY = "delivery/exim-retry-time-not-reached"
 
-
-def skip(why):
-    print("# SKIP real-Exim correlation test: " + why)
-    if os.environ.get("CI") == "true":
-        print("not ok 1 - real Exim correlation (required in CI): " + why)
-        print("1..1")
-        sys.exit(1)
-    print("1..0 # SKIP " + why)
-    sys.exit(0)
+EXIM = need_exim("real Exim correlation")
 
 
-if os.geteuid() != 0:
-    skip("needs root (Exim is setuid by design)")
-if not EXIM or not os.path.exists(EXIM):
-    skip("no Exim binary (scripts/test extracts one; or set MT_EXIM_BIN)")
-try:
-    pwd.getpwnam("Debian-exim")
-except KeyError:
-    subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                    "--shell", "/usr/sbin/nologin", "Debian-exim"], check=False)
-
-
-class Server(threading.Thread):
-    """Loopback SMTP: 421 at MAIL for most recipients, 550 at RCPT for
+class Server(SmtpServer):
+    """Loopback SMTP: 421 at RCPT for most recipients, 550 at RCPT for
     refused.example.  Bounded: stops after four minutes or when done is set."""
 
     def __init__(self):
-        super().__init__(daemon=True)
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.sock.listen(5)
-        self.sock.settimeout(0.5)
-        self.done = threading.Event()
-        self.sessions = 0
+        super().__init__(lifetime=240)
 
-    def run(self):
-        deadline = time.time() + 240
-        while not self.done.is_set() and time.time() < deadline:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.sessions += 1
-            c.settimeout(10)
-            try:
-                c.sendall(b"220 mx.example.net ESMTP test\r\n")
-                f = c.makefile("rb")
-                mail = None
-                while True:
-                    line = f.readline()
-                    if not line:
-                        break
-                    cmd = line[:4].upper()
-                    if cmd in (b"EHLO", b"HELO"):
-                        c.sendall(b"250 mx.example.net\r\n")
-                    elif cmd == b"MAIL":
-                        mail = line
-                        c.sendall(b"250 2.1.0 ok\r\n")
-                    elif cmd == b"RCPT":
-                        if b"@refused.example" in line:
-                            c.sendall(b"550 5.1.1 <x@refused.example>: Recipient address rejected: "
-                                      b"User unknown\r\n")
-                        else:
-                            c.sendall(b"421 4.7.0 Service not available, closing transmission "
-                                      b"channel\r\n")
-                            break
-                    elif cmd == b"QUIT":
-                        c.sendall(b"221 2.0.0 bye\r\n")
-                        break
-                    elif cmd == b"RSET":
-                        c.sendall(b"250 2.0.0 ok\r\n")
-                    else:
-                        c.sendall(b"250 2.0.0 ok\r\n")
-            except OSError:
-                pass
-            c.close()
-        self.sock.close()
+    def reply(self, c, f, line):
+        cmd = line[:4].upper()
+        if cmd == b"MAIL":
+            c.sendall(b"250 2.1.0 ok\r\n")
+        elif cmd == b"RCPT" and b"@refused.example" in line:
+            c.sendall(b"550 5.1.1 <x@refused.example>: Recipient address rejected: "
+                      b"User unknown\r\n")
+        elif cmd == b"RCPT":
+            c.sendall(b"421 4.7.0 Service not available, closing transmission channel\r\n")
+            return False
+        else:
+            return super().reply(c, f, line)
+        return True
 
 
 tmp = tempfile.mkdtemp(prefix="mt-corr-exim-")
 os.chmod(tmp, 0o755)
-spool, logdir = os.path.join(tmp, "spool"), os.path.join(tmp, "log")
-for p in (spool, logdir):
-    os.mkdir(p)
-    shutil.chown(p, "Debian-exim", "Debian-exim")
 srv = Server()
-conf = os.path.join(tmp, "exim.conf")
-with open(conf, "w") as f:
-    f.write("""keep_environment =
-exim_path = {exim}
-primary_hostname = mt-exim.localdomain
-spool_directory = {spool}
-log_file_path = {log}/%slog
-log_selector = +skip_delivery
-exim_user = Debian-exim
-exim_group = Debian-exim
-trusted_users = root
-begin routers
-smarthost:
-  driver = manualroute
-  domains = *
-  transport = remote_smtp
-  route_list = * 127.0.0.1::{port}
-  self = send
-  no_more
-begin transports
-remote_smtp:
-  driver = smtp
-begin retry
-expire.example * F,3s,1s
-* * F,1h,5m
-""".format(exim=EXIM, spool=spool, log=logdir, port=srv.port))
-mainlog = os.path.join(logdir, "mainlog")
-open(mainlog, "w").close()
-shutil.chown(mainlog, "Debian-exim", "Debian-exim")
+mta = Exim(EXIM, tmp, srv.port, options="log_selector = +skip_delivery\n",
+           retry="expire.example * F,3s,1s\n")
+mainlog = mta.mainlog
 srv.start()
 
 
-def exim(*args, sender="alice@example.org", body=b"Subject: corr\n\nhello\n"):
-    return subprocess.run([EXIM, "-C", conf] + list(args) if not sender and sender != "" else
-                          [EXIM, "-C", conf, "-odf", "-f", sender] + list(args),
-                          input=body, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+def exim(*rcpts, sender="alice@example.org"):
+    return mta.send(*rcpts, sender=sender, body=b"Subject: corr\n\nhello\n")
 
 
-def queue_run(flags="-q"):
-    return subprocess.run([EXIM, "-C", conf, flags], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, timeout=60)
-
-
-def log_text():
-    return open(mainlog, errors="replace").read()
-
-
-def wait_for(cond, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    return cond()
+queue_run = mta.queue_run
+log_text = mta.log_text
 
 
 def by_id(alerts, sig):
@@ -203,9 +98,7 @@ with open(badconf, "w") as f:
 panic_text = subprocess.run([EXIM, "-C", badconf, "-bV"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, timeout=60).stdout.decode(errors="replace")
 panic_entry = "".join(l + "\n" for l in panic_text.splitlines()[:2])
-paniclog = os.path.join(logdir, "paniclog")
-open(paniclog, "w").close()
-shutil.chown(paniclog, "Debian-exim", "Debian-exim")  # Exim writes it too
+paniclog = mta.log_file("paniclog")
 hook = Receiver()
 d = Daemon(EXE, SIGS, tmp,
            "  grouping: {by: relay, group_wait: 500ms, group_interval: 1s, repeat_interval: 1h, "
@@ -354,15 +247,9 @@ finally:
     hook.stop()
 
 # 5. scan --summary over the same real mainlog.
-r = subprocess.run([EXE, "scan", "-s", SIGS, "--summary", "--format", "json", mainlog],
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-try:
-    summ = json.loads(r.stdout)
-except ValueError:
-    summ = {}
-dests = dict((x["destination"], x) for x in summ.get("destinations", []))
+rc, summ, dests = scan_summary(EXE, SIGS, mainlog)
 msgs = summ.get("messages", [])
-ok(r.returncode == 0 and "example.net" in dests and dests["example.net"]["deferred"] >= 1 and
+ok(rc == 0 and "example.net" in dests and dests["example.net"]["deferred"] >= 1 and
    dests["example.net"].get("cause") == SIG_421,
    "scan --summary lists the destination with its cause", json.dumps(summ.get("destinations"))[:1500])
 ok(any(m["outcome"] == "expired" and m["cause"] == SIG_421 for m in msgs) and

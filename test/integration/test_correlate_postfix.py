@@ -28,18 +28,16 @@ Needs root and Debian's postfix; without them SKIP, and fails under CI=true.
 """
 import json
 import os
-import pwd
 import shutil
 import smtplib
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon  # noqa: E402
+from daemon_harness import Daemon, free_port, scan_summary  # noqa: E402
 from http_receiver import Receiver  # noqa: E402
+from mta_instance import Postfix, need_postfix, wait_for  # noqa: E402
 from smtp_refuser import Refuser  # noqa: E402
 from tap import done, ok  # noqa: E402
 
@@ -47,93 +45,24 @@ EXE, SIGS = sys.argv[1], sys.argv[2]
 N = 4
 SIG_421 = "communication/smtp-421-service-not-available"
 SIG_UNHEALTHY = "local/mtalert-destination-unhealthy"
+ONE_AT_A_TIME = ("initial_destination_concurrency = 1\n"
+                 "default_destination_concurrency_limit = 1\n")
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def skip(why):
-    print("# SKIP real-Postfix correlation test: " + why)
-    if os.environ.get("CI") == "true":
-        print("not ok 1 - real Postfix correlation (required in CI): " + why)
-        print("1..1")
-        sys.exit(1)
-    print("1..0 # SKIP " + why)
-    sys.exit(0)
-
-
-if os.geteuid() != 0:
-    skip("needs root to run a Postfix instance")
-if not shutil.which("postfix") and not os.path.exists("/usr/sbin/postfix"):
-    skip("Debian's postfix is not installed (apt-get install postfix)")
-try:
-    pwd.getpwnam("postfix")
-except KeyError:
-    skip("no postfix user")
+need_postfix("real Postfix correlation")
 
 tmp = tempfile.mkdtemp(prefix="mt-corr-postfix-")
 os.chmod(tmp, 0o755)
-conf, queue, data = (os.path.join(tmp, x) for x in ("conf", "queue", "data"))
-for p in (conf, queue, data):
-    os.mkdir(p)
-shutil.chown(data, "postfix")
-maillog = os.path.join(tmp, "postfix.log")
-dead_port, submit_port = free_port(), free_port()  # nobody listens on dead_port
-master = open("/etc/postfix/master.cf").read().splitlines()
-with open(os.path.join(conf, "master.cf"), "w") as f:
-    for line in master:
-        f.write(("#" + line if line.startswith("smtp      inet") else line) + "\n")
-    f.write("127.0.0.1:%d inet n - n - - smtpd\n" % submit_port)
-with open(os.path.join(conf, "main.cf"), "w") as f:
-    f.write("""compatibility_level = 3.6
-queue_directory = {q}
-data_directory = {d}
-maillog_file = {log}
-maillog_file_prefixes = /var, /dev/stdout, {tmp}
-myhostname = mt-corr.localdomain
-mydestination =
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:{relay}
-smtp_tls_security_level = none
-alias_maps =
-alias_database =
-initial_destination_concurrency = 1
-default_destination_concurrency_limit = 1
-maximal_queue_lifetime = 0
-bounce_queue_lifetime = 0
-""".format(q=queue, d=data, log=maillog, tmp=tmp, relay=dead_port))
-
-pf = ["postfix", "-c", conf]
+pf = Postfix(tmp, "mt-corr.localdomain")
+maillog = pf.maillog
+log_text = pf.log_text
+pf.configure(free_port(),  # nobody listens there
+             ONE_AT_A_TIME + "maximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n")
 d = None
-
-
-def log_text():
-    return open(maillog, "rb").read().decode(errors="replace") if os.path.exists(maillog) else ""
-
-
-def wait_for(cond, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    return cond()
-
-
 try:
-    r = subprocess.run(pf + ["start"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    started = wait_for(lambda: "daemon started" in log_text(), 20)
-    ok(started, "a private Postfix instance starts", r.stdout.decode(errors="replace"))
+    started, out = pf.start()
+    ok(started, "a private Postfix instance starts", out)
     d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n" % maillog).start()
-    s = smtplib.SMTP("127.0.0.1", submit_port, timeout=20)
+    s = smtplib.SMTP("127.0.0.1", pf.submit_port, timeout=20)
     for i in range(N):
         s.sendmail("alice@example.org", ["user%d@example.net" % i],
                    "From: alice@example.org\r\nSubject: corr %d\r\n\r\nhello\r\n" % i)
@@ -164,15 +93,9 @@ try:
 finally:
     if d is not None:
         d.stop()
-    subprocess.run(pf + ["stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pf.stop()
 
-r = subprocess.run([EXE, "scan", "-s", SIGS, "--summary", "--format", "json", maillog],
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-try:
-    summ = json.loads(r.stdout)
-except ValueError:
-    summ = {}
-dests = dict((x["destination"], x) for x in summ.get("destinations", []))
+_, summ, dests = scan_summary(EXE, SIGS, maillog)
 ok("example.net" in dests and dests["example.net"]["deferred"] >= 1 and
    sum(1 for m in summ.get("messages", []) if m["outcome"] == "expired") >= N,
    "scan --summary lists example.net and the expired messages",
@@ -181,12 +104,8 @@ ok("example.net" in dests and dests["example.net"]["deferred"] >= 1 and
 # --- Destination health and resolution: a refusing server that recovers. ---
 refuser = Refuser()
 refuser.start()
-cf = open(os.path.join(conf, "main.cf")).read()
-cf = cf.replace("relayhost = [127.0.0.1]:%d" % dead_port, "relayhost = [127.0.0.1]:%d" % refuser.port)
-cf = cf.replace("maximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n",
-                "queue_run_delay = 1s\nminimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n")
-with open(os.path.join(conf, "main.cf"), "w") as f:
-    f.write(cf)
+pf.configure(refuser.port, ONE_AT_A_TIME + "queue_run_delay = 1s\nminimal_backoff_time = 1s\n"
+             "maximal_backoff_time = 2s\n")
 tmp2 = os.path.join(tmp, "health")
 os.mkdir(tmp2)
 hook = Receiver()
@@ -226,9 +145,8 @@ try:
                "correlate:\n  health_window: 1m\n  health_threshold: 20\n"
                "  health_min_attempts: 3\n"
                "inputs:\n  - path: %s\n" % (hook.url(), maillog)).start()
-    r = subprocess.run(pf + ["start"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    wait_for(lambda: log_text().count("daemon started") >= 2, 20)
-    s = smtplib.SMTP("127.0.0.1", submit_port, timeout=20)
+    pf.start()
+    s = smtplib.SMTP("127.0.0.1", pf.submit_port, timeout=20)
     for i in range(M):
         s.sendmail("alice@example.org", ["user%d@health.example" % i],
                    "From: alice@example.org\r\nSubject: health %d\r\n\r\nhello\r\n" % i)
@@ -253,7 +171,7 @@ try:
 
     # The server recovers; the deferred mail goes out at the flush.
     refuser.accepting.set()
-    subprocess.run(pf + ["flush"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pf.flush()
     resolved = lambda reqs=None: (pick(notes(reqs), SIG_UNHEALTHY, "resolved"),
                                   pick(notes(reqs), SIG_421, "resolved"))
     t0 = time.time()
@@ -272,7 +190,7 @@ try:
 finally:
     if d is not None:
         d.stop()
-    subprocess.run(pf + ["stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pf.stop()
     refuser.done.set()
     hook.stop()
 

@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, append, error_line  # noqa: E402
+from daemon_harness import Daemon, append, error_line, free_port  # noqa: E402
 from http_receiver import Receiver  # noqa: E402
 from tap import done, ok, skip  # noqa: E402
 
@@ -37,14 +37,6 @@ INFO_LINE = ("Aug 13 15:45:46 server postfix/smtpd[13844]: 00ADB3C0899: reject: 
              "example.com[192.0.2.1]: 550 5.1.1 <sales@server.com>: Recipient address rejected: "
              "User unknown in local recipient table; from=<x@example.com> to=<sales@server.com> "
              "proto=ESMTP helo=<mail.example.com>")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def write_conf(d, body):

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, error_line  # noqa: E402
+from daemon_harness import Daemon, error_line, free_port  # noqa: E402
 from http_receiver import Receiver  # noqa: E402
 from tap import done, ok  # noqa: E402
 
@@ -43,14 +42,6 @@ def wait(pred, timeout=SLOW, step=0.05):
             return v
         time.sleep(step)
     return pred()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def relay_line(seq, g, tag):
