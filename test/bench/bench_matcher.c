@@ -22,6 +22,9 @@
  * that fail), the lines both recognise measure the same real work.  Each
  * part also reports wasted regex runs per line (runs that do not match).
  *
+ * MT_BENCH_PARTS_DIR=DIR writes each part's lines to DIR/part-KEY.log (for
+ * prefilter_waste: which records cost what on which part).
+ *
  * With --callgrind (under valgrind --tool=callgrind), every measurement is
  * one pass between CALLGRIND_ZERO_STATS and CALLGRIND_DUMP_STATS_AT, so
  * catalog_growth.sh can print instruction counts per line: repeatable
@@ -428,6 +431,18 @@ growth(const struct lines *l, const char *sigdir, const char *baseline, bool qui
 	for (int k = 0; k < NPARTS; k++)
 		for (int c = 0; c < 2; c++)
 			waste(m[c], &part[k].l, &part[k].cand[c], &part[k].wasted[c]);
+	/* MT_BENCH_PARTS_DIR: each part's lines as part-KEY.log, for prefilter_waste. */
+	for (int k = 0; k < NPARTS && getenv("MT_BENCH_PARTS_DIR") != NULL; k++) {
+		char path[4096];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/part-%s.log", getenv("MT_BENCH_PARTS_DIR"),
+			 part_key[k]);
+		f = fopen(path, "w");
+		if (f == NULL || fwrite(part[k].l.data, 1, part[k].l.bytes, f) != part[k].l.bytes ||
+		    fclose(f) != 0)
+			perror(path);
+	}
 
 	for (int k = 0; k < NPARTS && !callgrind; k++) {
 		/* About half a second per matcher measurement; interleaved so drift shows in both. */
