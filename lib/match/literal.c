@@ -473,13 +473,13 @@ mt_literal_extract(const char *p, size_t len, struct mt_literals *ret)
  * Postfix or Sendmail log.  Compared after lower-casing and trimming.
  */
 static const char *const weak_words[] = {
-	"after",     "from",	     "with",	      "host",	     "said",	"status",
-	"relay",     "postfix",	     "postfix/smtp",  "postfix/smtpd", "smtp",	"smtpd",
-	"connect",   "connect from", "error",	      "warning",     "client",	"reject",
-	"rejected",  "process",	     "message",	      "mail",	     "sender",	"recipient",
-	"deferred",  "failed",	     "refused",	      "delivery",    "queue",	"connection",
-	"dsn",	     "stat",	     "mailer",	      "exim",	     "sendmail",
-	"localhost", "unknown",	     "denied",	      "timeout",     "address", "domain",
+	"after",    "from",	    "with",	    "host",	     "said",	 "status",
+	"relay",    "postfix",	    "postfix/smtp", "postfix/smtpd", "smtp",	 "smtpd",
+	"connect",  "connect from", "error",	    "warning",	     "client",	 "reject",
+	"rejected", "process",	    "message",	    "mail",	     "sender",	 "recipient",
+	"deferred", "failed",	    "refused",	    "delivery",	     "queue",	 "connection",
+	"dsn",	    "stat",	    "mailer",	    "exim",	     "sendmail", "localhost",
+	"unknown",  "denied",	    "timeout",	    "address",	     "domain",
 };
 
 static bool

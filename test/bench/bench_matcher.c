@@ -333,10 +333,16 @@ row(const char *what, size_t nsig, double rate, double base)
  * --baseline: the old catalog (index 0) and today's (index 1) on the same
  * lines, split by what each recognises.
  */
-enum { PART_ALL, PART_NEITHER, PART_BOTH, PART_TODAY_ONLY, NPARTS };
+enum {
+	PART_ALL,
+	PART_NEITHER,
+	PART_BOTH,
+	PART_TODAY_ONLY,
+	NPARTS
+};
 
-static const char *const part_name[NPARTS] = { "all lines", "neither recognises",
-					       "both recognise", "only today's recognises" };
+static const char *const part_name[NPARTS] = { "all lines", "neither recognises", "both recognise",
+					       "only today's recognises" };
 static const char *const part_key[NPARTS] = { "all", "neither", "both", "today-only" };
 
 struct part {
@@ -360,7 +366,7 @@ waste(struct mt_matcher *m, const struct lines *l, double *ret_cand, double *ret
 	b = *mt_matcher_stats(m);
 	*ret_cand = l->n ? (double)(b.candidates - a.candidates) / (double)l->n : 0;
 	*ret_wasted = l->n ? (double)((b.regex_runs - a.regex_runs) - (b.matches - a.matches)) /
-				     (double)l->n :
+				      (double)l->n :
 			     0;
 }
 
@@ -382,8 +388,7 @@ stat_row(const char *lines, const char *what, const double v[2])
 }
 
 static int
-growth(const struct lines *l, const char *sigdir, const char *baseline, bool quick,
-       bool callgrind)
+growth(const struct lines *l, const char *sigdir, const char *baseline, bool quick, bool callgrind)
 {
 	const char *paths[2] = { baseline, sigdir };
 	static const char *const cat_key[2] = { "baseline", "today" };
@@ -407,7 +412,10 @@ growth(const struct lines *l, const char *sigdir, const char *baseline, bool qui
 		const struct mt_match *res;
 		bool old = mt_matcher_run(m[0], p, l->len[i], MT_MTA_UNKNOWN, &res) > 0;
 		bool now = mt_matcher_run(m[1], p, l->len[i], MT_MTA_UNKNOWN, &res) > 0;
-		int k = old && now ? PART_BOTH : !old && !now ? PART_NEITHER : now ? PART_TODAY_ONLY : -1;
+		int k = old && now   ? PART_BOTH :
+			!old && !now ? PART_NEITHER :
+			now	     ? PART_TODAY_ONLY :
+				       -1;
 
 		add_line(&part[PART_ALL].l, p, l->len[i], &part[PART_ALL].alloc_lines,
 			 &part[PART_ALL].alloc_bytes);
@@ -418,7 +426,7 @@ growth(const struct lines *l, const char *sigdir, const char *baseline, bool qui
 				 &part[k].alloc_bytes);
 	}
 	printf("mtalert matcher benchmark: catalog growth%s\n",
-	       quick ? " (--quick: one short round, figures not meaningful)" :
+	       quick	 ? " (--quick: one short round, figures not meaningful)" :
 	       callgrind ? " (--callgrind: one pass per measurement, instructions below)" :
 			   "");
 	printf("baseline %s: %zu signatures; today %s: %zu signatures\n", baseline,
@@ -471,7 +479,8 @@ growth(const struct lines *l, const char *sigdir, const char *baseline, bool qui
 
 				if (part[k].l.n == 0)
 					continue;
-				snprintf(label, sizeof(label), "mtbench part=%s mode=%s catalog=%s lines=%zu",
+				snprintf(label, sizeof(label),
+					 "mtbench part=%s mode=%s catalog=%s lines=%zu",
 					 part_key[k], mode_key[mode], cat_key[c], part[k].l.n);
 				CALLGRIND_ZERO_STATS;
 				(void)measure(m[c], &part[k].l, 1, 1, mode ? PIPELINE : MATCH_ONLY,
@@ -495,7 +504,8 @@ growth(const struct lines *l, const char *sigdir, const char *baseline, bool qui
 		for (int mode = 0; mode < 2 && !callgrind; mode++)
 			printf("%-24s %6s  %-26s %12.0f %12.0f %7.2fx\n", mode ? "" : part_name[k],
 			       mode ? "" : count, fig[mode], part[k].rate[mode][0],
-			       part[k].rate[mode][1], ratio(part[k].rate[mode][1], part[k].rate[mode][0]));
+			       part[k].rate[mode][1],
+			       ratio(part[k].rate[mode][1], part[k].rate[mode][0]));
 		stat_row(callgrind ? part_name[k] : "", "candidates per line", part[k].cand);
 		stat_row("", "wasted regex runs/line", part[k].wasted);
 	}

@@ -17,12 +17,13 @@
  * usage: prefilter_waste [-n TOP] [-t] SIGNATURES_DIR LOG_FILE_OR_DIR...
  * Files named *.labels, *.md, *.tsv, *.yaml and *.json in directories are skipped.
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -249,8 +250,8 @@ main(int argc, char **argv)
 	       (double)runs / (double)(st.lines ? st.lines : 1),
 	       (double)(runs - matches) / (double)(st.lines ? st.lines : 1));
 	qsort(st.r, n, sizeof(*st.r), by_waste);
-	printf("%-9s %-9s %-7s %-8s %-8s %s\n", "wasted/ln", "cand/ln", "matches", "ns/ln:w", "ns/ln:m",
-	       "record: literals");
+	printf("%-9s %-9s %-7s %-8s %-8s %s\n", "wasted/ln", "cand/ln", "matches", "ns/ln:w",
+	       "ns/ln:m", "record: literals");
 	for (size_t k = 0; k < n && k < top; k++) {
 		const struct rec *r = &st.r[k];
 		const struct mt_literals *l = &st.lits[r->i];
@@ -265,8 +266,9 @@ main(int argc, char **argv)
 		if (l->count == 0)
 			printf(" (none: costly)");
 		for (size_t j = 0; j < l->count; j++)
-			printf(" '%.*s'%s%.*s%s", (int)l->len[j], l->lit[j], l->also_len[j] ? "+'" : "",
-			       (int)l->also_len[j], l->also[j], l->also_len[j] ? "'" : "");
+			printf(" '%.*s'%s%.*s%s", (int)l->len[j], l->lit[j],
+			       l->also_len[j] ? "+'" : "", (int)l->also_len[j], l->also[j],
+			       l->also_len[j] ? "'" : "");
 		printf("\n");
 	}
 	pcre2_match_data_free(st.md);

@@ -100,10 +100,10 @@ weak_literals(void)
 		const char *re;
 		bool weak;
 	} w[] = {
-		{ "host (?<h>\\S+)\\[", true },		 /* 'host ' */
-		{ "]: warning: [a-z]+ \\d+", true },	 /* ']: warning: ' */
-		{ "Process \\d+ exited", false },		 /* ' exited' wins over 'process ' */
-		{ " \\*\\* \\S+", true },		 /* ' ** ': nothing but punctuation */
+		{ "host (?<h>\\S+)\\[", true },		   /* 'host ' */
+		{ "]: warning: [a-z]+ \\d+", true },	   /* ']: warning: ' */
+		{ "Process \\d+ exited", false },	   /* ' exited' wins over 'process ' */
+		{ " \\*\\* \\S+", true },		   /* ' ** ': nothing but punctuation */
 		{ "said: 4\\d\\d[ -]4\\.7\\.\\d", false }, /* 'said: 4' */
 		{ "warning: mailbox quota exceeded", false },
 		/* a selective run beside a weak one wins */
