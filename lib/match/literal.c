@@ -37,18 +37,42 @@ static const char *const common[] = {
 	"error",	"warning:",	 "client",  "client=", "] said:", "reject:",
 };
 
+static bool
+is_word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* [*a, *b) of s without the spaces and punctuation around it. */
+static void
+trim_word(const char *s, size_t len, size_t *a, size_t *b)
+{
+	*a = 0;
+	*b = len;
+	while (*a < *b && !is_word_char(s[*a]))
+		(*a)++;
+	while (*b > *a && !is_word_char(s[*b - 1]))
+		(*b)--;
+}
+
+/*
+ * A literal's worth: its length, or 1 when it is only a common word once
+ * the spaces and punctuation around both are trimmed (']: warning: ' is
+ * "warning:", ' from ' is "from [").
+ */
 static size_t
 score_one(const char *lit, size_t len)
 {
-	size_t a = 0, b = len;
+	size_t a, b;
 
-	while (a < b && lit[a] == ' ')
-		a++;
-	while (b > a && lit[b - 1] == ' ')
-		b--;
-	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-		if (strlen(common[i]) == b - a && memcmp(common[i], lit + a, b - a) == 0)
+	trim_word(lit, len, &a, &b);
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+		size_t ca, cb;
+
+		trim_word(common[i], strlen(common[i]), &ca, &cb);
+		if (cb - ca == b - a && memcmp(common[i] + ca, lit + a, b - a) == 0)
 			return 1;
+	}
 	return len;
 }
 
@@ -72,13 +96,28 @@ score(const struct set *s)
 	return best;
 }
 
+static size_t
+shortest(const struct set *s)
+{
+	size_t n = s->count ? s->len[0] : 0;
+
+	for (size_t i = 1; i < s->count; i++)
+		if (s->len[i] < n)
+			n = s->len[i];
+	return n;
+}
+
 static void
 consider(struct set *best, const struct set *cand)
 {
 	size_t sb = score(best), sc = score(cand);
 
-	/* Better weakest literal wins; on a tie, fewer literals cost less. */
-	if (sc > sb || (sc == sb && sc > 0 && cand->count < best->count))
+	/*
+	 * Better weakest literal wins; on a tie, fewer literals cost less, and
+	 * between common words the longer one (']: warning: ' over 'postfix').
+	 */
+	if (sc > sb || (sc == sb && sc > 0 && cand->count < best->count) ||
+	    (sc == sb && sc > 0 && cand->count == best->count && shortest(cand) > shortest(best)))
 		*best = *cand;
 }
 
@@ -482,21 +521,12 @@ static const char *const weak_words[] = {
 	"unknown",  "denied",	    "timeout",	    "address",	     "domain",
 };
 
-static bool
-is_word_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 bool
 mt_literal_is_weak(const char *lit, size_t len)
 {
-	size_t a = 0, b = len;
+	size_t a, b;
 
-	while (a < b && !is_word_char(lit[a]))
-		a++;
-	while (b > a && !is_word_char(lit[b - 1]))
-		b--;
+	trim_word(lit, len, &a, &b);
 	if (b - a < MT_LITERAL_WEAK_MIN)
 		return true;
 	for (size_t i = 0; i < sizeof(weak_words) / sizeof(weak_words[0]); i++) {

@@ -46,6 +46,11 @@ static const struct lit_case cases[] = {
 	{ "(?<e>lost connection|timeout) after (?<a>[A-Z]+)",
 	  { "lost connection", "timeout", NULL } },
 	{ "connect from \\S+ refused!", { " refused!", NULL } },
+	/* a common word with punctuation around it is still common: the phrases win */
+	{ "postfix/\\w+\\[\\d+\\]: warning: [^\\n]{0,300}?(?:bad SIZE|BDAT request)",
+	  { "bad size", "bdat request", NULL } },
+	/* between two common words, the longer one */
+	{ "postfix[\\w.-]*/[\\w.-]+\\[\\d+\\]: warning: \\S+", { "]: warning: ", NULL } },
 };
 
 /* The second literal: another run the same alternative requires, or none. */
