@@ -1,7 +1,9 @@
 /*
  * check - validate the catalog like `nginx -t`: every file loads, every
  * regex compiles, every example line matches (or does not) as it says, and
- * signatures that would cost a regex run on every line are named.
+ * signatures that would cost a regex run on every line (no prefilter
+ * literal) or on most lines (only a weak one, see mt_literal_is_weak) are
+ * named, as warnings.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,10 @@
 #include "util.h"
 #include "util/json.h"
 #include "util/xalloc.h"
+
+#define STR_(x)	      #x
+#define STR(x)	      STR_(x)
+#define WEAK_MIN_TEXT STR(MT_LITERAL_WEAK_MIN)
 
 /* The node of the i-th example of a kind, for its line number. */
 static const struct mt_ynode *
@@ -178,6 +184,7 @@ run_check(struct cli *o, int argc, char **argv)
 	m = mt_matcher_new(c);
 	for (size_t i = 0; i < mt_catalog_count(c); i++) {
 		const struct mt_signature *s = mt_catalog_get(c, i);
+		int weak;
 
 		if (mt_matcher_is_costly(m, i)) {
 			report(&warnings, "warning", s, mt_ynode_get(mt_ydoc_root(s->doc), "regex"),
@@ -185,7 +192,32 @@ run_check(struct cli *o, int argc, char **argv)
 			       "so it runs on every line (costly)",
 			       NULL);
 			costly++;
-		} else if (o->verbose) {
+		} else if ((weak = mt_literals_weak_index(mt_matcher_literals(m, i))) >= 0) {
+			const struct mt_literals *l = mt_matcher_literals(m, i);
+			char lit[2 * MT_LITERAL_MAX + 16];
+
+			/* A warning, not an error: the record works, it only costs. */
+			size_t n = 0;
+
+			lit[n++] = '\'';
+			memcpy(lit + n, l->lit[weak], l->len[weak]);
+			n += l->len[weak];
+			lit[n++] = '\'';
+			if (l->also_len[weak] > 0) {
+				memcpy(lit + n, " with '", 7);
+				n += 7;
+				memcpy(lit + n, l->also[weak], l->also_len[weak]);
+				n += l->also_len[weak];
+				lit[n++] = '\'';
+			}
+			lit[n] = '\0';
+			report(&warnings, "warning", s, mt_ynode_get(mt_ydoc_root(s->doc), "regex"),
+			       "regex's prefilter literal is weak (under " WEAK_MIN_TEXT
+			       " bytes without punctuation, or a word on most mail-log lines), so "
+			       "the regex runs on most lines; require a more specific text",
+			       lit);
+		}
+		if (o->verbose && !mt_matcher_is_costly(m, i)) {
 			const struct mt_literals *l = mt_matcher_literals(m, i);
 
 			for (size_t k = 0; k < l->count; k++)

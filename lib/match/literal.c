@@ -37,18 +37,42 @@ static const char *const common[] = {
 	"error",	"warning:",	 "client",  "client=", "] said:", "reject:",
 };
 
+static bool
+is_word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* [*a, *b) of s without the spaces and punctuation around it. */
+static void
+trim_word(const char *s, size_t len, size_t *a, size_t *b)
+{
+	*a = 0;
+	*b = len;
+	while (*a < *b && !is_word_char(s[*a]))
+		(*a)++;
+	while (*b > *a && !is_word_char(s[*b - 1]))
+		(*b)--;
+}
+
+/*
+ * A literal's worth: its length, or 1 when it is only a common word once
+ * the spaces and punctuation around both are trimmed (']: warning: ' is
+ * "warning:", ' from ' is "from [").
+ */
 static size_t
 score_one(const char *lit, size_t len)
 {
-	size_t a = 0, b = len;
+	size_t a, b;
 
-	while (a < b && lit[a] == ' ')
-		a++;
-	while (b > a && lit[b - 1] == ' ')
-		b--;
-	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-		if (strlen(common[i]) == b - a && memcmp(common[i], lit + a, b - a) == 0)
+	trim_word(lit, len, &a, &b);
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+		size_t ca, cb;
+
+		trim_word(common[i], strlen(common[i]), &ca, &cb);
+		if (cb - ca == b - a && memcmp(common[i] + ca, lit + a, b - a) == 0)
 			return 1;
+	}
 	return len;
 }
 
@@ -72,13 +96,28 @@ score(const struct set *s)
 	return best;
 }
 
+static size_t
+shortest(const struct set *s)
+{
+	size_t n = s->count ? s->len[0] : 0;
+
+	for (size_t i = 1; i < s->count; i++)
+		if (s->len[i] < n)
+			n = s->len[i];
+	return n;
+}
+
 static void
 consider(struct set *best, const struct set *cand)
 {
 	size_t sb = score(best), sc = score(cand);
 
-	/* Better weakest literal wins; on a tie, fewer literals cost less. */
-	if (sc > sb || (sc == sb && sc > 0 && cand->count < best->count))
+	/*
+	 * Better weakest literal wins; on a tie, fewer literals cost less, and
+	 * between common words the longer one (']: warning: ' over 'postfix').
+	 */
+	if (sc > sb || (sc == sb && sc > 0 && cand->count < best->count) ||
+	    (sc == sb && sc > 0 && cand->count == best->count && shortest(cand) > shortest(best)))
 		*best = *cand;
 }
 
@@ -256,9 +295,9 @@ group_body(const char *p, size_t i, size_t e, bool *ret_extended)
 /*
  * One alternative [0, len): its best factor into *best, its best single
  * literal into *single (used when the sets of all alternatives together
- * would not fit), and the runs of plain characters at its own level into
- * *runs (each one is in every string the alternative matches).  false: give
- * up entirely.
+ * would not fit), and the runs of plain characters at its own level, with
+ * the literals of its required one-literal groups, into *runs (each one is
+ * in every string the alternative matches).  false: give up entirely.
  */
 static bool
 alternative(const char *p, size_t len, int depth, struct set *best, struct set *single,
@@ -289,8 +328,20 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 			if (body >= 0 && !opt && depth < 8 &&
 			    alternation(p + body, e - (size_t)body, depth + 1, &inner)) {
 				consider(best, &inner.set);
-				if (inner.set.count == 1)
+				if (inner.set.count == 1) {
 					consider(single, &inner.set);
+					/*
+					 * A required group with one literal (a capture
+					 * around "4\.7\.") requires it like a run of
+					 * this level: a second literal too.
+					 */
+					if (runs->count < MT_LITERAL_ALTS &&
+					    inner.set.len[0] >= MT_LITERAL_MIN) {
+						memcpy(runs->lit[runs->count], inner.set.lit[0],
+						       inner.set.len[0]);
+						runs->len[runs->count++] = inner.set.len[0];
+					}
+				}
 			}
 			i = (e < len ? e + 1 : len) + q;
 			continue;
@@ -453,4 +504,51 @@ mt_literal_extract(const char *p, size_t len, struct mt_literals *ret)
 	memcpy(ret->lit, x.set.lit, sizeof(x.set.lit));
 	memcpy(ret->also_len, x.also.len, sizeof(x.also.len));
 	memcpy(ret->also, x.also.lit, sizeof(x.also.lit));
+}
+
+/*
+ * Words a literal must not be alone, for `mtalertd check`: the scoring list
+ * above (without its punctuation) and words on most lines of an Exim,
+ * Postfix or Sendmail log.  Compared after lower-casing and trimming.
+ */
+static const char *const weak_words[] = {
+	"after",    "from",	    "with",	    "host",	     "said",	 "status",
+	"relay",    "postfix",	    "postfix/smtp", "postfix/smtpd", "smtp",	 "smtpd",
+	"connect",  "connect from", "error",	    "warning",	     "client",	 "reject",
+	"rejected", "process",	    "message",	    "mail",	     "sender",	 "recipient",
+	"deferred", "failed",	    "refused",	    "delivery",	     "queue",	 "connection",
+	"dsn",	    "stat",	    "mailer",	    "exim",	     "sendmail", "localhost",
+	"unknown",  "denied",	    "timeout",	    "address",	     "domain",
+};
+
+bool
+mt_literal_is_weak(const char *lit, size_t len)
+{
+	size_t a, b;
+
+	trim_word(lit, len, &a, &b);
+	if (b - a < MT_LITERAL_WEAK_MIN)
+		return true;
+	for (size_t i = 0; i < sizeof(weak_words) / sizeof(weak_words[0]); i++) {
+		const char *w = weak_words[i];
+		size_t k = 0;
+
+		if (strlen(w) != b - a)
+			continue;
+		while (k < b - a && lower(lit[a + k]) == w[k])
+			k++;
+		if (k == b - a)
+			return true;
+	}
+	return false;
+}
+
+int
+mt_literals_weak_index(const struct mt_literals *l)
+{
+	for (size_t k = 0; k < l->count; k++)
+		if (mt_literal_is_weak(l->lit[k], l->len[k]) &&
+		    (l->also_len[k] == 0 || mt_literal_is_weak(l->also[k], l->also_len[k])))
+			return (int)k;
+	return -1;
 }

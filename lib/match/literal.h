@@ -18,6 +18,7 @@
 #ifndef MT_LITERAL_H
 #define MT_LITERAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define MT_LITERAL_MIN	3  /* shorter literals select too many lines to help */
@@ -39,5 +40,21 @@ struct mt_literals {
 };
 
 void mt_literal_extract(const char *pattern, size_t len, struct mt_literals *ret);
+
+/*
+ * A weak literal selects most lines of any mail log: with its surrounding
+ * spaces and punctuation removed it is shorter than MT_LITERAL_WEAK_MIN
+ * bytes, or one of a built-in list of words found on most mail-log lines
+ * ("host", "from", "said:", "status=", "rejected", "process", ...).
+ */
+#define MT_LITERAL_WEAK_MIN 4
+bool mt_literal_is_weak(const char *lit, size_t len);
+
+/*
+ * The index of the first literal of l that is weak and whose second literal
+ * (if any) is weak too, so lines holding it all become regex runs; -1 if
+ * every literal is selective (or l has none: that is "costly", not weak).
+ */
+int mt_literals_weak_index(const struct mt_literals *l);
 
 #endif

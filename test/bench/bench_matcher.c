@@ -13,10 +13,25 @@
  * lines are errors as in a real mail log.
  *
  * With --baseline DIR, an older catalog (say the one before the catalog grew:
- * test/bench/catalog_growth.sh extracts it from git) is measured in the same
- * run on the same lines, so "the matcher stays flat" is a ratio, not a memory.
+ * test/bench/catalog_growth.sh extracts it from git) is measured instead, in
+ * the same run on the same lines, so "the matcher stays flat" is a ratio, not
+ * a memory.  A grown catalog recognises more lines, and a recognised line
+ * costs more (its regex runs to the end, the alert is rendered), so the
+ * lines are split by what the two catalogs recognise: the lines neither
+ * recognises measure pure waste (the prefilter and the candidate regex runs
+ * that fail), the lines both recognise measure the same real work.  Each
+ * part also reports wasted regex runs per line (runs that do not match).
  *
- * usage: bench_matcher [--quick] [--baseline DIR] SIGNATURES_DIR CORPUS_DIR [TOTAL_SIGNATURES]
+ * MT_BENCH_PARTS_DIR=DIR writes each part's lines to DIR/part-KEY.log (for
+ * prefilter_waste: which records cost what on which part).
+ *
+ * With --callgrind (under valgrind --tool=callgrind), every measurement is
+ * one pass between CALLGRIND_ZERO_STATS and CALLGRIND_DUMP_STATS_AT, so
+ * catalog_growth.sh can print instruction counts per line: repeatable
+ * figures on a noisy machine.
+ *
+ * usage: bench_matcher [--quick] [--baseline DIR [--callgrind]] SIGNATURES_DIR CORPUS_DIR
+ *        [TOTAL_SIGNATURES]
  */
 #include <sys/stat.h>
 
@@ -26,6 +41,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
+#endif
+#endif
 
 #include "alert/alert.h"
 #include "match/catalog.h"
@@ -307,6 +329,205 @@ row(const char *what, size_t nsig, double rate, double base)
 	printf("%-34s %6zu %14.0f %10.2fx\n", what, nsig, rate, base > 0 ? rate / base : 0.0);
 }
 
+/*
+ * --baseline: the old catalog (index 0) and today's (index 1) on the same
+ * lines, split by what each recognises.
+ */
+enum {
+	PART_ALL,
+	PART_NEITHER,
+	PART_BOTH,
+	PART_TODAY_ONLY,
+	NPARTS
+};
+
+static const char *const part_name[NPARTS] = { "all lines", "neither recognises", "both recognise",
+					       "only today's recognises" };
+static const char *const part_key[NPARTS] = { "all", "neither", "both", "today-only" };
+
+struct part {
+	struct lines l;
+	size_t alloc_lines, alloc_bytes;
+	double rate[2][2]; /* [mode][catalog], best of the rounds */
+	double cand[2], wasted[2];
+};
+
+/* Candidates and failed regex runs per line of one pass (the stats' difference). */
+static void
+waste(struct mt_matcher *m, const struct lines *l, double *ret_cand, double *ret_wasted)
+{
+	struct mt_matcher_stats a = *mt_matcher_stats(m), b;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct mt_match *res;
+
+		(void)mt_matcher_run(m, l->data + l->off[i], l->len[i], MT_MTA_UNKNOWN, &res);
+	}
+	b = *mt_matcher_stats(m);
+	*ret_cand = l->n ? (double)(b.candidates - a.candidates) / (double)l->n : 0;
+	*ret_wasted = l->n ? (double)((b.regex_runs - a.regex_runs) - (b.matches - a.matches)) /
+				      (double)l->n :
+			     0;
+}
+
+static double
+ratio(double today, double base)
+{
+	return base > 0 ? today / base : 0.0;
+}
+
+/* Per-line counts of both catalogs; the ratio only where the baseline's is not 0. */
+static void
+stat_row(const char *lines, const char *what, const double v[2])
+{
+	if (v[0] > 0)
+		printf("%-24s %6s  %-26s %12.2f %12.2f %7.2fx\n", lines, "", what, v[0], v[1],
+		       v[1] / v[0]);
+	else
+		printf("%-24s %6s  %-26s %12.2f %12.2f %8s\n", lines, "", what, v[0], v[1], "-");
+}
+
+static int
+growth(const struct lines *l, const char *sigdir, const char *baseline, bool quick, bool callgrind)
+{
+	const char *paths[2] = { baseline, sigdir };
+	static const char *const cat_key[2] = { "baseline", "today" };
+	static const char *const mode_key[2] = { "matcher", "pipeline" };
+	struct mt_catalog *cat[2];
+	struct mt_matcher *m[2];
+	struct mt_alert_cache *cache[2];
+	struct part *part = calloc(NPARTS, sizeof(*part));
+	size_t only_old = 0;
+	int rounds = quick || callgrind ? 1 : 3;
+
+	if (part == NULL)
+		abort();
+	for (int c = 0; c < 2; c++) {
+		cat[c] = load(&paths[c], 1);
+		m[c] = mt_matcher_new(cat[c]);
+		cache[c] = mt_alert_cache_new(mt_catalog_count(cat[c]));
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const char *p = l->data + l->off[i];
+		const struct mt_match *res;
+		bool old = mt_matcher_run(m[0], p, l->len[i], MT_MTA_UNKNOWN, &res) > 0;
+		bool now = mt_matcher_run(m[1], p, l->len[i], MT_MTA_UNKNOWN, &res) > 0;
+		int k = old && now   ? PART_BOTH :
+			!old && !now ? PART_NEITHER :
+			now	     ? PART_TODAY_ONLY :
+				       -1;
+
+		add_line(&part[PART_ALL].l, p, l->len[i], &part[PART_ALL].alloc_lines,
+			 &part[PART_ALL].alloc_bytes);
+		if (k < 0)
+			only_old++;
+		else
+			add_line(&part[k].l, p, l->len[i], &part[k].alloc_lines,
+				 &part[k].alloc_bytes);
+	}
+	printf("mtalert matcher benchmark: catalog growth%s\n",
+	       quick	 ? " (--quick: one short round, figures not meaningful)" :
+	       callgrind ? " (--callgrind: one pass per measurement, instructions below)" :
+			   "");
+	printf("baseline %s: %zu signatures; today %s: %zu signatures\n", baseline,
+	       mt_catalog_count(cat[0]), sigdir, mt_catalog_count(cat[1]));
+	printf("%zu lines: %zu recognised by neither, %zu by both, %zu by today's only, %zu by "
+	       "the baseline's only\n",
+	       l->n, part[PART_NEITHER].l.n, part[PART_BOTH].l.n, part[PART_TODAY_ONLY].l.n,
+	       only_old);
+
+	for (int k = 0; k < NPARTS; k++)
+		for (int c = 0; c < 2; c++)
+			waste(m[c], &part[k].l, &part[k].cand[c], &part[k].wasted[c]);
+	/* MT_BENCH_PARTS_DIR: each part's lines as part-KEY.log, for prefilter_waste. */
+	for (int k = 0; k < NPARTS && getenv("MT_BENCH_PARTS_DIR") != NULL; k++) {
+		char path[4096];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/part-%s.log", getenv("MT_BENCH_PARTS_DIR"),
+			 part_key[k]);
+		f = fopen(path, "w");
+		if (f == NULL || fwrite(part[k].l.data, 1, part[k].l.bytes, f) != part[k].l.bytes ||
+		    fclose(f) != 0)
+			perror(path);
+	}
+
+	for (int k = 0; k < NPARTS && !callgrind; k++) {
+		/* About half a second per matcher measurement; interleaved so drift shows in both. */
+		size_t repeat = quick ? 1 : 1000000 / (part[k].l.n + 1) + 1;
+
+		if (part[k].l.n == 0)
+			continue;
+		for (int mode = 0; mode < 2; mode++)
+			for (int r = 0; r < rounds; r++)
+				for (int c = 0; c < 2; c++) {
+					size_t alerts;
+					double v = measure(m[c], &part[k].l, repeat, 1,
+							   mode ? PIPELINE : MATCH_ONLY, &alerts,
+							   mode ? cache[c] : NULL);
+
+					if (v > part[k].rate[mode][c])
+						part[k].rate[mode][c] = v;
+				}
+	}
+#ifdef HAVE_CALLGRIND
+	for (int k = 0; k < NPARTS && callgrind; k++)
+		for (int mode = 0; mode < 2; mode++)
+			for (int c = 0; c < 2; c++) {
+				char label[160];
+				size_t alerts;
+
+				if (part[k].l.n == 0)
+					continue;
+				snprintf(label, sizeof(label),
+					 "mtbench part=%s mode=%s catalog=%s lines=%zu",
+					 part_key[k], mode_key[mode], cat_key[c], part[k].l.n);
+				CALLGRIND_ZERO_STATS;
+				(void)measure(m[c], &part[k].l, 1, 1, mode ? PIPELINE : MATCH_ONLY,
+					      &alerts, mode ? cache[c] : NULL);
+				CALLGRIND_DUMP_STATS_AT(label);
+			}
+#else
+	if (callgrind)
+		printf("built without valgrind/callgrind.h: no instruction counts\n");
+#endif
+
+	printf("\n%-24s %6s  %-26s %12s %12s %8s\n", "lines", "count", "figure", "baseline",
+	       "today", "today/baseline");
+	for (int k = 0; k < NPARTS; k++) {
+		static const char *const fig[2] = { "matcher lines/s", "pipeline lines/s" };
+		char count[32];
+
+		if (part[k].l.n == 0)
+			continue;
+		snprintf(count, sizeof(count), "%zu", part[k].l.n);
+		for (int mode = 0; mode < 2 && !callgrind; mode++)
+			printf("%-24s %6s  %-26s %12.0f %12.0f %7.2fx\n", mode ? "" : part_name[k],
+			       mode ? "" : count, fig[mode], part[k].rate[mode][0],
+			       part[k].rate[mode][1],
+			       ratio(part[k].rate[mode][1], part[k].rate[mode][0]));
+		stat_row(callgrind ? part_name[k] : "", "candidates per line", part[k].cand);
+		stat_row("", "wasted regex runs/line", part[k].wasted);
+	}
+	if (!callgrind)
+		printf("\nflat: about 1.0x on the lines neither recognises (pure waste) and on the "
+		       "lines both recognise (the same real work)\n");
+	for (int c = 0; c < 2; c++) {
+		mt_alert_cache_free(cache[c]);
+		mt_matcher_free(m[c]);
+		mt_catalog_free(cat[c]);
+	}
+	for (int k = 0; k < NPARTS; k++) {
+		free(part[k].l.data);
+		free(part[k].l.off);
+		free(part[k].l.len);
+	}
+	free(part);
+	if (quick)
+		printf("1..1\nok 1 - growth benchmark runs\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -322,6 +543,7 @@ main(int argc, char **argv)
 	struct mt_alert_cache *cache_small, *cache_big;
 	double r_small, r_small_naive, r_big, r_big_naive, p_small, p_big, parse;
 	int rounds = quick ? 1 : 3;
+	bool callgrind = false;
 
 	if (quick) {
 		argv++;
@@ -331,10 +553,15 @@ main(int argc, char **argv)
 		baseline = argv[2];
 		argv += 2;
 		argc -= 2;
+		if (argc > 1 && strcmp(argv[1], "--callgrind") == 0) {
+			callgrind = true;
+			argv++;
+			argc--;
+		}
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench_matcher [--quick] [--baseline DIR] SIGNATURES_DIR "
-				"CORPUS_DIR [TOTAL]\n");
+		fprintf(stderr, "usage: bench_matcher [--quick] [--baseline DIR [--callgrind]] "
+				"SIGNATURES_DIR CORPUS_DIR [TOTAL]\n");
 		return 64;
 	}
 	sigdir = argv[1];
@@ -362,6 +589,24 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < l.n; i++)
 		err_lines += is_error_line(l.data + l.off[i], l.len[i]);
+	if (baseline != NULL) {
+		int rc;
+
+		printf("input: %s (%zu lines) with 1 in 50 lines taken from the %zu error lines of "
+		       "the rest of the corpus\n",
+		       logfile, base.n, errs.n);
+		rc = growth(&l, sigdir, baseline, quick, callgrind);
+		free(l.data);
+		free(l.off);
+		free(l.len);
+		free(base.data);
+		free(base.off);
+		free(base.len);
+		free(errs.data);
+		free(errs.off);
+		free(errs.len);
+		return rc;
+	}
 	/* About a second per measurement on this machine's matcher speed. */
 	repeat = quick ? 1 : 3000000 / l.n + 1;
 
@@ -443,37 +688,6 @@ main(int argc, char **argv)
 	       r_big > 0 ? r_small / r_big : 0, p_big > 0 ? p_small / p_big : 0);
 	printf("matcher with the shipped catalog: %.2f M lines/s (target >= 3 M on one core)\n",
 	       r_small / 1e6);
-	if (baseline != NULL) {
-		const char *pb[1] = { baseline };
-		struct mt_catalog *old = load(pb, 1);
-		struct mt_matcher *mo = mt_matcher_new(old);
-		struct mt_alert_cache *cache_old = mt_alert_cache_new(mt_catalog_count(old));
-		double r_old, p_old, r_now;
-
-		/* Interleaved with a second measurement of today's: the machine's drift shows. */
-		r_old = measure(mo, &l, repeat, rounds, MATCH_ONLY, &alerts, NULL);
-		r_now = measure(ms, &l, repeat, rounds, MATCH_ONLY, &alerts, NULL);
-		p_old = measure(mo, &l, repeat, rounds, PIPELINE, &alerts, cache_old);
-		printf("\nbaseline catalog %s: %zu signatures\n", baseline, mt_catalog_count(old));
-		row("matcher, prefilter + JIT (baseline)", mt_catalog_count(old), r_old, r_old);
-		row("matcher, prefilter + JIT (today)", mt_catalog_count(small),
-		    r_small > r_now ? r_small : r_now, r_old);
-		row("scan pipeline (baseline)", mt_catalog_count(old), p_old, p_old);
-		row("scan pipeline (today)", mt_catalog_count(small), p_small, p_old);
-		printf("per line with the baseline: %.2f candidates, %.2f regex runs\n",
-		       (double)mt_matcher_stats(mo)->candidates /
-			       (double)mt_matcher_stats(mo)->lines,
-		       (double)mt_matcher_stats(mo)->regex_runs /
-			       (double)mt_matcher_stats(mo)->lines);
-		printf("today's catalog vs the baseline: matcher %.2fx the baseline's speed, pipeline "
-		       "%.2fx (flat: about 1.0)\n",
-		       (r_small > r_now ? r_small : r_now) / (r_old > 0 ? r_old : 1),
-		       p_small / (p_old > 0 ? p_old : 1));
-		mt_alert_cache_free(cache_old);
-		mt_matcher_free(mo);
-		mt_catalog_free(old);
-	}
-
 	{
 		char cmd[64];
 

@@ -46,6 +46,11 @@ static const struct lit_case cases[] = {
 	{ "(?<e>lost connection|timeout) after (?<a>[A-Z]+)",
 	  { "lost connection", "timeout", NULL } },
 	{ "connect from \\S+ refused!", { " refused!", NULL } },
+	/* a common word with punctuation around it is still common: the phrases win */
+	{ "postfix/\\w+\\[\\d+\\]: warning: [^\\n]{0,300}?(?:bad SIZE|BDAT request)",
+	  { "bad size", "bdat request", NULL } },
+	/* between two common words, the longer one */
+	{ "postfix[\\w.-]*/[\\w.-]+\\[\\d+\\]: warning: \\S+", { "]: warning: ", NULL } },
 };
 
 /* The second literal: another run the same alternative requires, or none. */
@@ -64,6 +69,13 @@ static const struct also_case also_cases[] = {
 	{ "Relay access denied from \\S+", { "", NULL } },
 	/* the group set is chosen; the plain run beside it is the second literal */
 	{ "(?:COMMAND PIPELINING|NON-SMTP COMMAND) sent by client", { " sent by client", NULL } },
+	/* a required group with one literal is required like a run: the code in a capture */
+	{ "SMTP error from remote mail server after [^\\n]{0,300}?: (?<code>[45]\\d\\d)[ "
+	  "-](?<dsn>[45]\\.4\\.6)(?![\\d.])",
+	  { ".4.6", NULL } },
+	/* but not an optional one, nor one with several literals */
+	{ "SMTP error from remote mail server after (?:\\S+ )?(?:[45]\\.4\\.6)?x", { "", NULL } },
+	{ "SMTP error from remote mail server after (?:4\\.4\\.6|5\\.4\\.6)", { "", NULL } },
 };
 
 static void
@@ -79,6 +91,42 @@ second_literals(void)
 			same = same && got.also_len[k] == strlen(c->want[k]) &&
 			       memcmp(got.also[k], c->want[k], got.also_len[k]) == 0;
 		if (!ok(got.count > 0 && same, "second literal of /%s/", c->re))
+			for (size_t k = 0; k < got.count; k++)
+				diag("got '%.*s' and '%.*s'", (int)got.len[k], got.lit[k],
+				     (int)got.also_len[k], got.also[k]);
+	}
+}
+
+/* Weak literals (the lint of `mtalertd check`): short, or a word on most mail-log lines. */
+static void
+weak_literals(void)
+{
+	static const struct {
+		const char *re;
+		bool weak;
+	} w[] = {
+		{ "host (?<h>\\S+)\\[", true },		   /* 'host ' */
+		{ "]: warning: [a-z]+ \\d+", true },	   /* ']: warning: ' */
+		{ "Process \\d+ exited", false },	   /* ' exited' wins over 'process ' */
+		{ " \\*\\* \\S+", true },		   /* ' ** ': nothing but punctuation */
+		{ "said: 4\\d\\d[ -]4\\.7\\.\\d", false }, /* 'said: 4' */
+		{ "warning: mailbox quota exceeded", false },
+		/* a selective run beside a weak one wins */
+		{ "reject: \\S+ Recipient address rejected", false },
+		/* 'rejected: ' (a weak word) is chosen, with the selective second 'qwerty' */
+		{ "rejected: \\S+ qwerty", false },
+	};
+
+	ok(mt_literal_is_weak("] said: ", 8), "'] said: ' is weak");
+	ok(mt_literal_is_weak(" FROM ", 6), "' FROM ' is weak (without case)");
+	ok(mt_literal_is_weak(".4.", 3), "'.4.' is weak (short)");
+	ok(!mt_literal_is_weak("fatal: open ", 12), "'fatal: open ' is not weak");
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		struct mt_literals got;
+
+		mt_literal_extract(w[i].re, strlen(w[i].re), &got);
+		if (!ok(got.count > 0 && (mt_literals_weak_index(&got) >= 0) == w[i].weak,
+			"/%s/ %s", w[i].re, w[i].weak ? "is weak" : "is not weak"))
 			for (size_t k = 0; k < got.count; k++)
 				diag("got '%.*s' and '%.*s'", (int)got.len[k], got.lit[k],
 				     (int)got.also_len[k], got.also[k]);
@@ -108,5 +156,6 @@ main(void)
 		}
 	}
 	second_literals();
+	weak_literals();
 	return tap_done();
 }
