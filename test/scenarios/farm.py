@@ -624,6 +624,12 @@ MAILER(`smtp')dnl
         with open(self.conf, "w") as f:
             subprocess.run(["m4", "-D_CF_DIR_=" + cfdir, cfdir + "m4/cf.m4",
                             os.path.join(self.tmp, "sendmail.mc")], stdout=f, check=True)
+        # The scenario's directory is the namespace's /etc/mail (the workaround
+        # verification runs commands with the host's paths), and Debian's
+        # sendmail-base group smmsp exists there (only in the namespace's /etc).
+        verify.sendmail_etc(self.tmp)
+        if subprocess.run(["getent", "group", "smmsp"], stdout=subprocess.DEVNULL).returncode:
+            subprocess.run(["groupadd", "-r", "smmsp"], check=True)
         # newaliases: the alias database sendmail wants beside the text file.
         subprocess.run(self.run_as([self.bin, "-C", self.conf, "-bi"]), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)
@@ -675,6 +681,17 @@ MAILER(`smtp')dnl
             except subprocess.TimeoutExpired:
                 self.daemon.kill()
                 self.daemon.wait()
+        # A daemon the workaround verification started (`systemctl restart
+        # sendmail` with none running: sendmail -bd) is ended by its pid file.
+        try:
+            pid = int(read(os.path.join(self.tmp, "sendmail.pid")).split()[0])
+        except (ValueError, IndexError):
+            pid = 0
+        if pid > 1 and (not self.daemon or pid != self.daemon.pid) and os.path.exists("/proc/%d" % pid):
+            os.kill(pid, signal.SIGTERM)
+            if not wait_for(lambda: not os.path.exists("/proc/%d" % pid), 15):
+                os.kill(pid, signal.SIGKILL)
+        verify.release_sendmail_etc()
         if self.syslog:
             # Give rsyslogd the daemon's last lines, then end it.
             time.sleep(0.5)
