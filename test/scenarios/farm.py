@@ -653,6 +653,12 @@ FEATURE(`msp', `{host}')dnl
             with open(self.submit_conf, "w") as f:
                 subprocess.run(["m4", "-D_CF_DIR_=" + cfdir, cfdir + "m4/cf.m4",
                                 os.path.join(self.tmp, "submit.mc")], stdout=f, check=True)
+        # The scenario's directory is the namespace's /etc/mail (the workaround
+        # verification runs commands with the host's paths), and Debian's
+        # sendmail-base group smmsp exists there (only in the namespace's /etc).
+        verify.sendmail_etc(self.tmp)
+        if subprocess.run(["getent", "group", "smmsp"], stdout=subprocess.DEVNULL).returncode:
+            subprocess.run(["groupadd", "-r", "smmsp"], check=True)
         # newaliases: the alias database sendmail wants beside the text file.
         subprocess.run(self.run_as([self.bin, "-C", self.conf, "-bi"]), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)
@@ -704,6 +710,17 @@ FEATURE(`msp', `{host}')dnl
             except subprocess.TimeoutExpired:
                 self.daemon.kill()
                 self.daemon.wait()
+        # A daemon the workaround verification started (`systemctl restart
+        # sendmail` with none running: sendmail -bd) is ended by its pid file.
+        try:
+            pid = int(read(os.path.join(self.tmp, "sendmail.pid")).split()[0])
+        except (ValueError, IndexError):
+            pid = 0
+        if pid > 1 and (not self.daemon or pid != self.daemon.pid) and os.path.exists("/proc/%d" % pid):
+            os.kill(pid, signal.SIGTERM)
+            if not wait_for(lambda: not os.path.exists("/proc/%d" % pid), 15):
+                os.kill(pid, signal.SIGKILL)
+        verify.release_sendmail_etc()
         if self.syslog:
             # Give rsyslogd the daemon's last lines, then end it.
             time.sleep(0.5)
@@ -1051,26 +1068,195 @@ def validate(scns, ids):
 
 # ---------------------------------------------------------------- netns
 
-def in_netns(argv):
-    """Re-run this script inside a fresh network namespace; return its rc."""
-    ns = "mtfarm%d" % os.getpid()
-    etc = "/etc/netns/" + ns
-    os.makedirs(etc, exist_ok=True)
-    with open(os.path.join(etc, "resolv.conf"), "w") as f:
-        f.write("nameserver 127.0.0.53\noptions timeout:2 attempts:2\n")
-    with open(os.path.join(etc, "hosts"), "w") as f:
-        f.write("127.0.0.1 localhost\n")
-    etc_upper = tempfile.mkdtemp(prefix="mtfarm-etc-")
+class Killed(BaseException):
+    """SIGTERM, SIGHUP or SIGINT reached the farm: raised in the main thread
+    so that every `finally` (stop the MTA and the peers, unmount, remove the
+    namespace and the temp directories) runs before the farm exits."""
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+KILLED = []
+
+
+def on_signal(signum, frame):
+    # Only the first signal interrupts; later ones must not cut the cleanup
+    # short.  A Python handler, not SIG_IGN: the MTAs started later (none are,
+    # once this fired) would inherit SIG_IGN across exec.
+    if KILLED:
+        return
+    KILLED.append(signum)
+    raise Killed(signum)
+
+
+def catch_signals():
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, on_signal)
+
+
+# The farm's own names.  A run is identified by the pid of its outer process
+# (the one that creates the namespace): namespace mtfarmPID, /etc/netns/mtfarmPID,
+# temp directories /tmp/mtfarm-PID-*.  Nothing else is ever removed.
+NS_RE = re.compile(r"^mtfarm(\d+)$")
+TMP_RE = re.compile(r"^mtfarm-(\d+)-")
+
+
+def run_id():
+    """The pid naming this run (inside the namespace: its outer process)."""
+    m = NS_RE.match(os.environ.get("MT_FARM_NETNS", ""))
+    return m.group(1) if m else str(os.getpid())
+
+
+RUN_TMPS = []
+
+
+def run_tmp():
+    """The run's temp root, named after the run (so a later run can tell it
+    from another live run's: see sweep_leftovers)."""
+    d = tempfile.mkdtemp(prefix="mtfarm-%s-" % run_id())
+    os.chmod(d, 0o755)
+    RUN_TMPS.append(d)
+    return d
+
+
+def is_farm(pid):
     try:
+        with open("/proc/%d/cmdline" % int(pid), "rb") as f:
+            argv = f.read().split(b"\0")
+    except (OSError, ValueError):
+        return False
+    return any(os.path.basename(a) == b"farm.py" for a in argv)
+
+
+def netns_pids(ns):
+    r = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL)
+    return [int(x) for x in r.stdout.split() if x.isdigit()]
+
+
+def run_alive(pid):
+    """A run is alive while its outer process is a farm, or a farm process
+    (its inner half, cleaning up) is still in its namespace."""
+    if is_farm(pid):
+        return True
+    ns = "mtfarm%s" % pid
+    return os.path.exists("/run/netns/" + ns) and any(is_farm(p) for p in netns_pids(ns))
+
+
+def end_pids(pids, grace=15):
+    """SIGTERM the given processes (by pid), then SIGKILL what is left."""
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except OSError:
+            pass
+
+    def gone():
+        return not any(os.path.exists("/proc/%d" % p) for p in pids)
+    if not wait_for(gone, grace):
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        wait_for(gone, 5)
+
+
+def remove_run(pid, procs=True):
+    """Remove what run `pid` left: the processes still in its namespace
+    (only processes of that namespace: the farm created it, with only a
+    loopback interface), the namespace, /etc/netns/mtfarmPID and
+    /tmp/mtfarm-PID-* (directories owned by root, never a symbolic link)."""
+    ns = "mtfarm%s" % pid
+    removed = []
+    if os.path.exists("/run/netns/" + ns):
+        if procs:
+            end_pids(netns_pids(ns))
+        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        removed.append("namespace " + ns)
+    etc = "/etc/netns/" + ns
+    if os.path.isdir(etc) and not os.path.islink(etc):
+        shutil.rmtree(etc, ignore_errors=True)
+        removed.append(etc)
+    tmp = tempfile.gettempdir()
+    for name in sorted(os.listdir(tmp)):
+        m = TMP_RE.match(name)
+        if not m or m.group(1) != str(pid):
+            continue
+        path = os.path.join(tmp, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        import stat
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == 0:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def sweep_leftovers():
+    """Remove what earlier runs killed with SIGKILL left behind: only names
+    of the farm's own pattern (mtfarmPID, /etc/netns/mtfarmPID,
+    /tmp/mtfarm-PID-*) whose run is no longer alive (run_alive)."""
+    pids = set()
+    for d, rx in (("/run/netns", NS_RE), ("/etc/netns", NS_RE), (tempfile.gettempdir(), TMP_RE)):
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for name in names:
+            m = rx.match(name)
+            if m:
+                pids.add(int(m.group(1)))
+    pids.discard(os.getpid())
+    for pid in sorted(pids):
+        if run_alive(pid):
+            continue
+        removed = remove_run(pid)
+        if removed:
+            print("farm: removed the leftovers of an earlier run (pid %d): %s"
+                  % (pid, ", ".join(removed)), file=sys.stderr)
+
+
+def in_netns(argv):
+    """Re-run this script inside a fresh network namespace; return its rc.
+    Killed (SIGTERM, SIGHUP, SIGINT), it passes SIGTERM on to the inner run,
+    waits for it to stop its MTAs, then removes the namespace, /etc/netns/NAME
+    and the run's temp directories.  Killed with SIGKILL, it cannot: the inner
+    run gets SIGTERM (PR_SET_PDEATHSIG) and stops its MTAs, and the next run
+    removes the rest (sweep_leftovers)."""
+    ns = "mtfarm%d" % os.getpid()
+    inner = None
+    try:
+        sweep_leftovers()
+        etc = "/etc/netns/" + ns
+        os.makedirs(etc, exist_ok=True)
+        with open(os.path.join(etc, "resolv.conf"), "w") as f:
+            f.write("nameserver 127.0.0.53\noptions timeout:2 attempts:2\n")
+        with open(os.path.join(etc, "hosts"), "w") as f:
+            f.write("127.0.0.1 localhost\n")
+        etc_upper = tempfile.mkdtemp(prefix="mtfarm-%d-etc-" % os.getpid())
         subprocess.run(["ip", "netns", "add", ns], check=True)
         subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
         env = dict(os.environ, MT_FARM_NETNS=ns, MT_FARM_ETC=etc_upper)
-        return subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__)]
-                              + argv, env=env).returncode
+        inner = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
+                                  os.path.abspath(__file__)] + argv,
+                                 env=env, preexec_fn=die_with_parent)
+        return inner.wait()
+    except Killed as k:
+        if inner and inner.poll() is None:
+            inner.send_signal(signal.SIGTERM)
+            try:
+                inner.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                inner.kill()
+                inner.wait()
+        print("farm: stopped by signal %d" % k.signum, file=sys.stderr)
+        return 128 + k.signum
     finally:
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        shutil.rmtree(etc, ignore_errors=True)
-        shutil.rmtree(etc_upper, ignore_errors=True)
+        remove_run(os.getpid())
 
 
 def private_etc():
@@ -1168,8 +1354,7 @@ def cmd_record(args):
         mta_filter, args = args[1], args[2:]
     scns = [s for s in load_scenarios() if (not args or s["name"] in args) and
             (not mta_filter or s["mta"] == mta_filter)]
-    tmp_root = tempfile.mkdtemp(prefix="mtfarm-")
-    os.chmod(tmp_root, 0o755)
+    tmp_root = run_tmp()
     pki = make_certs(tmp_root)
     start_world()
     failed = 0
@@ -1248,8 +1433,7 @@ def cmd_live(args):
     scns = [s for s in load_scenarios() if (s["name"] in names if names else s.get("live"))]
     n = 0
     failed = 0
-    tmp_root = tempfile.mkdtemp(prefix="mtfarm-")
-    os.chmod(tmp_root, 0o755)
+    tmp_root = run_tmp()
     pki = make_certs(tmp_root)
     start_world()
     ids = known_ids(mtalertd)
@@ -1325,8 +1509,7 @@ def cmd_verify(args):
     if unknown:
         print("farm: no scenario with `verify:` named " + ", ".join(sorted(unknown)))
         return 2
-    tmp_root = tempfile.mkdtemp(prefix="mtfarm-")
-    os.chmod(tmp_root, 0o755)
+    tmp_root = run_tmp()
     pki = make_certs(tmp_root)
     start_world()
     results, failed = {}, 0
@@ -1388,17 +1571,28 @@ def main():
             return 0
         print("farm: " + why)
         return 77
+    catch_signals()
     if not os.environ.get("MT_FARM_NETNS"):
         return in_netns(argv)
-    private_etc()
-    if argv[0] == "record":
-        return cmd_record(argv[1:])
-    if argv[0] == "live":
-        return cmd_live(argv[1:])
-    if argv[0] == "verify":
-        return cmd_verify(argv[1:])
-    print(__doc__)
-    return 2
+    # The inner run: the MTAs, rsyslogd and peers are stopped by the
+    # `finally` blocks on the way out (Killed included); its temp root goes here.
+    try:
+        private_etc()
+        if argv[0] == "record":
+            return cmd_record(argv[1:])
+        if argv[0] == "live":
+            return cmd_live(argv[1:])
+        if argv[0] == "verify":
+            return cmd_verify(argv[1:])
+        print(__doc__)
+        return 2
+    except Killed as k:
+        print("farm: stopped by signal %d" % k.signum, file=sys.stderr)
+        return 128 + k.signum
+    finally:
+        sys.stdout.flush()
+        for d in RUN_TMPS:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ first), runs that workaround's `apply` (the commands of its `how`, as an
 administrator types them on a Debian host) with bash inside the scenario's
 namespace, sends the scenario's mail again and waits until the MTA logs that
 the mail reached its recipient (Postfix `to=<RCPT>... status=sent`, Exim
-`=> RCPT`).  The result goes to test/scenarios/verified.json, which
+`=> RCPT`, Sendmail `to=<RCPT>, ... stat=Sent`).  The result goes to test/scenarios/verified.json, which
 signatures/provenance.py reads: a workaround's `verified_by` must name
 scenarios whose result there passed with the very same `apply`.
 
@@ -20,9 +20,17 @@ commands run as written:
   - /etc/exim4/exim4.conf is the scenario's Exim configuration (the file
     Exim's -C names is a symbolic link to it), and `exim`/`exim4` on PATH
     are the farm's Exim binary, whose default configuration file that is;
+  - /etc/mail is the scenario's Sendmail directory (a bind mount of it:
+    sendmail.cf, sendmail.mc, class files, maps), and `sendmail`, `makemap`,
+    `newaliases`, ... on PATH are the farm's Sendmail programs, which read
+    /etc/mail/sendmail.cf; the commands run with the host name the farm's
+    Sendmail has (mx.farm.test);
   - `systemctl reload|restart exim4` sends SIGHUP to the scenario's Exim
     daemon (which re-executes itself and rereads its configuration), and
-    `systemctl reload|restart postfix` is `postfix reload`: the one
+    `systemctl reload|restart postfix` is `postfix reload`, and `systemctl
+    reload|restart sendmail` sends SIGHUP to the scenario's Sendmail daemon
+    (it re-executes itself) or, when none runs, starts one as Debian's init
+    script does (`sendmail -L sm-mta -bd -q10m`, with the farm's -Am): the one
     substitution, as there is no service manager in the namespace.
 An `apply` may name the alert's named captures as shell variables ($domain,
 $table, ...: what the administrator reads in the alert): the farm scans the
@@ -58,6 +66,12 @@ reload|restart|try-restart|reload-or-restart)
 	exim4) [ -n "$FARM_EXIM_PID" ] && [ -s "$FARM_EXIM_PID" ] || { echo "exim4: no daemon" >&2; exit 1; }
 	       kill -HUP "$(cat "$FARM_EXIM_PID")" ;;
 	postfix|postfix@-) postfix reload ;;
+	sendmail)
+	       # A running daemon rereads its configuration on SIGHUP (it re-executes
+	       # itself); none running (it failed to start): start one as Debian does.
+	       pid=$(head -n1 "$FARM_SENDMAIL_PID" 2>/dev/null)
+	       if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -HUP "$pid"
+	       else sendmail -Am -L sm-mta -bd -q10m; fi ;;
 	*) echo "systemctl: unit $unit is not in the farm" >&2; exit 5 ;;
 	esac ;;
 status|is-active) exit 0 ;;
@@ -106,13 +120,37 @@ def exim_etc(link):
     return "/etc/exim4/exim4.conf"
 
 
-def shim_bin(tmp, exim):
+def sendmail_etc(conf):
+    """The scenario's Sendmail directory (its sendmail.cf, .mc, class files
+    and maps) is the namespace's /etc/mail: `sendmail`, `makemap` and
+    `newaliases` without -C read /etc/mail/sendmail.cf, which is the
+    scenario's, and the maps it names are its files."""
+    release_sendmail_etc()
+    os.makedirs("/etc/mail", exist_ok=True)
+    subprocess.run(["mount", "--bind", conf, "/etc/mail"], check=True)
+
+
+def release_sendmail_etc():
+    while subprocess.run(["mountpoint", "-q", "/etc/mail"]).returncode == 0:
+        subprocess.run(["umount", "/etc/mail"], check=True)
+
+
+# Sendmail's programs as Debian installs them on PATH (sendmail-bin).
+SENDMAIL_TOOLS = ("sendmail", "newaliases", "mailq", "hoststat", "purgestat", "makemap",
+                  "editmap", "praliases")
+
+
+def shim_bin(tmp, exim, sendmail_root=None):
     d = os.path.join(tmp, "farm-bin")
     os.makedirs(d, exist_ok=True)
-    for name in ("exim", "exim4"):
+    links = {name: exim for name in ("exim", "exim4")}
+    if sendmail_root:
+        for name in SENDMAIL_TOOLS:
+            links[name] = os.path.join(sendmail_root, "usr/libexec/sendmail", name)
+    for name, target in links.items():
         p = os.path.join(d, name)
         if not os.path.lexists(p):
-            os.symlink(exim, p)
+            os.symlink(target, p)
     with open(os.path.join(d, "systemctl"), "w") as f:
         f.write(SYSTEMCTL)
     os.chmod(os.path.join(d, "systemctl"), 0o755)
@@ -168,6 +206,11 @@ def flowed(mta_name, text, rcpts):
             # Exim: "=> user@domain R=..." or, delivered locally, "=> user <user@domain> R=...".
             if mta_name == "exim" and re.search(r" => (%s|\S+ <%s>)( |$)" % (re.escape(r), re.escape(r)), ln):
                 return ln
+            # Sendmail: "to=<user@domain>, ..., stat=Sent (...)" (several
+            # recipients of one delivery: to=<a>,<b>, ...).
+            if mta_name == "sendmail" and re.search(
+                    r"sm-mta\[\d+\]: \w+: to=(<[^>]*>,)*<%s>, .*\bstat=Sent( |$)" % re.escape(r), ln):
+                return ln
     return None
 
 
@@ -219,10 +262,15 @@ def run(farm, mta, scn, notes):
     preamble = "".join("%s=%s\n" % (k, shlex.quote(v)) for k, v in sorted(caps.items()))
     start = {n: len(farm.read(p)) for n, p in mta.logs.items()}
     env = dict(os.environ,
-               PATH=shim_bin(mta.tmp, farm.EXIM) + ":/usr/sbin:/usr/bin:/sbin:/bin",
-               FARM_EXIM_PID=getattr(mta, "pidfile", "") or "")
+               PATH=shim_bin(mta.tmp, farm.EXIM, farm.SENDMAIL_ROOT) + ":/usr/sbin:/usr/bin:/sbin:/bin",
+               FARM_EXIM_PID=getattr(mta, "pidfile", "") or "",
+               FARM_SENDMAIL_PID=os.path.join(mta.tmp, "sendmail.pid"))
+    argv = ["bash", "-c", preamble + apply]
+    if scn["mta"] == "sendmail":
+        # The host name Sendmail's processes have in the farm (Sendmail.run_as).
+        argv = mta.run_as(argv)
     try:
-        r = subprocess.run(["bash", "-c", preamble + apply], cwd="/root" if os.path.isdir("/root") else "/",
+        r = subprocess.run(argv, cwd="/root" if os.path.isdir("/root") else "/",
                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=180)
         out, rc = r.stdout.decode(errors="replace"), r.returncode
@@ -230,10 +278,15 @@ def run(farm, mta, scn, notes):
         out, rc = "timed out after 180 s", -1
     res["apply_rc"] = rc
     res["apply_output"] = out[-1500:]
-    if getattr(mta, "daemon", None) is not None and "systemctl" in apply:
+    log0 = start[[n for n, p in mta.logs.items() if p == mta.log][0]]
+    if scn["mta"] == "exim" and getattr(mta, "daemon", None) is not None and "systemctl" in apply:
         # An Exim daemon told to reread its configuration logs that it
         # started again once it listens.
-        farm.wait_for(lambda: b"daemon started" in farm.read(mta.log)[start["mainlog"]:], 30)
+        farm.wait_for(lambda: b"daemon started" in farm.read(mta.log)[log0:], 30)
+    if scn["mta"] == "sendmail" and "systemctl" in apply:
+        # Sendmail logs "starting daemon" before it binds: wait for both.
+        farm.wait_for(lambda: b"starting daemon" in farm.read(mta.log)[log0:] and
+                      farm.listening(farm.MTA_IP, 25), 30)
     rcpts = recipients(scn)
     for step in scn.get("steps") or []:
         kind = next(iter(step))
