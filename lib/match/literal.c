@@ -2,6 +2,7 @@
 #include "match/literal.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -304,6 +305,7 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 	    struct set *runs)
 {
 	struct run run = { .len = 0, .single = single, .all = runs };
+	struct extracted *inner = NULL; /* a group's sets: on the heap, not per level of stack */
 	size_t i = 0;
 	bool opt;
 
@@ -319,27 +321,28 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 			size_t e = group_end(p, len, i);
 			bool extended;
 			long body = group_body(p, i + 1, e, &extended);
-			struct extracted inner;
 
 			end_run(&run, best);
 			if (extended)
-				return false;
+				goto fail;
 			q = e < len ? quantifier(p, len, e + 1, &opt) : 0;
+			if (inner == NULL && (inner = malloc(sizeof(*inner))) == NULL)
+				goto fail; /* out of memory: no literal is promised */
 			if (body >= 0 && !opt && depth < 8 &&
-			    alternation(p + body, e - (size_t)body, depth + 1, &inner)) {
-				consider(best, &inner.set);
-				if (inner.set.count == 1) {
-					consider(single, &inner.set);
+			    alternation(p + body, e - (size_t)body, depth + 1, inner)) {
+				consider(best, &inner->set);
+				if (inner->set.count == 1) {
+					consider(single, &inner->set);
 					/*
 					 * A required group with one literal (a capture
 					 * around "4\.7\.") requires it like a run of
 					 * this level: a second literal too.
 					 */
 					if (runs->count < MT_LITERAL_ALTS &&
-					    inner.set.len[0] >= MT_LITERAL_MIN) {
-						memcpy(runs->lit[runs->count], inner.set.lit[0],
-						       inner.set.len[0]);
-						runs->len[runs->count++] = inner.set.len[0];
+					    inner->set.len[0] >= MT_LITERAL_MIN) {
+						memcpy(runs->lit[runs->count], inner->set.lit[0],
+						       inner->set.len[0]);
+						runs->len[runs->count++] = inner->set.len[0];
 					}
 				}
 			}
@@ -395,8 +398,12 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 		}
 		i += q;
 	}
+	free(inner);
 	end_run(&run, best);
 	return true;
+fail:
+	free(inner);
+	return false;
 }
 
 /*
@@ -434,34 +441,56 @@ second_run(const struct set *runs, const struct set *chosen, char *dst, size_t *
  * with the largest sets fall back to their best single literal.  Each
  * literal carries a second run of its own alternative, when it has one.
  */
+/* The end of the alternative that starts at p[i]: the next '|' of this level, or len. */
+static size_t
+alternative_end(const char *p, size_t len, size_t i)
+{
+	while (i < len && p[i] != '|') {
+		if (p[i] == '\\') {
+			i = i + 2 <= len ? i + 2 : len;
+		} else if (p[i] == '[') {
+			i = skip_class(p, len, i);
+		} else if (p[i] == '(') {
+			size_t e = group_end(p, len, i);
+
+			i = e < len ? e + 1 : len;
+		} else {
+			i++;
+		}
+	}
+	return i;
+}
+
 static bool
 alternation(const char *p, size_t len, int depth, struct extracted *ret)
 {
-	struct set best[MT_LITERAL_ALTS], single[MT_LITERAL_ALTS], runs[MT_LITERAL_ALTS];
-	size_t nalt = 0, start = 0, i = 0, total = 0;
+	/*
+	 * Three sets per alternative, on the heap: with up to MT_LITERAL_ALTS
+	 * alternatives at each of the nested levels they would not fit on a
+	 * thread's stack.
+	 */
+	struct set *sets, *best, *single, *runs;
+	size_t nalt = 1, total = 0;
+	bool ok = false;
 
 	memset(ret, 0, sizeof(*ret));
-	for (;;) {
-		if (i == len || p[i] == '|') {
-			if (nalt == MT_LITERAL_ALTS ||
-			    !alternative(p + start, i - start, depth, &best[nalt], &single[nalt],
-					 &runs[nalt]) ||
-			    score(&best[nalt]) == 0)
-				return false;
-			total += best[nalt++].count;
-			if (i == len)
-				break;
-			start = ++i;
-			continue;
-		}
-		if (p[i] == '\\')
-			i = i + 2 <= len ? i + 2 : len;
-		else if (p[i] == '[')
-			i = skip_class(p, len, i);
-		else if (p[i] == '(')
-			i = group_end(p, len, i) < len ? group_end(p, len, i) + 1 : len;
-		else
-			i++;
+	for (size_t i = alternative_end(p, len, 0); i < len; i = alternative_end(p, len, i + 1))
+		if (++nalt > MT_LITERAL_ALTS)
+			return false;
+	sets = calloc(3 * nalt, sizeof(*sets));
+	if (sets == NULL)
+		return false; /* out of memory: no literal is promised */
+	best = sets;
+	single = sets + nalt;
+	runs = sets + 2 * nalt;
+	for (size_t a = 0, start = 0; a < nalt; a++) {
+		size_t e = alternative_end(p, len, start);
+
+		if (!alternative(p + start, e - start, depth, &best[a], &single[a], &runs[a]) ||
+		    score(&best[a]) == 0)
+			goto out;
+		total += best[a].count;
+		start = e + 1;
 	}
 	while (total > MT_LITERAL_ALTS) {
 		size_t big = 0;
@@ -470,7 +499,7 @@ alternation(const char *p, size_t len, int depth, struct extracted *ret)
 			if (best[k].count > best[big].count)
 				big = k;
 		if (best[big].count == 1 || score(&single[big]) == 0)
-			return false;
+			goto out;
 		total -= best[big].count - 1;
 		best[big] = single[big];
 	}
@@ -488,7 +517,12 @@ alternation(const char *p, size_t len, int depth, struct extracted *ret)
 			ret->also.len[n] = also_len;
 		}
 	}
-	return true;
+	ok = true;
+out:
+	free(sets);
+	if (!ok)
+		memset(ret, 0, sizeof(*ret));
+	return ok;
 }
 
 void

@@ -11,14 +11,28 @@
 #include "match/matcher.h"
 #include "util/xalloc.h"
 
+/* One prefilter literal of a signature, with the second one its alternative requires. */
+struct lit {
+	uint32_t sig;
+	uint8_t len, also_len; /* also_len 0: no second literal */
+	char lit[MT_LITERAL_MAX];
+	char also[MT_LITERAL_MAX];
+};
+
 struct mt_matcher {
 	const struct mt_catalog *catalog;
 	size_t nsigs;
 	struct mt_ac *ac;
-	struct mt_literals *lits; /* per signature */
-	uint32_t *costly;	  /* indexes of signatures without a literal */
+	/*
+	 * Every signature's literals, one after the other: signature i has
+	 * lits[first[i]] to lits[first[i + 1] - 1], and the automaton reports
+	 * literal n as id n (at most MT_CATALOG_MAX * MT_LITERAL_ALTS).
+	 */
+	struct lit *lits;
+	uint32_t *first; /* nsigs + 1 */
+	size_t nlits;
+	uint32_t *costly; /* indexes of signatures without a literal */
 	size_t ncostly;
-	/* The automaton's ids: literal k of signature i is id i * MT_LITERAL_ALTS + k. */
 	const char *line; /* the line being run, for the second literal's check */
 	size_t len;
 
@@ -46,30 +60,48 @@ mt_matcher_new(const struct mt_catalog *c)
 {
 	struct mt_matcher *m = mt_xcalloc(1, sizeof(*m));
 	struct mt_ac_builder *b = mt_ac_builder_new();
+	struct mt_literals *l = mt_xmalloc(sizeof(*l)); /* about 7 KiB: not on the stack */
+	size_t cap = 0;
 	uint32_t max_groups = 0;
 
 	m->catalog = c;
 	m->nsigs = mt_catalog_count(c);
-	m->lits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->lits));
+	m->first = mt_xcalloc(m->nsigs + 1, sizeof(*m->first));
 	m->costly = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->costly));
 	m->stamp = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->stamp));
-	m->also_stamp =
-		mt_xcalloc((m->nsigs ? m->nsigs : 1) * MT_LITERAL_ALTS, sizeof(*m->also_stamp));
 	m->cand = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->cand));
 	m->limit_hits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->limit_hits));
 	m->disabled = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->disabled));
 	for (size_t i = 0; i < m->nsigs; i++) {
 		const struct mt_signature *s = mt_catalog_get(c, i);
 
-		mt_literal_extract(s->regex, strlen(s->regex), &m->lits[i]);
-		if (m->lits[i].count == 0)
+		m->first[i] = (uint32_t)m->nlits;
+		mt_literal_extract(s->regex, strlen(s->regex), l);
+		if (l->count == 0)
 			m->costly[m->ncostly++] = (uint32_t)i;
-		for (size_t j = 0; j < m->lits[i].count; j++)
-			mt_ac_builder_add(b, m->lits[i].lit[j], m->lits[i].len[j],
-					  (uint32_t)(i * MT_LITERAL_ALTS + j));
+		if (m->nlits + l->count > cap) {
+			cap = cap ? 2 * cap : 256;
+			if (cap < m->nlits + l->count)
+				cap = m->nlits + l->count;
+			m->lits = mt_xreallocarray(m->lits, cap, sizeof(*m->lits));
+		}
+		for (size_t j = 0; j < l->count; j++) {
+			struct lit *t = &m->lits[m->nlits];
+
+			t->sig = (uint32_t)i;
+			t->len = (uint8_t)l->len[j];
+			memcpy(t->lit, l->lit[j], l->len[j]);
+			t->also_len = (uint8_t)l->also_len[j];
+			memcpy(t->also, l->also[j], l->also_len[j]);
+			mt_ac_builder_add(b, t->lit, t->len, (uint32_t)m->nlits);
+			m->nlits++;
+		}
 		if (s->ncaptures > max_groups)
 			max_groups = s->ncaptures;
 	}
+	m->first[m->nsigs] = (uint32_t)m->nlits;
+	free(l);
+	m->also_stamp = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->also_stamp));
 	m->ac = mt_ac_build(b);
 	m->md = pcre2_match_data_create(max_groups + 1, NULL);
 	m->mctx = pcre2_match_context_create(NULL);
@@ -93,6 +125,7 @@ mt_matcher_free(struct mt_matcher *m)
 	pcre2_match_context_free(m->mctx);
 	pcre2_jit_stack_free(m->jit_stack);
 	free(m->lits);
+	free(m->first);
 	free(m->costly);
 	free(m->stamp);
 	free(m->also_stamp);
@@ -134,13 +167,13 @@ static void
 on_hit(void *ctx, uint32_t id)
 {
 	struct mt_matcher *m = ctx;
-	uint32_t sig = id / MT_LITERAL_ALTS, k = id % MT_LITERAL_ALTS;
-	const struct mt_literals *l = &m->lits[sig];
+	const struct lit *l = &m->lits[id];
+	uint32_t sig = l->sig;
 
 	if (m->stamp[sig] == m->gen || m->also_stamp[id] == m->gen)
 		return;
-	/* Checked once per line and literal: a line that repeats lit[k] costs one search. */
-	if (l->also_len[k] > 0 && !has_literal(m->line, m->len, l->also[k], l->also_len[k])) {
+	/* Checked once per line and literal: a line that repeats it costs one search. */
+	if (l->also_len > 0 && !has_literal(m->line, m->len, l->also, l->also_len)) {
 		m->also_stamp[id] = m->gen;
 		m->stats.second_literal_misses++;
 		return;
@@ -219,8 +252,7 @@ mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta m
 	} else {
 		if (++m->gen == 0) { /* wrapped: stamps from 4G lines ago could collide */
 			memset(m->stamp, 0, m->nsigs * sizeof(*m->stamp));
-			memset(m->also_stamp, 0,
-			       m->nsigs * MT_LITERAL_ALTS * sizeof(*m->also_stamp));
+			memset(m->also_stamp, 0, m->nlits * sizeof(*m->also_stamp));
 			m->gen = 1;
 		}
 		m->line = line;
@@ -265,20 +297,31 @@ mt_matcher_stats(const struct mt_matcher *m)
 bool
 mt_matcher_is_costly(const struct mt_matcher *m, size_t i)
 {
-	return i < m->nsigs && m->lits[i].count == 0;
+	return i < m->nsigs && m->first[i] == m->first[i + 1];
 }
 
-const struct mt_literals *
-mt_matcher_literals(const struct mt_matcher *m, size_t i)
+void
+mt_matcher_literals(const struct mt_matcher *m, size_t i, struct mt_literals *ret)
 {
-	return &m->lits[i];
+	memset(ret, 0, sizeof(*ret));
+	for (uint32_t n = i < m->nsigs ? m->first[i] : 0; i < m->nsigs && n < m->first[i + 1];
+	     n++) {
+		const struct lit *t = &m->lits[n];
+		size_t k = ret->count++;
+
+		ret->len[k] = t->len;
+		memcpy(ret->lit[k], t->lit, t->len);
+		ret->also_len[k] = t->also_len;
+		memcpy(ret->also[k], t->also, t->also_len);
+	}
 }
 
 size_t
 mt_matcher_memory(const struct mt_matcher *m)
 {
-	return mt_ac_memory(m->ac) +
-	       m->nsigs * (sizeof(*m->lits) + (4 + MT_LITERAL_ALTS) * sizeof(uint32_t));
+	/* Per signature: first, costly, stamp, cand, limit_hits, disabled. */
+	return mt_ac_memory(m->ac) + m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
+	       m->nsigs * (5 * sizeof(uint32_t) + sizeof(uint64_t) + sizeof(bool));
 }
 
 void
