@@ -179,6 +179,27 @@ skip_class(const char *p, size_t len, size_t i)
 	return i < len ? i + 1 : len;
 }
 
+/*
+ * A class at p[i] == '[' that is one letter in either case ("[Ss]", "[sS]")
+ * or one letter or digit ("[s]"): the prefilter compares without case, so it
+ * is that character of a literal.  *ret_c is the character.
+ */
+static bool
+class_letter(const char *p, size_t len, size_t i, char *ret_c)
+{
+	if (i + 2 < len && p[i + 2] == ']' && is_word_char(p[i + 1])) {
+		*ret_c = p[i + 1];
+		return true;
+	}
+	if (i + 3 < len && p[i + 3] == ']' && p[i + 1] != p[i + 2] &&
+	    ((p[i + 1] >= 'A' && p[i + 1] <= 'Z') || (p[i + 1] >= 'a' && p[i + 1] <= 'z')) &&
+	    lower(p[i + 1]) == lower(p[i + 2])) {
+		*ret_c = p[i + 1];
+		return true;
+	}
+	return false;
+}
+
 /* Index of the ')' closing the group that starts at p[i] == '(' (len if none). */
 static size_t
 group_end(const char *p, size_t len, size_t i)
@@ -350,6 +371,10 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 			continue;
 		}
 		case '[':
+			if (class_letter(p, len, i, &c)) {
+				i += p[i + 2] == ']' ? 3 : 4;
+				break; /* that letter, without case like every literal */
+			}
 			end_run(&run, best);
 			i = skip_class(p, len, i);
 			i += quantifier(p, len, i, &opt);
