@@ -190,7 +190,8 @@ many_alternatives(void)
 	/* a group too large for the set: the run beside it */
 	re = alternatives("]: warning: rare word (?:", MT_LITERAL_ALTS + 1, ")");
 	mt_literal_extract(re, strlen(re), got);
-	ok(got->count == 1 && got->len[0] == 22 && memcmp(got->lit[0], "]: warning: rare word ", 22) == 0,
+	ok(got->count == 1 && got->len[0] == 22 &&
+		   memcmp(got->lit[0], "]: warning: rare word ", 22) == 0,
 	   "a group of %d phrases: the run beside it (%zu)", MT_LITERAL_ALTS + 1, got->count);
 	free(re);
 	free(got);
