@@ -267,6 +267,9 @@ quantifier(const char *p, size_t len, size_t i, bool *ret_optional)
 struct extracted {
 	struct set set;
 	struct set also; /* also.lit[k] (length 0: none) is required with set.lit[k] */
+	/* top level only: one of set2 is required with set.lit[k] where also_set[k] */
+	struct set set2;
+	bool also_set[MT_LITERAL_ALTS];
 };
 
 static bool alternation(const char *p, size_t len, int depth, struct extracted *ret);
@@ -319,11 +322,13 @@ group_body(const char *p, size_t i, size_t e, bool *ret_extended)
  * literal into *single (used when the sets of all alternatives together
  * would not fit), and the runs of plain characters at its own level, with
  * the literals of its required one-literal groups, into *runs (each one is
- * in every string the alternative matches).  false: give up entirely.
+ * in every string the alternative matches), and its two best required
+ * groups of several literals into groups[0] and groups[1] (one of each group
+ * is in every string it matches).  false: give up entirely.
  */
 static bool
 alternative(const char *p, size_t len, int depth, struct set *best, struct set *single,
-	    struct set *runs)
+	    struct set *runs, struct set *groups)
 {
 	struct run run = { .len = 0, .single = single, .all = runs };
 	struct extracted *inner = NULL; /* a group's sets: on the heap, not per level of stack */
@@ -333,6 +338,7 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 	memset(best, 0, sizeof(*best));
 	memset(single, 0, sizeof(*single));
 	memset(runs, 0, sizeof(*runs));
+	memset(groups, 0, 2 * sizeof(*groups));
 	while (i < len) {
 		char c = p[i];
 		size_t q;
@@ -352,6 +358,16 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 			if (body >= 0 && !opt && depth < 8 &&
 			    alternation(p + body, e - (size_t)body, depth + 1, inner)) {
 				consider(best, &inner->set);
+				if (inner->set.count > 1 &&
+				    score(&inner->set) > score(&groups[1])) {
+					/* the two best required groups of several literals */
+					if (score(&inner->set) > score(&groups[0])) {
+						groups[1] = groups[0];
+						groups[0] = inner->set;
+					} else {
+						groups[1] = inner->set;
+					}
+				}
 				if (inner->set.count == 1) {
 					consider(single, &inner->set);
 					/*
@@ -460,6 +476,38 @@ second_run(const struct set *runs, const struct set *chosen, char *dst, size_t *
 	}
 }
 
+static bool
+same_set(const struct set *a, const struct set *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t k = 0; k < a->count; k++)
+		if (a->len[k] != b->len[k] || memcmp(a->lit[k], b->lit[k], a->len[k]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * A required group of selective words beside an alternative's chosen
+ * literals (the list of block-list names after '] said: 4'): the line must
+ * hold one of them too.  The pattern has one such set (*set2, the first
+ * one taken): an alternative whose group is another set goes without.
+ */
+static bool
+second_group(const struct set *groups, const struct set *chosen, struct set *set2)
+{
+	const struct set *g = same_set(&groups[0], chosen) ? &groups[1] : &groups[0];
+
+	if (g->count < 2 || score(g) < MT_LITERAL_WEAK_MIN)
+		return false;
+	for (size_t k = 0; k < g->count; k++)
+		if (mt_literal_is_weak(g->lit[k], g->len[k]))
+			return false;
+	if (set2->count == 0)
+		*set2 = *g;
+	return same_set(set2, g);
+}
+
 /*
  * An alternation [0, len): the union of its alternatives' factors, or false.
  * When the sets do not fit in MT_LITERAL_ALTS together, the alternatives
@@ -494,7 +542,7 @@ alternation(const char *p, size_t len, int depth, struct extracted *ret)
 	 * alternatives at each of the nested levels they would not fit on a
 	 * thread's stack.
 	 */
-	struct set *sets, *best, *single, *runs;
+	struct set *sets, *best, *single, *runs, *groups;
 	size_t nalt = 1, total = 0;
 	bool ok = false;
 
@@ -502,16 +550,18 @@ alternation(const char *p, size_t len, int depth, struct extracted *ret)
 	for (size_t i = alternative_end(p, len, 0); i < len; i = alternative_end(p, len, i + 1))
 		if (++nalt > MT_LITERAL_ALTS)
 			return false;
-	sets = calloc(3 * nalt, sizeof(*sets));
+	sets = calloc(5 * nalt, sizeof(*sets));
 	if (sets == NULL)
 		return false; /* out of memory: no literal is promised */
 	best = sets;
 	single = sets + nalt;
 	runs = sets + 2 * nalt;
+	groups = sets + 3 * nalt; /* two per alternative */
 	for (size_t a = 0, start = 0; a < nalt; a++) {
 		size_t e = alternative_end(p, len, start);
 
-		if (!alternative(p + start, e - start, depth, &best[a], &single[a], &runs[a]) ||
+		if (!alternative(p + start, e - start, depth, &best[a], &single[a], &runs[a],
+				 &groups[2 * a]) ||
 		    score(&best[a]) == 0)
 			goto out;
 		total += best[a].count;
@@ -531,11 +581,13 @@ alternation(const char *p, size_t len, int depth, struct extracted *ret)
 	for (size_t a = 0; a < nalt; a++) {
 		char also[MT_LITERAL_MAX];
 		size_t also_len;
+		bool with_set2 = depth == 0 && second_group(&groups[2 * a], &best[a], &ret->set2);
 
 		second_run(&runs[a], &best[a], also, &also_len);
 		for (size_t k = 0; k < best[a].count; k++) {
 			size_t n = ret->set.count++;
 
+			ret->also_set[n] = with_set2;
 			memcpy(ret->set.lit[n], best[a].lit[k], best[a].len[k]);
 			ret->set.len[n] = best[a].len[k];
 			memcpy(ret->also.lit[n], also, also_len);
@@ -553,16 +605,26 @@ out:
 void
 mt_literal_extract(const char *p, size_t len, struct mt_literals *ret)
 {
-	struct extracted x;
+	struct extracted *x = malloc(sizeof(*x));
 
 	memset(ret, 0, sizeof(*ret));
-	if (!alternation(p, len, 0, &x))
+	if (x == NULL || !alternation(p, len, 0, x)) {
+		free(x);
 		return;
-	ret->count = x.set.count;
-	memcpy(ret->len, x.set.len, sizeof(x.set.len));
-	memcpy(ret->lit, x.set.lit, sizeof(x.set.lit));
-	memcpy(ret->also_len, x.also.len, sizeof(x.also.len));
-	memcpy(ret->also, x.also.lit, sizeof(x.also.lit));
+	}
+	ret->count = x->set.count;
+	memcpy(ret->len, x->set.len, sizeof(x->set.len));
+	memcpy(ret->lit, x->set.lit, sizeof(x->set.lit));
+	memcpy(ret->also_len, x->also.len, sizeof(x->also.len));
+	memcpy(ret->also, x->also.lit, sizeof(x->also.lit));
+	for (size_t k = 0; k < x->set.count; k++)
+		ret->also_set[k] = x->also_set[k];
+	if (x->set2.count > 0) {
+		ret->set2_count = x->set2.count;
+		memcpy(ret->set2_len, x->set2.len, sizeof(x->set2.len));
+		memcpy(ret->set2, x->set2.lit, sizeof(x->set2.lit));
+	}
+	free(x);
 }
 
 /*
@@ -606,7 +668,7 @@ int
 mt_literals_weak_index(const struct mt_literals *l)
 {
 	for (size_t k = 0; k < l->count; k++)
-		if (mt_literal_is_weak(l->lit[k], l->len[k]) &&
+		if (mt_literal_is_weak(l->lit[k], l->len[k]) && !l->also_set[k] &&
 		    (l->also_len[k] == 0 || mt_literal_is_weak(l->also[k], l->also_len[k])))
 			return (int)k;
 	return -1;

@@ -47,6 +47,15 @@ struct mt_literals {
 	 */
 	size_t also_len[MT_LITERAL_ALTS];
 	char also[MT_LITERAL_ALTS][MT_LITERAL_MAX];
+	/*
+	 * Where also_set[k], lit[k]'s alternative also requires one of the set
+	 * set2 (a group of words: the block-list names after '] said: 4'), so a
+	 * line with lit[k] and none of them cannot match.  set2_count 0: none.
+	 */
+	bool also_set[MT_LITERAL_ALTS];
+	size_t set2_count;
+	size_t set2_len[MT_LITERAL_ALTS];
+	char set2[MT_LITERAL_ALTS][MT_LITERAL_MAX];
 };
 
 void mt_literal_extract(const char *pattern, size_t len, struct mt_literals *ret);
@@ -62,7 +71,8 @@ bool mt_literal_is_weak(const char *lit, size_t len);
 
 /*
  * The index of the first literal of l that is weak and whose second literal
- * (if any) is weak too, so lines holding it all become regex runs; -1 if
+ * (if any) is weak too, without a set2 to hold (its words are selective),
+ * so lines holding it all become regex runs; -1 if
  * every literal is selective (or l has none: that is "costly", not weak).
  */
 int mt_literals_weak_index(const struct mt_literals *l);
