@@ -221,9 +221,13 @@ run_check(struct cli *o, int argc, char **argv)
 		if (o->verbose && !mt_matcher_is_costly(m, i)) {
 			mt_matcher_literals(m, i, l);
 			for (size_t k = 0; k < l->count; k++)
-				fprintf(stderr, "%s: prefilter literal '%.*s'%s%.*s%s\n", s->id,
+				fprintf(stderr, "%s: prefilter literal '%.*s'%s%.*s%s%s\n", s->id,
 					(int)l->len[k], l->lit[k], l->also_len[k] ? " and '" : "",
-					(int)l->also_len[k], l->also[k], l->also_len[k] ? "'" : "");
+					(int)l->also_len[k], l->also[k], l->also_len[k] ? "'" : "",
+					l->also_set[k] ? " and a word of its set" : "");
+			for (size_t k = 0; k < l->set2_count; k++)
+				fprintf(stderr, "%s: prefilter set word '%.*s'\n", s->id,
+					(int)l->set2_len[k], l->set2[k]);
 		}
 		if (s->nex_match == 0)
 			report(&warnings, "warning", s, NULL,

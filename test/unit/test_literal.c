@@ -67,6 +67,45 @@ struct also_case {
 	const char *want[2]; /* per literal: its second one, "" for none */
 };
 
+/* A required group of selective words beside the chosen literals: one of them is required too. */
+static void
+second_sets(void)
+{
+	static const struct {
+		const char *re;
+		size_t set2; /* how many words, 0: none */
+	} w[] = {
+		{ "host \\S+ (?:said: 4|said: 5)\\d\\d .*(?:[Ss]pamhaus|[Bb]arracuda|DNSBL)", 3 },
+		/* a word on most lines in the group: no set2 */
+		{ "host \\S+ (?:said: 4|said: 5)\\d\\d .*(?:[Ss]pamhaus|[Bb]arracuda|host)", 0 },
+		/* an optional group is not required */
+		{ "host \\S+ (?:said: 4|said: 5)\\d\\d .*(?:[Ss]pamhaus|[Bb]arracuda)?", 0 },
+		/* a word that beats the group: the group is its set2 */
+		{ "(?:said: 4|said: 5)\\d\\d .*(?:[Ss]pamhaus)", 2 },
+		/* two alternatives with the same group share it; the plain alternative has none */
+		{ "refused to talk to me: .*(?:Spamhaus|Barracuda)|stat=Deferred: "
+		  ".*(?:Spamhaus|Barracuda)|reply=55",
+		  2 },
+	};
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		struct mt_literals *got = malloc(sizeof(*got));
+		bool flags = true;
+
+		if (got == NULL)
+			abort();
+		mt_literal_extract(w[i].re, strlen(w[i].re), got);
+		for (size_t k = 0; k < got->count; k++)
+			flags = flags && got->also_set[k] == (w[i].set2 > 0 && k < 2);
+		if (!ok(got->count > 0 && got->set2_count == w[i].set2 && flags,
+			"set2 of /%s/: %zu words", w[i].re, w[i].set2))
+			for (size_t k = 0; k < got->count; k++)
+				diag("got '%.*s'%s", (int)got->len[k], got->lit[k],
+				     got->also_set[k] ? " with set2" : "");
+		free(got);
+	}
+}
+
 static const struct also_case also_cases[] = {
 	{ "said: 4[25]1[ -]4\\.7\\.28", { "4.7.28", NULL } },
 	{ "said: 4\\d\\d[ -]4\\.5\\.\\d|said: 5\\d\\d[ -]5\\.5\\.\\d", { "4.5.", "5.5." } },
@@ -279,5 +318,6 @@ main(void)
 	weak_literals();
 	many_alternatives();
 	small_stack();
+	second_sets();
 	return tap_done();
 }
