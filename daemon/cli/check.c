@@ -92,6 +92,7 @@ run_check(struct cli *o, int argc, char **argv)
 {
 	struct mt_catalog *c;
 	struct mt_matcher *m;
+	struct mt_literals *l;
 	size_t errors = 0, warnings = 0, costly = 0, examples = 0, catalog_errors = 0;
 	bool pre_start = false;
 
@@ -182,6 +183,7 @@ run_check(struct cli *o, int argc, char **argv)
 		mt_diag_fini(&d);
 	}
 	m = mt_matcher_new(c);
+	l = mt_xmalloc(sizeof(*l)); /* a signature's literals, about 7 KiB */
 	for (size_t i = 0; i < mt_catalog_count(c); i++) {
 		const struct mt_signature *s = mt_catalog_get(c, i);
 		int weak;
@@ -192,8 +194,7 @@ run_check(struct cli *o, int argc, char **argv)
 			       "so it runs on every line (costly)",
 			       NULL);
 			costly++;
-		} else if ((weak = mt_literals_weak_index(mt_matcher_literals(m, i))) >= 0) {
-			const struct mt_literals *l = mt_matcher_literals(m, i);
+		} else if ((mt_matcher_literals(m, i, l), weak = mt_literals_weak_index(l)) >= 0) {
 			char lit[2 * MT_LITERAL_MAX + 16];
 
 			/* A warning, not an error: the record works, it only costs. */
@@ -218,12 +219,15 @@ run_check(struct cli *o, int argc, char **argv)
 			       lit);
 		}
 		if (o->verbose && !mt_matcher_is_costly(m, i)) {
-			const struct mt_literals *l = mt_matcher_literals(m, i);
-
+			mt_matcher_literals(m, i, l);
 			for (size_t k = 0; k < l->count; k++)
-				fprintf(stderr, "%s: prefilter literal '%.*s'%s%.*s%s\n", s->id,
+				fprintf(stderr, "%s: prefilter literal '%.*s'%s%.*s%s%s\n", s->id,
 					(int)l->len[k], l->lit[k], l->also_len[k] ? " and '" : "",
-					(int)l->also_len[k], l->also[k], l->also_len[k] ? "'" : "");
+					(int)l->also_len[k], l->also[k], l->also_len[k] ? "'" : "",
+					l->also_set[k] ? " and a word of its set" : "");
+			for (size_t k = 0; k < l->set2_count; k++)
+				fprintf(stderr, "%s: prefilter set word '%.*s'\n", s->id,
+					(int)l->set2_len[k], l->set2[k]);
 		}
 		if (s->nex_match == 0)
 			report(&warnings, "warning", s, NULL,
@@ -253,6 +257,7 @@ run_check(struct cli *o, int argc, char **argv)
 	       "costly\n",
 	       mt_catalog_count(c), plural(mt_catalog_count(c)), examples, plural(examples), errors,
 	       plural(errors), warnings, plural(warnings), costly);
+	free(l);
 	mt_matcher_free(m);
 	mt_catalog_free(c);
 	if (pre_start && errors == catalog_errors && catalog_errors > 0) {

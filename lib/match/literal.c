@@ -2,6 +2,7 @@
 #include "match/literal.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -178,6 +179,27 @@ skip_class(const char *p, size_t len, size_t i)
 	return i < len ? i + 1 : len;
 }
 
+/*
+ * A class at p[i] == '[' that is one letter in either case ("[Ss]", "[sS]")
+ * or one letter or digit ("[s]"): the prefilter compares without case, so it
+ * is that character of a literal.  *ret_c is the character.
+ */
+static bool
+class_letter(const char *p, size_t len, size_t i, char *ret_c)
+{
+	if (i + 2 < len && p[i + 2] == ']' && is_word_char(p[i + 1])) {
+		*ret_c = p[i + 1];
+		return true;
+	}
+	if (i + 3 < len && p[i + 3] == ']' && p[i + 1] != p[i + 2] &&
+	    ((p[i + 1] >= 'A' && p[i + 1] <= 'Z') || (p[i + 1] >= 'a' && p[i + 1] <= 'z')) &&
+	    lower(p[i + 1]) == lower(p[i + 2])) {
+		*ret_c = p[i + 1];
+		return true;
+	}
+	return false;
+}
+
 /* Index of the ')' closing the group that starts at p[i] == '(' (len if none). */
 static size_t
 group_end(const char *p, size_t len, size_t i)
@@ -245,6 +267,9 @@ quantifier(const char *p, size_t len, size_t i, bool *ret_optional)
 struct extracted {
 	struct set set;
 	struct set also; /* also.lit[k] (length 0: none) is required with set.lit[k] */
+	/* top level only: one of set2 is required with set.lit[k] where also_set[k] */
+	struct set set2;
+	bool also_set[MT_LITERAL_ALTS];
 };
 
 static bool alternation(const char *p, size_t len, int depth, struct extracted *ret);
@@ -297,19 +322,23 @@ group_body(const char *p, size_t i, size_t e, bool *ret_extended)
  * literal into *single (used when the sets of all alternatives together
  * would not fit), and the runs of plain characters at its own level, with
  * the literals of its required one-literal groups, into *runs (each one is
- * in every string the alternative matches).  false: give up entirely.
+ * in every string the alternative matches), and its two best required
+ * groups of several literals into groups[0] and groups[1] (one of each group
+ * is in every string it matches).  false: give up entirely.
  */
 static bool
 alternative(const char *p, size_t len, int depth, struct set *best, struct set *single,
-	    struct set *runs)
+	    struct set *runs, struct set *groups)
 {
 	struct run run = { .len = 0, .single = single, .all = runs };
+	struct extracted *inner = NULL; /* a group's sets: on the heap, not per level of stack */
 	size_t i = 0;
 	bool opt;
 
 	memset(best, 0, sizeof(*best));
 	memset(single, 0, sizeof(*single));
 	memset(runs, 0, sizeof(*runs));
+	memset(groups, 0, 2 * sizeof(*groups));
 	while (i < len) {
 		char c = p[i];
 		size_t q;
@@ -319,27 +348,38 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 			size_t e = group_end(p, len, i);
 			bool extended;
 			long body = group_body(p, i + 1, e, &extended);
-			struct extracted inner;
 
 			end_run(&run, best);
 			if (extended)
-				return false;
+				goto fail;
 			q = e < len ? quantifier(p, len, e + 1, &opt) : 0;
+			if (inner == NULL && (inner = malloc(sizeof(*inner))) == NULL)
+				goto fail; /* out of memory: no literal is promised */
 			if (body >= 0 && !opt && depth < 8 &&
-			    alternation(p + body, e - (size_t)body, depth + 1, &inner)) {
-				consider(best, &inner.set);
-				if (inner.set.count == 1) {
-					consider(single, &inner.set);
+			    alternation(p + body, e - (size_t)body, depth + 1, inner)) {
+				consider(best, &inner->set);
+				if (inner->set.count > 1 &&
+				    score(&inner->set) > score(&groups[1])) {
+					/* the two best required groups of several literals */
+					if (score(&inner->set) > score(&groups[0])) {
+						groups[1] = groups[0];
+						groups[0] = inner->set;
+					} else {
+						groups[1] = inner->set;
+					}
+				}
+				if (inner->set.count == 1) {
+					consider(single, &inner->set);
 					/*
 					 * A required group with one literal (a capture
 					 * around "4\.7\.") requires it like a run of
 					 * this level: a second literal too.
 					 */
 					if (runs->count < MT_LITERAL_ALTS &&
-					    inner.set.len[0] >= MT_LITERAL_MIN) {
-						memcpy(runs->lit[runs->count], inner.set.lit[0],
-						       inner.set.len[0]);
-						runs->len[runs->count++] = inner.set.len[0];
+					    inner->set.len[0] >= MT_LITERAL_MIN) {
+						memcpy(runs->lit[runs->count], inner->set.lit[0],
+						       inner->set.len[0]);
+						runs->len[runs->count++] = inner->set.len[0];
 					}
 				}
 			}
@@ -347,6 +387,10 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 			continue;
 		}
 		case '[':
+			if (class_letter(p, len, i, &c)) {
+				i += p[i + 2] == ']' ? 3 : 4;
+				break; /* that letter, without case like every literal */
+			}
 			end_run(&run, best);
 			i = skip_class(p, len, i);
 			i += quantifier(p, len, i, &opt);
@@ -395,8 +439,12 @@ alternative(const char *p, size_t len, int depth, struct set *best, struct set *
 		}
 		i += q;
 	}
+	free(inner);
 	end_run(&run, best);
 	return true;
+fail:
+	free(inner);
+	return false;
 }
 
 /*
@@ -428,40 +476,96 @@ second_run(const struct set *runs, const struct set *chosen, char *dst, size_t *
 	}
 }
 
+static bool
+same_set(const struct set *a, const struct set *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t k = 0; k < a->count; k++)
+		if (a->len[k] != b->len[k] || memcmp(a->lit[k], b->lit[k], a->len[k]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * A required group of selective words beside an alternative's chosen
+ * literals (the list of block-list names after '] said: 4'): the line must
+ * hold one of them too.  The pattern has one such set (*set2, the first
+ * one taken): an alternative whose group is another set goes without.
+ */
+static bool
+second_group(const struct set *groups, const struct set *chosen, struct set *set2)
+{
+	const struct set *g = same_set(&groups[0], chosen) ? &groups[1] : &groups[0];
+
+	if (g->count < 2 || score(g) < MT_LITERAL_WEAK_MIN)
+		return false;
+	for (size_t k = 0; k < g->count; k++)
+		if (mt_literal_is_weak(g->lit[k], g->len[k]))
+			return false;
+	if (set2->count == 0)
+		*set2 = *g;
+	return same_set(set2, g);
+}
+
 /*
  * An alternation [0, len): the union of its alternatives' factors, or false.
  * When the sets do not fit in MT_LITERAL_ALTS together, the alternatives
  * with the largest sets fall back to their best single literal.  Each
  * literal carries a second run of its own alternative, when it has one.
  */
+/* The end of the alternative that starts at p[i]: the next '|' of this level, or len. */
+static size_t
+alternative_end(const char *p, size_t len, size_t i)
+{
+	while (i < len && p[i] != '|') {
+		if (p[i] == '\\') {
+			i = i + 2 <= len ? i + 2 : len;
+		} else if (p[i] == '[') {
+			i = skip_class(p, len, i);
+		} else if (p[i] == '(') {
+			size_t e = group_end(p, len, i);
+
+			i = e < len ? e + 1 : len;
+		} else {
+			i++;
+		}
+	}
+	return i;
+}
+
 static bool
 alternation(const char *p, size_t len, int depth, struct extracted *ret)
 {
-	struct set best[MT_LITERAL_ALTS], single[MT_LITERAL_ALTS], runs[MT_LITERAL_ALTS];
-	size_t nalt = 0, start = 0, i = 0, total = 0;
+	/*
+	 * Three sets per alternative, on the heap: with up to MT_LITERAL_ALTS
+	 * alternatives at each of the nested levels they would not fit on a
+	 * thread's stack.
+	 */
+	struct set *sets, *best, *single, *runs, *groups;
+	size_t nalt = 1, total = 0;
+	bool ok = false;
 
 	memset(ret, 0, sizeof(*ret));
-	for (;;) {
-		if (i == len || p[i] == '|') {
-			if (nalt == MT_LITERAL_ALTS ||
-			    !alternative(p + start, i - start, depth, &best[nalt], &single[nalt],
-					 &runs[nalt]) ||
-			    score(&best[nalt]) == 0)
-				return false;
-			total += best[nalt++].count;
-			if (i == len)
-				break;
-			start = ++i;
-			continue;
-		}
-		if (p[i] == '\\')
-			i = i + 2 <= len ? i + 2 : len;
-		else if (p[i] == '[')
-			i = skip_class(p, len, i);
-		else if (p[i] == '(')
-			i = group_end(p, len, i) < len ? group_end(p, len, i) + 1 : len;
-		else
-			i++;
+	for (size_t i = alternative_end(p, len, 0); i < len; i = alternative_end(p, len, i + 1))
+		if (++nalt > MT_LITERAL_ALTS)
+			return false;
+	sets = calloc(5 * nalt, sizeof(*sets));
+	if (sets == NULL)
+		return false; /* out of memory: no literal is promised */
+	best = sets;
+	single = sets + nalt;
+	runs = sets + 2 * nalt;
+	groups = sets + 3 * nalt; /* two per alternative */
+	for (size_t a = 0, start = 0; a < nalt; a++) {
+		size_t e = alternative_end(p, len, start);
+
+		if (!alternative(p + start, e - start, depth, &best[a], &single[a], &runs[a],
+				 &groups[2 * a]) ||
+		    score(&best[a]) == 0)
+			goto out;
+		total += best[a].count;
+		start = e + 1;
 	}
 	while (total > MT_LITERAL_ALTS) {
 		size_t big = 0;
@@ -470,40 +574,57 @@ alternation(const char *p, size_t len, int depth, struct extracted *ret)
 			if (best[k].count > best[big].count)
 				big = k;
 		if (best[big].count == 1 || score(&single[big]) == 0)
-			return false;
+			goto out;
 		total -= best[big].count - 1;
 		best[big] = single[big];
 	}
 	for (size_t a = 0; a < nalt; a++) {
 		char also[MT_LITERAL_MAX];
 		size_t also_len;
+		bool with_set2 = depth == 0 && second_group(&groups[2 * a], &best[a], &ret->set2);
 
 		second_run(&runs[a], &best[a], also, &also_len);
 		for (size_t k = 0; k < best[a].count; k++) {
 			size_t n = ret->set.count++;
 
+			ret->also_set[n] = with_set2;
 			memcpy(ret->set.lit[n], best[a].lit[k], best[a].len[k]);
 			ret->set.len[n] = best[a].len[k];
 			memcpy(ret->also.lit[n], also, also_len);
 			ret->also.len[n] = also_len;
 		}
 	}
-	return true;
+	ok = true;
+out:
+	free(sets);
+	if (!ok)
+		memset(ret, 0, sizeof(*ret));
+	return ok;
 }
 
 void
 mt_literal_extract(const char *p, size_t len, struct mt_literals *ret)
 {
-	struct extracted x;
+	struct extracted *x = malloc(sizeof(*x));
 
 	memset(ret, 0, sizeof(*ret));
-	if (!alternation(p, len, 0, &x))
+	if (x == NULL || !alternation(p, len, 0, x)) {
+		free(x);
 		return;
-	ret->count = x.set.count;
-	memcpy(ret->len, x.set.len, sizeof(x.set.len));
-	memcpy(ret->lit, x.set.lit, sizeof(x.set.lit));
-	memcpy(ret->also_len, x.also.len, sizeof(x.also.len));
-	memcpy(ret->also, x.also.lit, sizeof(x.also.lit));
+	}
+	ret->count = x->set.count;
+	memcpy(ret->len, x->set.len, sizeof(x->set.len));
+	memcpy(ret->lit, x->set.lit, sizeof(x->set.lit));
+	memcpy(ret->also_len, x->also.len, sizeof(x->also.len));
+	memcpy(ret->also, x->also.lit, sizeof(x->also.lit));
+	for (size_t k = 0; k < x->set.count; k++)
+		ret->also_set[k] = x->also_set[k];
+	if (x->set2.count > 0) {
+		ret->set2_count = x->set2.count;
+		memcpy(ret->set2_len, x->set2.len, sizeof(x->set2.len));
+		memcpy(ret->set2, x->set2.lit, sizeof(x->set2.lit));
+	}
+	free(x);
 }
 
 /*
@@ -547,7 +668,7 @@ int
 mt_literals_weak_index(const struct mt_literals *l)
 {
 	for (size_t k = 0; k < l->count; k++)
-		if (mt_literal_is_weak(l->lit[k], l->len[k]) &&
+		if (mt_literal_is_weak(l->lit[k], l->len[k]) && !l->also_set[k] &&
 		    (l->also_len[k] == 0 || mt_literal_is_weak(l->also[k], l->also_len[k])))
 			return (int)k;
 	return -1;

@@ -11,20 +11,47 @@
 #include "match/matcher.h"
 #include "util/xalloc.h"
 
+/* One prefilter literal of a signature, with the second one its alternative requires. */
+struct lit {
+	uint32_t sig;
+	uint8_t len, also_len; /* also_len 0: no second literal */
+	bool set2;	       /* the line must also hold one of the signature's set2 */
+	char lit[MT_LITERAL_MAX];
+	char also[MT_LITERAL_MAX];
+};
+
 struct mt_matcher {
 	const struct mt_catalog *catalog;
 	size_t nsigs;
 	struct mt_ac *ac;
-	struct mt_literals *lits; /* per signature */
-	uint32_t *costly;	  /* indexes of signatures without a literal */
+	/*
+	 * Every signature's literals, one after the other: signature i has
+	 * lits[first[i]] to lits[first[i + 1] - 1], and the automaton reports
+	 * literal n as id n (at most MT_CATALOG_MAX * MT_LITERAL_ALTS, and as many
+	 * set2 words after them: far below 2^32).
+	 */
+	struct lit *lits;
+	uint32_t *first; /* nsigs + 1 */
+	size_t nlits;
+	/*
+	 * The signatures' set2 words (literal.h), likewise: lits2[first2[i]] on;
+	 * the automaton reports word n as id nlits + n.
+	 */
+	struct lit *lits2;
+	uint32_t *first2;
+	size_t nlits2;
+	uint32_t *costly; /* indexes of signatures without a literal */
 	size_t ncostly;
-	/* The automaton's ids: literal k of signature i is id i * MT_LITERAL_ALTS + k. */
 	const char *line; /* the line being run, for the second literal's check */
 	size_t len;
 
 	/* Per-run scratch: candidates are deduplicated with a generation stamp. */
 	uint32_t *stamp;
 	uint32_t *also_stamp; /* per literal id: its second literal is not in this line */
+	uint32_t *set2_stamp; /* per signature: one of its set2 is in this line */
+	uint32_t *pend_stamp; /* per signature: in pend */
+	uint32_t *pend;	      /* literal seen, waiting for the end of the line for set2 */
+	size_t npend;
 	uint32_t gen;
 	uint32_t *cand;
 	size_t ncand;
@@ -46,30 +73,72 @@ mt_matcher_new(const struct mt_catalog *c)
 {
 	struct mt_matcher *m = mt_xcalloc(1, sizeof(*m));
 	struct mt_ac_builder *b = mt_ac_builder_new();
+	struct mt_literals *l = mt_xmalloc(sizeof(*l)); /* about 13 KiB: not on the stack */
+	size_t cap = 0, cap2 = 0;
 	uint32_t max_groups = 0;
 
 	m->catalog = c;
 	m->nsigs = mt_catalog_count(c);
-	m->lits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->lits));
+	m->first = mt_xcalloc(m->nsigs + 1, sizeof(*m->first));
+	m->first2 = mt_xcalloc(m->nsigs + 1, sizeof(*m->first2));
+	m->set2_stamp = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->set2_stamp));
+	m->pend_stamp = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->pend_stamp));
+	m->pend = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->pend));
 	m->costly = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->costly));
 	m->stamp = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->stamp));
-	m->also_stamp =
-		mt_xcalloc((m->nsigs ? m->nsigs : 1) * MT_LITERAL_ALTS, sizeof(*m->also_stamp));
 	m->cand = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->cand));
 	m->limit_hits = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->limit_hits));
 	m->disabled = mt_xcalloc(m->nsigs ? m->nsigs : 1, sizeof(*m->disabled));
 	for (size_t i = 0; i < m->nsigs; i++) {
 		const struct mt_signature *s = mt_catalog_get(c, i);
 
-		mt_literal_extract(s->regex, strlen(s->regex), &m->lits[i]);
-		if (m->lits[i].count == 0)
+		m->first[i] = (uint32_t)m->nlits;
+		m->first2[i] = (uint32_t)m->nlits2;
+		mt_literal_extract(s->regex, strlen(s->regex), l);
+		if (l->count == 0)
 			m->costly[m->ncostly++] = (uint32_t)i;
-		for (size_t j = 0; j < m->lits[i].count; j++)
-			mt_ac_builder_add(b, m->lits[i].lit[j], m->lits[i].len[j],
-					  (uint32_t)(i * MT_LITERAL_ALTS + j));
+		if (m->nlits + l->count > cap) {
+			cap = cap ? 2 * cap : 256;
+			if (cap < m->nlits + l->count)
+				cap = m->nlits + l->count;
+			m->lits = mt_xreallocarray(m->lits, cap, sizeof(*m->lits));
+		}
+		for (size_t j = 0; j < l->count; j++) {
+			struct lit *t = &m->lits[m->nlits];
+
+			t->sig = (uint32_t)i;
+			t->len = (uint8_t)l->len[j];
+			memcpy(t->lit, l->lit[j], l->len[j]);
+			t->also_len = (uint8_t)l->also_len[j];
+			memcpy(t->also, l->also[j], l->also_len[j]);
+			t->set2 = l->also_set[j] && l->set2_count > 0;
+			m->nlits++;
+		}
+		if (m->nlits2 + l->set2_count > cap2) {
+			cap2 = cap2 ? 2 * cap2 : 64;
+			if (cap2 < m->nlits2 + l->set2_count)
+				cap2 = m->nlits2 + l->set2_count;
+			m->lits2 = mt_xreallocarray(m->lits2, cap2, sizeof(*m->lits2));
+		}
+		for (size_t j = 0; j < l->set2_count; j++) {
+			struct lit *t = &m->lits2[m->nlits2++];
+
+			memset(t, 0, sizeof(*t));
+			t->sig = (uint32_t)i;
+			t->len = (uint8_t)l->set2_len[j];
+			memcpy(t->lit, l->set2[j], l->set2_len[j]);
+		}
 		if (s->ncaptures > max_groups)
 			max_groups = s->ncaptures;
 	}
+	m->first[m->nsigs] = (uint32_t)m->nlits;
+	m->first2[m->nsigs] = (uint32_t)m->nlits2;
+	free(l);
+	for (size_t n = 0; n < m->nlits; n++)
+		mt_ac_builder_add(b, m->lits[n].lit, m->lits[n].len, (uint32_t)n);
+	for (size_t n = 0; n < m->nlits2; n++)
+		mt_ac_builder_add(b, m->lits2[n].lit, m->lits2[n].len, (uint32_t)(m->nlits + n));
+	m->also_stamp = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->also_stamp));
 	m->ac = mt_ac_build(b);
 	m->md = pcre2_match_data_create(max_groups + 1, NULL);
 	m->mctx = pcre2_match_context_create(NULL);
@@ -93,6 +162,12 @@ mt_matcher_free(struct mt_matcher *m)
 	pcre2_match_context_free(m->mctx);
 	pcre2_jit_stack_free(m->jit_stack);
 	free(m->lits);
+	free(m->first);
+	free(m->lits2);
+	free(m->first2);
+	free(m->set2_stamp);
+	free(m->pend_stamp);
+	free(m->pend);
 	free(m->costly);
 	free(m->stamp);
 	free(m->also_stamp);
@@ -134,15 +209,28 @@ static void
 on_hit(void *ctx, uint32_t id)
 {
 	struct mt_matcher *m = ctx;
-	uint32_t sig = id / MT_LITERAL_ALTS, k = id % MT_LITERAL_ALTS;
-	const struct mt_literals *l = &m->lits[sig];
+	const struct lit *l;
+	uint32_t sig;
 
+	if (id >= m->nlits) { /* a set2 word: its literal may come before or after it */
+		m->set2_stamp[m->lits2[id - m->nlits].sig] = m->gen;
+		return;
+	}
+	l = &m->lits[id];
+	sig = l->sig;
 	if (m->stamp[sig] == m->gen || m->also_stamp[id] == m->gen)
 		return;
-	/* Checked once per line and literal: a line that repeats lit[k] costs one search. */
-	if (l->also_len[k] > 0 && !has_literal(m->line, m->len, l->also[k], l->also_len[k])) {
+	/* Checked once per line and literal: a line that repeats it costs one search. */
+	if (l->also_len > 0 && !has_literal(m->line, m->len, l->also, l->also_len)) {
 		m->also_stamp[id] = m->gen;
 		m->stats.second_literal_misses++;
+		return;
+	}
+	if (l->set2 && m->set2_stamp[sig] != m->gen) {
+		if (m->pend_stamp[sig] != m->gen) {
+			m->pend_stamp[sig] = m->gen;
+			m->pend[m->npend++] = sig;
+		}
 		return;
 	}
 	add_candidate(m, sig);
@@ -219,13 +307,18 @@ mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta m
 	} else {
 		if (++m->gen == 0) { /* wrapped: stamps from 4G lines ago could collide */
 			memset(m->stamp, 0, m->nsigs * sizeof(*m->stamp));
-			memset(m->also_stamp, 0,
-			       m->nsigs * MT_LITERAL_ALTS * sizeof(*m->also_stamp));
+			memset(m->also_stamp, 0, m->nlits * sizeof(*m->also_stamp));
+			memset(m->set2_stamp, 0, m->nsigs * sizeof(*m->set2_stamp));
+			memset(m->pend_stamp, 0, m->nsigs * sizeof(*m->pend_stamp));
 			m->gen = 1;
 		}
 		m->line = line;
 		m->len = len;
+		m->npend = 0;
 		mt_ac_scan(m->ac, line, len, on_hit, m);
+		for (size_t i = 0; i < m->npend; i++)
+			if (m->set2_stamp[m->pend[i]] == m->gen)
+				add_candidate(m, m->pend[i]);
 		for (size_t i = 0; i < m->ncostly; i++)
 			add_candidate(m, m->costly[i]);
 		if (m->ncand > 1)
@@ -265,20 +358,44 @@ mt_matcher_stats(const struct mt_matcher *m)
 bool
 mt_matcher_is_costly(const struct mt_matcher *m, size_t i)
 {
-	return i < m->nsigs && m->lits[i].count == 0;
+	return i < m->nsigs && m->first[i] == m->first[i + 1];
 }
 
-const struct mt_literals *
-mt_matcher_literals(const struct mt_matcher *m, size_t i)
+void
+mt_matcher_literals(const struct mt_matcher *m, size_t i, struct mt_literals *ret)
 {
-	return &m->lits[i];
+	memset(ret, 0, sizeof(*ret));
+	for (uint32_t n = i < m->nsigs ? m->first[i] : 0; i < m->nsigs && n < m->first[i + 1];
+	     n++) {
+		const struct lit *t = &m->lits[n];
+		size_t k = ret->count++;
+
+		ret->len[k] = t->len;
+		memcpy(ret->lit[k], t->lit, t->len);
+		ret->also_len[k] = t->also_len;
+		memcpy(ret->also[k], t->also, t->also_len);
+		ret->also_set[k] = t->set2;
+	}
+	for (uint32_t n = i < m->nsigs ? m->first2[i] : 0; i < m->nsigs && n < m->first2[i + 1];
+	     n++) {
+		const struct lit *t = &m->lits2[n];
+		size_t k = ret->set2_count++;
+
+		ret->set2_len[k] = t->len;
+		memcpy(ret->set2[k], t->lit, t->len);
+	}
 }
 
 size_t
 mt_matcher_memory(const struct mt_matcher *m)
 {
-	return mt_ac_memory(m->ac) +
-	       m->nsigs * (sizeof(*m->lits) + (4 + MT_LITERAL_ALTS) * sizeof(uint32_t));
+	/*
+	 * Per signature: first, first2, costly, stamp, set2_stamp, pend_stamp,
+	 * pend, cand, limit_hits, disabled.
+	 */
+	return mt_ac_memory(m->ac) + m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
+	       m->nlits2 * sizeof(*m->lits2) +
+	       m->nsigs * (9 * sizeof(uint32_t) + sizeof(uint64_t) + sizeof(bool));
 }
 
 void

@@ -56,6 +56,7 @@ struct mt_matcher_stats {
 };
 
 struct mt_matcher;
+struct mt_literals;
 
 struct mt_matcher *mt_matcher_new(const struct mt_catalog *c);
 struct mt_matcher *mt_matcher_free(struct mt_matcher *m);
@@ -74,8 +75,8 @@ const struct mt_matcher_stats *mt_matcher_stats(const struct mt_matcher *m);
 
 /* No usable literal: tried on every line. */
 bool mt_matcher_is_costly(const struct mt_matcher *m, size_t i);
-/* The literals chosen for signature i, for `mtalertd check -v` and tests. */
-const struct mt_literals *mt_matcher_literals(const struct mt_matcher *m, size_t i);
+/* The literals chosen for signature i into *ret, for `mtalertd check -v` and tests. */
+void mt_matcher_literals(const struct mt_matcher *m, size_t i, struct mt_literals *ret);
 size_t mt_matcher_memory(const struct mt_matcher *m);
 
 /* Turn a signature off or on (configuration: include, exclude, disabled). */

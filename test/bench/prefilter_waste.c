@@ -84,9 +84,15 @@ one_line(struct state *st, const char *p, size_t len)
 		const struct mt_signature *sig = mt_catalog_get(st->c, s);
 		bool cand = l->count == 0;
 
-		for (size_t k = 0; k < l->count && !cand; k++)
+		for (size_t k = 0; k < l->count && !cand; k++) {
 			cand = contains(st->low, len, l->lit[k], l->len[k]) &&
 			       contains(st->low, len, l->also[k], l->also_len[k]);
+			if (cand && l->also_set[k]) {
+				cand = false;
+				for (size_t j = 0; j < l->set2_count && !cand; j++)
+					cand = contains(st->low, len, l->set2[j], l->set2_len[j]);
+			}
+		}
 		if (!cand)
 			continue;
 		st->r[s].cand++;
@@ -266,9 +272,14 @@ main(int argc, char **argv)
 		if (l->count == 0)
 			printf(" (none: costly)");
 		for (size_t j = 0; j < l->count; j++)
-			printf(" '%.*s'%s%.*s%s", (int)l->len[j], l->lit[j],
+			printf(" '%.*s'%s%.*s%s%s", (int)l->len[j], l->lit[j],
 			       l->also_len[j] ? "+'" : "", (int)l->also_len[j], l->also[j],
-			       l->also_len[j] ? "'" : "");
+			       l->also_len[j] ? "'" : "", l->also_set[j] ? "+set2" : "");
+		if (l->set2_count > 0) {
+			printf(" set2:");
+			for (size_t j = 0; j < l->set2_count; j++)
+				printf(" '%.*s'", (int)l->set2_len[j], l->set2[j]);
+		}
 		printf("\n");
 	}
 	pcre2_match_data_free(st.md);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "match/catalog.h"
+#include "match/literal.h"
 #include "match/matcher.h"
 #include "parse/logline.h"
 #include "tap.h"
@@ -62,9 +63,12 @@ unit_cases(void)
 	write_sig("4.yaml", "costly", "^\\S+ \\d+ \\S+ \\S+ \\S+: [A-F0-9]{10}:\\sc", "");
 	write_sig("5.yaml", "pathological", "xyz(a+)+$", "");
 	write_sig("6.yaml", "alternatives", "Connection timed out|Connection refused", "");
+	/* a group of words beside the literals: one of them is required too (set2) */
+	write_sig("7.yaml", "set2", "(?:refused by peer|rejected by peer) .*(?:Spamhaus|Barracuda)",
+		  "");
 	mt_diag_init(&d);
 	c = mt_catalog_load(paths, 1, &d);
-	ok(d.errors == 0 && mt_catalog_count(c) == 6, "test catalog loads");
+	ok(d.errors == 0 && mt_catalog_count(c) == 7, "test catalog loads");
 	m = mt_matcher_new(c);
 
 	n = run(m,
@@ -98,6 +102,34 @@ unit_cases(void)
 	n = run(m, "postfix/smtp[1]: connect to x[1.2.3.4]:25: Connection refused", &res);
 	ok(n == 1 && strcmp(res[0].sig->id, "alternatives") == 0, "second alternative's literal");
 
+	{
+		struct mt_literals *l = malloc(sizeof(*l));
+		uint64_t c0, c1, c2;
+
+		if (l == NULL)
+			exit(2);
+		mt_matcher_literals(m, 6, l);
+		ok(l->count == 2 && l->also_set[0] && l->also_set[1] && l->set2_count == 2 &&
+			   l->set2_len[0] == 8 && memcmp(l->set2[0], "spamhaus", 8) == 0,
+		   "set2: 'refused by peer' and 'rejected by peer' with one of spamhaus, barracuda");
+		free(l);
+		c0 = mt_matcher_stats(m)->candidates;
+		(void)run(m, "nothing here at all", &res);
+		c1 = mt_matcher_stats(m)->candidates;
+		n = run(m, "postfix/smtp[1]: refused by peer for no listed reason", &res);
+		c2 = mt_matcher_stats(m)->candidates;
+		ok(n == 0 && c2 - c1 == c1 - c0,
+		   "a line with the literal and no set2 word: not a candidate (%llu, %llu)",
+		   (unsigned long long)(c1 - c0), (unsigned long long)(c2 - c1));
+		n = run(m, "postfix/smtp[1]: rejected by peer - listed at Barracuda", &res);
+		ok(n == 1 && strcmp(res[0].sig->id, "set2") == 0, "set2 word after the literal");
+		n = run(m, "Barracuda relay: refused by peer per Spamhaus", &res);
+		ok(n == 1 && strcmp(res[0].sig->id, "set2") == 0,
+		   "a set2 word before the literal (and the regex's after it)");
+		n = run(m, "postfix/smtp[1]: refused by peer x Spamhaus; refused by peer y", &res);
+		ok(n == 1 && strcmp(res[0].sig->id, "set2") == 0,
+		   "set2 word between two hits of the literal");
+	}
 	{
 		char line[200];
 		uint64_t before = mt_matcher_stats(m)->limit_hits;
