@@ -1271,6 +1271,14 @@ def private_etc():
     os.mkdir(work)
     subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
                     "lowerdir=/etc,upperdir=%s,workdir=%s" % (up, work), "/etc"], check=True)
+    # /usr too: a verified workaround runs as root as written, and some change
+    # the installed programs (`postfix set-permissions` sets the owner and mode
+    # of /usr/sbin/postdrop and postqueue); in here they change only a copy.
+    uup, uwork = os.path.join(base, "usr-u"), os.path.join(base, "usr-w")
+    os.mkdir(uup)
+    os.mkdir(uwork)
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    "lowerdir=/usr,upperdir=%s,workdir=%s" % (uup, uwork), "/usr"], check=True)
     with open("/etc/resolv.conf", "w") as f:
         f.write("nameserver 127.0.0.53\noptions timeout:2 attempts:2\n")
     with open("/etc/hosts", "w") as f:
