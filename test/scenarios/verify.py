@@ -50,16 +50,43 @@ POSTFIX_META = "/etc/.mtfarm-postfix-meta"
 MTALERTD = os.environ.get("MTALERTD") or os.path.join(ROOT, "build", "daemon", "mtalertd")
 
 SYSTEMCTL = """#!/bin/sh
-# The farm's systemctl: the scenario's instance stands for the unit (verify.py).
+# The farm's systemctl: the scenario's instance stands for the unit (verify.py);
+# another installed unit is started by its unit file's ExecStart, inside the
+# namespace, and its processes' ids are listed in $FARM_UNITS (the farm ends them).
 unit=${2%.service}
+stop_unit() {
+	[ -s "$FARM_UNITS" ] || return 0
+	grep "^$1 " "$FARM_UNITS" | while read -r u pid; do kill "$pid" 2>/dev/null; done
+	grep -v "^$1 " "$FARM_UNITS" > "$FARM_UNITS.new"; mv "$FARM_UNITS.new" "$FARM_UNITS"
+}
+start_unit() {
+	f=/lib/systemd/system/$1.service
+	[ -f "$f" ] || { echo "systemctl: unit $1 is not in the farm" >&2; exit 5; }
+	cmd=$(sed -n 's/^ExecStart=[-@+!]*//p' "$f" | head -n 1)
+	[ -n "$cmd" ] || { echo "systemctl: unit $1 has no ExecStart" >&2; exit 5; }
+	bin=${cmd%% *}
+	if grep -q '^Type=forking' "$f"; then sh -c "$cmd" || exit 1; else setsid sh -c "exec $cmd" </dev/null >/dev/null 2>&1 & sleep 1; fi
+	me=$(readlink /proc/self/ns/net)
+	for d in /proc/[0-9]*; do
+		[ "$(readlink "$d/exe" 2>/dev/null)" = "$bin" ] && [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$me" ] &&
+			echo "$1 ${d#/proc/}" >> "$FARM_UNITS"
+	done
+	grep -q "^$1 " "$FARM_UNITS" 2>/dev/null || { echo "systemctl: $1 did not start" >&2; exit 1; }
+}
 case "$1" in
 reload|restart|try-restart|reload-or-restart)
 	case "$unit" in
 	exim4) [ -n "$FARM_EXIM_PID" ] && [ -s "$FARM_EXIM_PID" ] || { echo "exim4: no daemon" >&2; exit 1; }
 	       kill -HUP "$(cat "$FARM_EXIM_PID")" ;;
 	postfix|postfix@-) postfix reload ;;
-	*) echo "systemctl: unit $unit is not in the farm" >&2; exit 5 ;;
+	*) stop_unit "$unit"; start_unit "$unit" ;;
 	esac ;;
+start)
+	case "$unit" in
+	exim4|postfix|postfix@-) echo "systemctl: $unit is the scenario's instance" >&2; exit 1 ;;
+	*) grep -q "^$unit " "$FARM_UNITS" 2>/dev/null || start_unit "$unit" ;;
+	esac ;;
+stop) stop_unit "$unit" ;;
 status|is-active) exit 0 ;;
 *) echo "systemctl: $1 is not in the farm" >&2; exit 1 ;;
 esac
@@ -217,10 +244,41 @@ def run(farm, mta, scn, notes):
     caps = captures(farm, mta, sig)
     res["captures"] = caps
     preamble = "".join("%s=%s\n" % (k, shlex.quote(v)) for k, v in sorted(caps.items()))
-    start = {n: len(farm.read(p)) for n, p in mta.logs.items()}
+    units = os.path.join(mta.tmp, "farm-units")
     env = dict(os.environ,
                PATH=shim_bin(mta.tmp, farm.EXIM) + ":/usr/sbin:/usr/bin:/sbin:/bin",
-               FARM_EXIM_PID=getattr(mta, "pidfile", "") or "")
+               FARM_EXIM_PID=getattr(mta, "pidfile", "") or "", FARM_UNITS=units)
+    try:
+        return resend(farm, mta, scn, notes, res, apply, preamble, env)
+    finally:
+        stop_units(units)
+
+
+def stop_units(units):
+    """End the processes the farm's systemctl started (by their ids)."""
+    try:
+        with open(units) as f:
+            pids = [int(ln.split()[1]) for ln in f if len(ln.split()) == 2]
+    except (OSError, ValueError):
+        return
+    for pid in pids:
+        try:
+            os.kill(pid, 15)
+        except OSError:
+            pass
+    for _ in range(100):
+        if not any(os.path.exists("/proc/%d" % p) for p in pids):
+            return
+        time.sleep(0.1)
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+
+
+def resend(farm, mta, scn, notes, res, apply, preamble, env):
+    start = {n: len(farm.read(p)) for n, p in mta.logs.items()}
     try:
         r = subprocess.run(["bash", "-c", preamble + apply], cwd="/root" if os.path.isdir("/root") else "/",
                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
