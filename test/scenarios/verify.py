@@ -21,9 +21,12 @@ commands run as written:
     Exim's -C names is a symbolic link to it), and `exim`/`exim4` on PATH
     are the farm's Exim binary, whose default configuration file that is;
   - `systemctl reload|restart exim4` sends SIGHUP to the scenario's Exim
-    daemon (which re-executes itself and rereads its configuration), and
-    `systemctl reload|restart postfix` is `postfix reload`: the one
-    substitution, as there is no service manager in the namespace.
+    daemon (which re-executes itself and rereads its configuration),
+    `systemctl reload postfix` is `postfix reload` and `systemctl restart
+    postfix` is `postfix stop; postfix start` (as the unit does), and another
+    unit installed on the host is started by its unit file's ExecStart inside
+    the namespace (the farm ends its processes by id afterwards): the
+    substitutions, as there is no service manager in the namespace.
 An `apply` may name the alert's named captures as shell variables ($domain,
 $table, ...: what the administrator reads in the alert): the farm scans the
 failure's log lines with mtalertd and sets them from the record's first
@@ -53,7 +56,7 @@ SYSTEMCTL = """#!/bin/sh
 # The farm's systemctl: the scenario's instance stands for the unit (verify.py);
 # another installed unit is started by its unit file's ExecStart, inside the
 # namespace, and its processes' ids are listed in $FARM_UNITS (the farm ends them).
-unit=${2%.service}
+verb=$1; shift
 stop_unit() {
 	[ -s "$FARM_UNITS" ] || return 0
 	grep "^$1 " "$FARM_UNITS" | while read -r u pid; do kill "$pid" 2>/dev/null; done
@@ -73,12 +76,14 @@ start_unit() {
 	done
 	grep -q "^$1 " "$FARM_UNITS" 2>/dev/null || { echo "systemctl: $1 did not start" >&2; exit 1; }
 }
-case "$1" in
+for unit in "$@"; do
+unit=${unit%.service}
+case "$verb" in
 reload|restart|try-restart|reload-or-restart)
 	case "$unit" in
 	exim4) [ -n "$FARM_EXIM_PID" ] && [ -s "$FARM_EXIM_PID" ] || { echo "exim4: no daemon" >&2; exit 1; }
 	       kill -HUP "$(cat "$FARM_EXIM_PID")" ;;
-	postfix|postfix@-) postfix reload ;;
+	postfix|postfix@-) if [ "$verb" = reload ]; then postfix reload; else postfix stop; postfix start; fi ;;
 	*) stop_unit "$unit"; start_unit "$unit" ;;
 	esac ;;
 start)
@@ -87,9 +92,10 @@ start)
 	*) grep -q "^$unit " "$FARM_UNITS" 2>/dev/null || start_unit "$unit" ;;
 	esac ;;
 stop) stop_unit "$unit" ;;
-status|is-active) exit 0 ;;
-*) echo "systemctl: $1 is not in the farm" >&2; exit 1 ;;
+status|is-active) ;;
+*) echo "systemctl: $verb is not in the farm" >&2; exit 1 ;;
 esac
+done
 """
 
 
