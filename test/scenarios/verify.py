@@ -68,12 +68,21 @@ start_unit() {
 	cmd=$(sed -n 's/^ExecStart=[-@+!]*//p' "$f" | head -n 1)
 	[ -n "$cmd" ] || { echo "systemctl: unit $1 has no ExecStart" >&2; exit 5; }
 	bin=${cmd%% *}
-	if grep -q '^Type=forking' "$f"; then sh -c "$cmd" || exit 1; else setsid sh -c "exec $cmd" </dev/null >/dev/null 2>&1 & sleep 1; fi
-	me=$(readlink /proc/self/ns/net)
-	for d in /proc/[0-9]*; do
-		[ "$(readlink "$d/exe" 2>/dev/null)" = "$bin" ] && [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$me" ] &&
-			echo "$1 ${d#/proc/}" >> "$FARM_UNITS"
-	done
+	user=$(sed -n 's/^User=//p' "$f" | head -n 1)
+	run=${user:+runuser -u $user --}
+	if grep -q '^Type=forking' "$f"; then
+		$run sh -c "$cmd" || exit 1
+		me=$(readlink /proc/self/ns/net)
+		for d in /proc/[0-9]*; do
+			[ "$(readlink "$d/exe" 2>/dev/null)" = "$bin" ] && [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$me" ] &&
+				echo "$1 ${d#/proc/}" >> "$FARM_UNITS"
+		done
+	else
+		setsid $run sh -c "exec $cmd" </dev/null >/dev/null 2>&1 &
+		echo "$1 $!" >> "$FARM_UNITS"
+		sleep 1
+		kill -0 $! 2>/dev/null || { echo "systemctl: $1 exited" >&2; exit 1; }
+	fi
 	grep -q "^$1 " "$FARM_UNITS" 2>/dev/null || { echo "systemctl: $1 did not start" >&2; exit 1; }
 }
 for unit in "$@"; do
@@ -261,12 +270,20 @@ def run(farm, mta, scn, notes):
 
 
 def stop_units(units):
-    """End the processes the farm's systemctl started (by their ids)."""
+    """End the processes the farm's systemctl started (by their ids), and
+    what is left of their sessions."""
     try:
         with open(units) as f:
             pids = [int(ln.split()[1]) for ln in f if len(ln.split()) == 2]
     except (OSError, ValueError):
         return
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and int(open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[3]) in pids:
+                pids.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    pids = sorted(set(pids))
     for pid in pids:
         try:
             os.kill(pid, 15)
