@@ -26,12 +26,15 @@ commands run as written:
     /etc/mail/sendmail.cf; the commands run with the host name the farm's
     Sendmail has (mx.farm.test);
   - `systemctl reload|restart exim4` sends SIGHUP to the scenario's Exim
-    daemon (which re-executes itself and rereads its configuration), and
-    `systemctl reload|restart postfix` is `postfix reload`, and `systemctl
-    reload|restart sendmail` sends SIGHUP to the scenario's Sendmail daemon
-    (it re-executes itself) or, when none runs, starts one as Debian's init
-    script does (`sendmail -L sm-mta -bd -q10m`, with the farm's -Am): the one
-    substitution, as there is no service manager in the namespace.
+    daemon (which re-executes itself and rereads its configuration),
+    `systemctl reload|restart sendmail` sends SIGHUP to the scenario's
+    Sendmail daemon (it re-executes itself) or, when none runs, starts one as
+    Debian's init script does (`sendmail -L sm-mta -bd -q10m`, with the
+    farm's -Am), `systemctl reload postfix` is `postfix reload` and `systemctl restart
+    postfix` is `postfix stop; postfix start` (as the unit does), and another
+    unit installed on the host is started by its unit file's ExecStart inside
+    the namespace (the farm ends its processes by id afterwards): the
+    substitutions, as there is no service manager in the namespace.
 An `apply` may name the alert's named captures as shell variables ($domain,
 $table, ...: what the administrator reads in the alert): the farm scans the
 failure's log lines with mtalertd and sets them from the record's first
@@ -58,25 +61,64 @@ POSTFIX_META = "/etc/.mtfarm-postfix-meta"
 MTALERTD = os.environ.get("MTALERTD") or os.path.join(ROOT, "build", "daemon", "mtalertd")
 
 SYSTEMCTL = """#!/bin/sh
-# The farm's systemctl: the scenario's instance stands for the unit (verify.py).
-unit=${2%.service}
-case "$1" in
+# The farm's systemctl: the scenario's instance stands for the unit (verify.py);
+# another installed unit is started by its unit file's ExecStart, inside the
+# namespace, and its processes' ids are listed in $FARM_UNITS (the farm ends them).
+verb=$1; shift
+stop_unit() {
+	[ -s "$FARM_UNITS" ] || return 0
+	grep "^$1 " "$FARM_UNITS" | while read -r u pid; do kill "$pid" 2>/dev/null; done
+	grep -v "^$1 " "$FARM_UNITS" > "$FARM_UNITS.new"; mv "$FARM_UNITS.new" "$FARM_UNITS"
+}
+start_unit() {
+	f=/lib/systemd/system/$1.service
+	[ -f "$f" ] || { echo "systemctl: unit $1 is not in the farm" >&2; exit 5; }
+	cmd=$(sed -n 's/^ExecStart=[-@+!]*//p' "$f" | head -n 1)
+	[ -n "$cmd" ] || { echo "systemctl: unit $1 has no ExecStart" >&2; exit 5; }
+	bin=${cmd%% *}
+	user=$(sed -n 's/^User=//p' "$f" | head -n 1)
+	run=${user:+runuser -u $user --}
+	if grep -q '^Type=forking' "$f"; then
+		$run sh -c "$cmd" || exit 1
+		me=$(readlink /proc/self/ns/net)
+		for d in /proc/[0-9]*; do
+			[ "$(readlink "$d/exe" 2>/dev/null)" = "$bin" ] && [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$me" ] &&
+				echo "$1 ${d#/proc/}" >> "$FARM_UNITS"
+		done
+	else
+		setsid $run sh -c "exec $cmd" </dev/null >/dev/null 2>&1 &
+		echo "$1 $!" >> "$FARM_UNITS"
+		sleep 1
+		kill -0 $! 2>/dev/null || { echo "systemctl: $1 exited" >&2; exit 1; }
+	fi
+	grep -q "^$1 " "$FARM_UNITS" 2>/dev/null || { echo "systemctl: $1 did not start" >&2; exit 1; }
+}
+for unit in "$@"; do
+unit=${unit%.service}
+case "$verb" in
 reload|restart|try-restart|reload-or-restart)
 	case "$unit" in
 	exim4) [ -n "$FARM_EXIM_PID" ] && [ -s "$FARM_EXIM_PID" ] || { echo "exim4: no daemon" >&2; exit 1; }
 	       kill -HUP "$(cat "$FARM_EXIM_PID")" ;;
-	postfix|postfix@-) postfix reload ;;
+	postfix|postfix@-) if [ "$verb" = reload ]; then postfix reload; else postfix stop; postfix start; fi ;;
 	sendmail)
 	       # A running daemon rereads its configuration on SIGHUP (it re-executes
 	       # itself); none running (it failed to start): start one as Debian does.
 	       pid=$(head -n1 "$FARM_SENDMAIL_PID" 2>/dev/null)
 	       if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -HUP "$pid"
 	       else sendmail -Am -L sm-mta -bd -q10m; fi ;;
-	*) echo "systemctl: unit $unit is not in the farm" >&2; exit 5 ;;
+	*) stop_unit "$unit"; start_unit "$unit" ;;
 	esac ;;
-status|is-active) exit 0 ;;
-*) echo "systemctl: $1 is not in the farm" >&2; exit 1 ;;
+start)
+	case "$unit" in
+	exim4|postfix|postfix@-|sendmail) echo "systemctl: $unit is the scenario's instance" >&2; exit 1 ;;
+	*) grep -q "^$unit " "$FARM_UNITS" 2>/dev/null || start_unit "$unit" ;;
+	esac ;;
+stop) stop_unit "$unit" ;;
+status|is-active) ;;
+*) echo "systemctl: $verb is not in the farm" >&2; exit 1 ;;
 esac
+done
 """
 
 
@@ -260,11 +302,50 @@ def run(farm, mta, scn, notes):
     caps = captures(farm, mta, sig)
     res["captures"] = caps
     preamble = "".join("%s=%s\n" % (k, shlex.quote(v)) for k, v in sorted(caps.items()))
-    start = {n: len(farm.read(p)) for n, p in mta.logs.items()}
+    units = os.path.join(mta.tmp, "farm-units")
     env = dict(os.environ,
                PATH=shim_bin(mta.tmp, farm.EXIM, farm.SENDMAIL_ROOT) + ":/usr/sbin:/usr/bin:/sbin:/bin",
-               FARM_EXIM_PID=getattr(mta, "pidfile", "") or "",
+               FARM_EXIM_PID=getattr(mta, "pidfile", "") or "", FARM_UNITS=units,
                FARM_SENDMAIL_PID=os.path.join(mta.tmp, "sendmail.pid"))
+    try:
+        return resend(farm, mta, scn, notes, res, apply, preamble, env)
+    finally:
+        stop_units(units)
+
+
+def stop_units(units):
+    """End the processes the farm's systemctl started (by their ids), and
+    what is left of their sessions."""
+    try:
+        with open(units) as f:
+            pids = [int(ln.split()[1]) for ln in f if len(ln.split()) == 2]
+    except (OSError, ValueError):
+        return
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and int(open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[3]) in pids:
+                pids.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    pids = sorted(set(pids))
+    for pid in pids:
+        try:
+            os.kill(pid, 15)
+        except OSError:
+            pass
+    for _ in range(100):
+        if not any(os.path.exists("/proc/%d" % p) for p in pids):
+            return
+        time.sleep(0.1)
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+
+
+def resend(farm, mta, scn, notes, res, apply, preamble, env):
+    start = {n: len(farm.read(p)) for n, p in mta.logs.items()}
     argv = ["bash", "-c", preamble + apply]
     if scn["mta"] == "sendmail":
         # The host name Sendmail's processes have in the farm (Sendmail.run_as).
