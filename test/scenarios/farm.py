@@ -968,6 +968,27 @@ def start_world():
     Peer(SINK_IP, "sink.farm.test", {}).start()
 
 
+def start_port_holder(kind, tmp_root, pki, notes):
+    """`port_holder: exim`: before the scenario's MTA starts, another MTA's
+    daemon (the farm's Exim, its own configuration, spool and log, none of
+    them the scenario's) already listens on the scenario's address and port,
+    as a distribution's default MTA still running beside a newly installed
+    one does: a process of its own, which `ss -ltnp` names, so the
+    scenario's MTA fails to bind.  (A second Postfix master does not do:
+    tried with Postfix 3.7.11, the scenario's master came up on the address
+    the other one listened on, and served it.)  Its log is not the
+    scenario's (not recorded)."""
+    if kind != "exim":
+        raise ValueError("port_holder: only exim is in the farm, not %r" % kind)
+    htmp = tempfile.mkdtemp(prefix="h", dir=tmp_root)
+    os.chmod(htmp, 0o755)
+    holder = Exim(htmp, {"mta": "exim", "name": "port-holder", "exim": {"daemon": True}})
+    holder.setup(pki)
+    if not holder.start() or not wait_for(lambda: listening(MTA_IP, 25), 30):
+        notes.append("port_holder: the holder did not start: " + holder.start_output[-300:])
+    return holder
+
+
 def run_scenario(scn, pki, tmp_root, check=None, until=None):
     """Run one scenario; return ({logname: bytes}, notes).  With check, a
     function (mta, scn, notes), call it once the failure is logged (the
@@ -995,7 +1016,10 @@ def run_scenario(scn, pki, tmp_root, check=None, until=None):
         pr = Peer(addr, p.get("mx", "mx1.peer.test"), p.get("script") or {}, tls=tls)
         pr.start()
         peers.append(pr)
+    holder = None
     try:
+        if scn.get("port_holder"):
+            holder = start_port_holder(scn["port_holder"], tmp_root, pki, notes)
         mta.setup(pki)
         if not mta.start():
             notes.append("start: MTA did not start: " + mta.start_output[-300:])
@@ -1020,6 +1044,11 @@ def run_scenario(scn, pki, tmp_root, check=None, until=None):
             check(mta, scn, notes)
     finally:
         mta.stop()
+        if holder:
+            holder.stop()
+            if os.environ.get("FARM_DEBUG"):
+                notes.append("port_holder log: %r" % read(holder.log)[-2000:])
+            shutil.rmtree(holder.tmp, ignore_errors=True)
         for cmd in scn.get("post") or []:
             mta.command(cmd)
         for p in peers:
