@@ -67,7 +67,8 @@ process_key(const struct mt_session *s, const struct mt_logrec *rec)
 		size_t len = v->len < 64 ? v->len : 64;
 
 		buf[n++] = (char)len;
-		memcpy(buf + n, v->p, len);
+		if (len > 0) /* an absent field's pointer may be NULL */
+			memcpy(buf + n, v->p, len);
 		n += len;
 	}
 	h = mt_correlate_hash(s->key, buf, n);
@@ -135,7 +136,7 @@ mt_session_cause(struct mt_session *s, const struct mt_logrec *rec, const struct
 
 			sl->cause = sig;
 			sl->since = t;
-			if (q->len <= QID_MAX) {
+			if (q->len > 0 && q->len <= QID_MAX) {
 				memcpy(sl->qid, q->p, q->len);
 				sl->qidlen = (uint8_t)q->len;
 			}
