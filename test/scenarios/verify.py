@@ -364,7 +364,7 @@ def resend(farm, mta, scn, notes, res, apply, preamble, env):
         # An Exim daemon told to reread its configuration logs that it
         # started again once it listens.
         farm.wait_for(lambda: b"daemon started" in farm.read(mta.log)[log0:], 30)
-    if scn["mta"] == "sendmail" and "systemctl" in apply:
+    if scn["mta"] == "sendmail" and re.search(r"systemctl\s+(?:\S+\s+)*?(?:reload|restart|start)\b.*\bsendmail\b", apply):
         # Sendmail logs "starting daemon" before it binds: wait for both.
         farm.wait_for(lambda: b"starting daemon" in farm.read(mta.log)[log0:] and
                       farm.listening(farm.MTA_IP, 25), 30)
