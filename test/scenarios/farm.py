@@ -728,15 +728,13 @@ FEATURE(`msp', `{host}')dnl
         return wait_for(lambda: b"starting daemon" in read(self.log) and listening(MTA_IP, 25), 30)
 
     def stop(self):
-        for d in (self.daemon, getattr(self, "other", None)):
-            if d and d.poll() is None:
-                d.send_signal(signal.SIGTERM)
-            if d:
-                try:
-                    d.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    d.kill()
-                    d.wait()
+        if self.daemon and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+        if self.daemon:
+            try:
+                self.daemon.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
                 self.daemon.wait()
         # A daemon the workaround verification started (`systemctl restart
         # sendmail` with none running: sendmail -bd) is ended by its pid file.
