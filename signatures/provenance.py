@@ -55,7 +55,7 @@ SCENARIOS = os.path.join(os.path.dirname(HERE), "test", "scenarios")
 # workaround (`verify`) or says in one sentence why it cannot
 # (`not_verifiable`).  Scenarios of these MTAs that do neither fail this
 # check; the others' are only listed.
-VERIFY_REQUIRED_MTAS = ["postfix", "sendmail"]
+VERIFY_REQUIRED_MTAS = ["postfix", "exim", "sendmail"]
 
 
 def farm_labels():

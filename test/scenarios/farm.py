@@ -486,13 +486,37 @@ devnull:
         verify.exim_etc(self.conf)
         with open(self.conf, "w") as f:
             f.write(text)
-        trust_exim_config(self.conf)
+        trusted = [self.conf]
+        other = ex.get("other_daemon")
+        if other is not None:
+            # Another Exim daemon, started before the scenario's and left
+            # running (an instance started by hand with a test configuration
+            # and never stopped): the scenario's text with its own spool and
+            # log directory and the main options given here.  A separate
+            # process, as `ss -ltnp` shows it.
+            for p in ("other-spool", "other-log"):
+                os.mkdir(os.path.join(self.tmp, p))
+                shutil.chown(os.path.join(self.tmp, p), "Debian-exim", "Debian-exim")
+            self.other_conf = os.path.join(self.tmp, "other.conf")
+            with open(self.other_conf, "w") as f:
+                f.write(sub(other.get("main", "")) + text.replace(
+                    "spool_directory = %s/spool\n" % self.tmp, "spool_directory = %s/other-spool\n" % self.tmp).replace(
+                    "log_file_path = %s/log/" % self.tmp, "log_file_path = %s/other-log/" % self.tmp))
+            trusted.append(self.other_conf)
+        trust_exim_config(*trusted)
         for cmd in ex.get("pre") or []:
             subprocess.run(sub(cmd), shell=True, cwd=self.tmp,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self):
         self.start_output = ""
+        if getattr(self, "other_conf", None):
+            self.other = subprocess.Popen([EXIM, "-C", self.other_conf, "-bdf", "-oP",
+                                           os.path.join(self.tmp, "other.pid")],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if not wait_for(lambda: listening(MTA_IP, 25), 30):
+                self.start_output = "the other Exim daemon does not listen"
+                return False
         if not self.scn.get("exim", {}).get("daemon"):
             return True
         self.pidfile = os.path.join(self.tmp, "exim.pid")
@@ -508,13 +532,15 @@ devnull:
         return wait_for(lambda: b"daemon started" in read(self.log), 30)
 
     def stop(self):
-        if self.daemon and self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
-        if self.daemon:
-            try:
-                self.daemon.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.daemon.kill()
+        for d in (self.daemon, getattr(self, "other", None)):
+            if d and d.poll() is None:
+                d.send_signal(signal.SIGTERM)
+            if d:
+                try:
+                    d.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    d.kill()
+                    d.wait()
 
     def flush(self):
         subprocess.run([EXIM, "-C", self.conf, "-qff"], stdout=subprocess.DEVNULL,
@@ -1361,9 +1387,9 @@ def private_devlog(sock):
         os.symlink(sock, "/dev/log")
 
 
-def trust_exim_config(path):
+def trust_exim_config(*paths):
     with open("/etc/exim4/trusted_configs", "w") as f:
-        f.write(path + "\n")
+        f.write("".join(p + "\n" for p in paths))
 
 
 # ---------------------------------------------------------------- commands

@@ -26,7 +26,10 @@ commands run as written:
     /etc/mail/sendmail.cf; the commands run with the host name the farm's
     Sendmail has (mx.farm.test);
   - `systemctl reload|restart exim4` sends SIGHUP to the scenario's Exim
-    daemon (which re-executes itself and rereads its configuration),
+    daemon (which re-executes itself and rereads its configuration) or, when
+    none listens (it failed to bind), ends the daemon process the farm
+    started and starts one as Debian's init script does (`exim4 -bd -q30m`,
+    in the foreground, the farm ends it afterwards),
     `systemctl reload|restart sendmail` sends SIGHUP to the scenario's
     Sendmail daemon (it re-executes itself) or, when none runs, starts one as
     Debian's init script does (`sendmail -L sm-mta -bd -q10m`, with the
@@ -98,8 +101,24 @@ unit=${unit%.service}
 case "$verb" in
 reload|restart|try-restart|reload-or-restart)
 	case "$unit" in
-	exim4) [ -n "$FARM_EXIM_PID" ] && [ -s "$FARM_EXIM_PID" ] || { echo "exim4: no daemon" >&2; exit 1; }
-	       kill -HUP "$(cat "$FARM_EXIM_PID")" ;;
+	exim4) [ -n "$FARM_EXIM_PID" ] || { echo "exim4: no daemon" >&2; exit 1; }
+	       pid=$(cat "$FARM_EXIM_PID" 2>/dev/null)
+	       if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -HUP "$pid"
+	       else
+	           # No daemon listens (it failed to bind and may still be retrying):
+	           # end the unit's process, start one as Debian's init script does
+	           # (exim4 -bd -q30m; in the foreground, so its id is known).
+	           if [ -n "$FARM_EXIM_DAEMON" ] && kill -0 "$FARM_EXIM_DAEMON" 2>/dev/null; then
+	               kill "$FARM_EXIM_DAEMON"
+	               # (the farm's child: a zombie once it has exited)
+	               for i in $(seq 100); do
+	                   case "$(ps -o stat= -p "$FARM_EXIM_DAEMON")" in ""|Z*) break ;; esac
+	                   sleep 0.2
+	               done
+	           fi
+	           setsid exim4 -bdf -q30m -oP "$FARM_EXIM_PID" </dev/null >/dev/null 2>&1 &
+	           echo "exim4 $!" >> "$FARM_UNITS"
+	       fi ;;
 	postfix|postfix@-) if [ "$verb" = reload ]; then postfix reload; else postfix stop; postfix start; fi ;;
 	sendmail)
 	       # A running daemon rereads its configuration on SIGHUP (it re-executes
@@ -306,6 +325,7 @@ def run(farm, mta, scn, notes):
     env = dict(os.environ,
                PATH=shim_bin(mta.tmp, farm.EXIM, farm.SENDMAIL_ROOT) + ":/usr/sbin:/usr/bin:/sbin:/bin",
                FARM_EXIM_PID=getattr(mta, "pidfile", "") or "", FARM_UNITS=units,
+               FARM_EXIM_DAEMON=str(mta.daemon.pid) if getattr(mta, "daemon", None) else "",
                FARM_SENDMAIL_PID=os.path.join(mta.tmp, "sendmail.pid"))
     try:
         return resend(farm, mta, scn, notes, res, apply, preamble, env)
