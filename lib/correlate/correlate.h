@@ -106,9 +106,9 @@ struct mt_correlate_stats {
 	uint64_t msg_evicted_lru, msg_evicted_age, dest_evicted, cause_evicted;
 	uint64_t repeats, outcomes, resolved, health_alerts;
 	uint64_t session_repeats; /* of repeats: outcome lines given their session's cause */
-	size_t memory;		/* bytes allocated for the tables now */
-	size_t memory_messages; /* of which the message table */
-	size_t memory_max;	/* bytes they may grow to at their configured sizes */
+	size_t memory;		  /* bytes allocated for the tables now */
+	size_t memory_messages;	  /* of which the message table */
+	size_t memory_max;	  /* bytes they may grow to at their configured sizes */
 };
 
 struct mt_correlate *mt_correlate_new(const struct mt_correlate_opts *o, const uint8_t key[16]);
