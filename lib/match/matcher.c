@@ -68,6 +68,18 @@ struct mt_matcher {
 	struct mt_match results[MT_MATCHES_MAX];
 };
 
+/* v with room for need elements: doubled (from first) when short. */
+static void *
+grow(void *v, size_t *cap, size_t need, size_t first, size_t size)
+{
+	if (need <= *cap)
+		return v;
+	*cap = *cap ? 2 * *cap : first;
+	if (*cap < need)
+		*cap = need;
+	return mt_xreallocarray(v, *cap, size);
+}
+
 struct mt_matcher *
 mt_matcher_new(const struct mt_catalog *c)
 {
@@ -97,12 +109,7 @@ mt_matcher_new(const struct mt_catalog *c)
 		mt_literal_extract(s->regex, strlen(s->regex), l);
 		if (l->count == 0)
 			m->costly[m->ncostly++] = (uint32_t)i;
-		if (m->nlits + l->count > cap) {
-			cap = cap ? 2 * cap : 256;
-			if (cap < m->nlits + l->count)
-				cap = m->nlits + l->count;
-			m->lits = mt_xreallocarray(m->lits, cap, sizeof(*m->lits));
-		}
+		m->lits = grow(m->lits, &cap, m->nlits + l->count, 256, sizeof(*m->lits));
 		for (size_t j = 0; j < l->count; j++) {
 			struct lit *t = &m->lits[m->nlits];
 
@@ -114,12 +121,7 @@ mt_matcher_new(const struct mt_catalog *c)
 			t->set2 = l->also_set[j] && l->set2_count > 0;
 			m->nlits++;
 		}
-		if (m->nlits2 + l->set2_count > cap2) {
-			cap2 = cap2 ? 2 * cap2 : 64;
-			if (cap2 < m->nlits2 + l->set2_count)
-				cap2 = m->nlits2 + l->set2_count;
-			m->lits2 = mt_xreallocarray(m->lits2, cap2, sizeof(*m->lits2));
-		}
+		m->lits2 = grow(m->lits2, &cap2, m->nlits2 + l->set2_count, 64, sizeof(*m->lits2));
 		for (size_t j = 0; j < l->set2_count; j++) {
 			struct lit *t = &m->lits2[m->nlits2++];
 
