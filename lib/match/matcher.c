@@ -14,6 +14,7 @@
 /* One prefilter literal of a signature, with the second one its alternative requires. */
 struct lit {
 	uint32_t sig;
+	uint32_t also_id; /* the second literal's index in alsos (shared by equal ones) */
 	uint8_t len, also_len; /* also_len 0: no second literal */
 	bool set2;	       /* the line must also hold one of the signature's set2 */
 	char lit[MT_LITERAL_MAX];
@@ -40,6 +41,20 @@ struct mt_matcher {
 	struct lit *lits2;
 	uint32_t *first2;
 	size_t nlits2;
+	/*
+	 * The distinct second literals: many records share one ("4.7." after
+	 * "said: 4"), so a line is searched once for each, whatever number of
+	 * records ask.  also_gen[k] == gen: alsos[k] was looked for in this
+	 * line, with the answer in also_found[k].
+	 */
+	struct lit *alsos;
+	size_t nalsos;
+	uint32_t *also_gen;
+	bool *also_found;
+	/* The line in lower case (ASCII), made on its first second-literal check. */
+	char *lower;
+	size_t lower_cap;
+	uint32_t lower_gen;
 	uint32_t *costly; /* indexes of signatures without a literal */
 	size_t ncostly;
 	const char *line; /* the line being run, for the second literal's check */
@@ -78,6 +93,55 @@ grow(void *v, size_t *cap, size_t need, size_t first, size_t size)
 	if (*cap < need)
 		*cap = need;
 	return mt_xreallocarray(v, *cap, size);
+}
+
+static uint32_t
+hash_lit(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	return h;
+}
+
+/* Give every second literal the index of its text in m->alsos, equal texts one index. */
+static void
+index_alsos(struct mt_matcher *m)
+{
+	size_t nslots = 16;
+	uint32_t *slot; /* index + 1 into alsos; 0: free */
+
+	while (nslots < 2 * m->nlits)
+		nslots *= 2;
+	slot = mt_xcalloc(nslots, sizeof(*slot));
+	m->alsos = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->alsos));
+	for (size_t n = 0; n < m->nlits; n++) {
+		struct lit *t = &m->lits[n];
+		size_t h;
+
+		if (t->also_len == 0)
+			continue;
+		h = hash_lit(t->also, t->also_len) & (nslots - 1);
+		while (slot[h] != 0) {
+			const struct lit *a = &m->alsos[slot[h] - 1];
+
+			if (a->len == t->also_len && memcmp(a->lit, t->also, a->len) == 0)
+				break;
+			h = (h + 1) & (nslots - 1);
+		}
+		if (slot[h] == 0) {
+			struct lit *a = &m->alsos[m->nalsos++];
+
+			a->len = t->also_len;
+			memcpy(a->lit, t->also, t->also_len);
+			slot[h] = (uint32_t)m->nalsos;
+		}
+		t->also_id = slot[h] - 1;
+	}
+	free(slot);
+	m->also_gen = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_gen));
+	m->also_found = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_found));
 }
 
 struct mt_matcher *
@@ -141,6 +205,7 @@ mt_matcher_new(const struct mt_catalog *c)
 	for (size_t n = 0; n < m->nlits2; n++)
 		mt_ac_builder_add(b, m->lits2[n].lit, m->lits2[n].len, (uint32_t)(m->nlits + n));
 	m->also_stamp = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->also_stamp));
+	index_alsos(m);
 	m->ac = mt_ac_build(b);
 	m->md = pcre2_match_data_create(max_groups + 1, NULL);
 	m->mctx = pcre2_match_context_create(NULL);
@@ -173,6 +238,10 @@ mt_matcher_free(struct mt_matcher *m)
 	free(m->costly);
 	free(m->stamp);
 	free(m->also_stamp);
+	free(m->alsos);
+	free(m->also_gen);
+	free(m->also_found);
+	free(m->lower);
 	free(m->cand);
 	free(m->limit_hits);
 	free(m->disabled);
@@ -180,21 +249,51 @@ mt_matcher_free(struct mt_matcher *m)
 	return NULL;
 }
 
-/* Whether the line holds lit (lower-case ASCII) in any case. */
-static bool
-has_literal(const char *line, size_t len, const char *lit, size_t n)
+/* dst = src with ASCII A-Z in lower case (8 bytes at a time: it runs on whole lines). */
+static void
+lower_ascii(char *dst, const char *src, size_t n)
 {
-	for (size_t i = 0; i + n <= len; i++) {
-		size_t k = 0;
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	size_t i = 0;
 
-		while (k < n &&
-		       (line[i + k] >= 'A' && line[i + k] <= 'Z' ? (char)(line[i + k] - 'A' + 'a') :
-								   line[i + k]) == lit[k])
-			k++;
-		if (k == n)
-			return true;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, low7, ge_a, gt_z, upper;
+
+		memcpy(&x, src + i, 8);
+		/* Per byte, on its low 7 bits (no carry across bytes): >= 'A', > 'Z'. */
+		low7 = x & ~high;
+		ge_a = low7 + (0x80 - 'A') * ones;
+		gt_z = low7 + (0x80 - 'Z' - 1) * ones;
+		upper = ge_a & ~gt_z & ~x & high; /* and the byte is ASCII */
+		x |= upper >> 2;		   /* 0x80 >> 2 == 0x20: the lower-case bit */
+		memcpy(dst + i, &x, 8);
 	}
-	return false;
+	for (; i < n; i++)
+		dst[i] = src[i] >= 'A' && src[i] <= 'Z' ? (char)(src[i] - 'A' + 'a') : src[i];
+}
+
+/*
+ * Whether the line holds second literal k (lower-case ASCII) in any case:
+ * searched once per line and distinct literal, in a lower-case copy of the
+ * line made on the line's first check (memmem instead of a byte-by-byte
+ * compare: tens of these on an Exim "SMTP error from remote mail server"
+ * line were most of the matcher's time on the lines it recognises).
+ */
+static bool
+has_also(struct mt_matcher *m, uint32_t k)
+{
+	const struct lit *a = &m->alsos[k];
+
+	if (m->also_gen[k] == m->gen)
+		return m->also_found[k];
+	if (m->lower_gen != m->gen) {
+		m->lower = grow(m->lower, &m->lower_cap, m->len ? m->len : 1, 256, 1);
+		lower_ascii(m->lower, m->line, m->len);
+		m->lower_gen = m->gen;
+	}
+	m->also_gen[k] = m->gen;
+	m->also_found[k] = memmem(m->lower, m->len, a->lit, a->len) != NULL;
+	return m->also_found[k];
 }
 
 static void
@@ -223,7 +322,7 @@ on_hit(void *ctx, uint32_t id)
 	if (m->stamp[sig] == m->gen || m->also_stamp[id] == m->gen)
 		return;
 	/* Checked once per line and literal: a line that repeats it costs one search. */
-	if (l->also_len > 0 && !has_literal(m->line, m->len, l->also, l->also_len)) {
+	if (l->also_len > 0 && !has_also(m, l->also_id)) {
 		m->also_stamp[id] = m->gen;
 		m->stats.second_literal_misses++;
 		return;
@@ -312,6 +411,8 @@ mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta m
 			memset(m->also_stamp, 0, m->nlits * sizeof(*m->also_stamp));
 			memset(m->set2_stamp, 0, m->nsigs * sizeof(*m->set2_stamp));
 			memset(m->pend_stamp, 0, m->nsigs * sizeof(*m->pend_stamp));
+			memset(m->also_gen, 0, m->nalsos * sizeof(*m->also_gen));
+			m->lower_gen = 0;
 			m->gen = 1;
 		}
 		m->line = line;
