@@ -43,18 +43,25 @@ struct mt_matcher {
 	size_t nlits2;
 	/*
 	 * The distinct second literals: many records share one ("4.7." after
-	 * "said: 4"), so a line is searched once for each, whatever number of
-	 * records ask.  also_gen[k] == gen: alsos[k] was looked for in this
-	 * line, with the answer in also_found[k].
+	 * "said: 4"), so a line is searched once for each, whatever the number
+	 * of records that ask; also_gen[k] == gen: alsos[k] was looked for in
+	 * this line, with the answer in also_found[k].  The first few are
+	 * searched for one by one (memmem in a lower-case copy of the line);
+	 * a line that asks for more (tens: the remote-x-* family on an Exim
+	 * "SMTP error from remote mail server" line) is scanned once for all
+	 * of them with their own automaton.
 	 */
 	struct lit *alsos;
 	size_t nalsos;
+	struct mt_ac *also_ac;
 	uint32_t *also_gen;
 	bool *also_found;
-	/* The line in lower case (ASCII), made on its first second-literal check. */
-	char *lower;
+	uint32_t *also_hit;	/* == gen: found by the automaton's scan */
+	uint32_t also_scan_gen; /* == gen: the line has been scanned */
+	uint32_t also_asked;	/* the line's searches so far */
+	char *lower;	     /* the line in lower case (ASCII) */
 	size_t lower_cap;
-	uint32_t lower_gen;
+	uint32_t lower_gen; /* == gen: lower holds this line */
 	uint32_t *costly; /* indexes of signatures without a literal */
 	size_t ncostly;
 	const char *line; /* the line being run, for the second literal's check */
@@ -95,6 +102,8 @@ grow(void *v, size_t *cap, size_t need, size_t first, size_t size)
 	return mt_xreallocarray(v, *cap, size);
 }
 
+#define ALSO_ONE_BY_ONE 2 /* second literals searched for one by one in a line */
+
 static uint32_t
 hash_lit(const char *p, size_t n)
 {
@@ -105,10 +114,14 @@ hash_lit(const char *p, size_t n)
 	return h;
 }
 
-/* Give every second literal the index of its text in m->alsos, equal texts one index. */
+/*
+ * Give every second literal the index of its text in m->alsos (equal texts
+ * one index) and build their automaton.
+ */
 static void
 index_alsos(struct mt_matcher *m)
 {
+	struct mt_ac_builder *b = mt_ac_builder_new();
 	size_t nslots = 16;
 	uint32_t *slot; /* index + 1 into alsos; 0: free */
 
@@ -140,8 +153,12 @@ index_alsos(struct mt_matcher *m)
 		t->also_id = slot[h] - 1;
 	}
 	free(slot);
+	for (size_t k = 0; k < m->nalsos; k++)
+		mt_ac_builder_add(b, m->alsos[k].lit, m->alsos[k].len, (uint32_t)k);
+	m->also_ac = mt_ac_build(b);
 	m->also_gen = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_gen));
 	m->also_found = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_found));
+	m->also_hit = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_hit));
 }
 
 struct mt_matcher *
@@ -239,8 +256,10 @@ mt_matcher_free(struct mt_matcher *m)
 	free(m->stamp);
 	free(m->also_stamp);
 	free(m->alsos);
+	mt_ac_free(m->also_ac);
 	free(m->also_gen);
 	free(m->also_found);
+	free(m->also_hit);
 	free(m->lower);
 	free(m->cand);
 	free(m->limit_hits);
@@ -249,7 +268,7 @@ mt_matcher_free(struct mt_matcher *m)
 	return NULL;
 }
 
-/* dst = src with ASCII A-Z in lower case (8 bytes at a time: it runs on whole lines). */
+/* dst = src with ASCII A-Z in lower case, 8 bytes at a time. */
 static void
 lower_ascii(char *dst, const char *src, size_t n)
 {
@@ -272,27 +291,34 @@ lower_ascii(char *dst, const char *src, size_t n)
 		dst[i] = src[i] >= 'A' && src[i] <= 'Z' ? (char)(src[i] - 'A' + 'a') : src[i];
 }
 
-/*
- * Whether the line holds second literal k (lower-case ASCII) in any case:
- * searched once per line and distinct literal, in a lower-case copy of the
- * line made on the line's first check (memmem instead of a byte-by-byte
- * compare: tens of these on an Exim "SMTP error from remote mail server"
- * line were most of the matcher's time on the lines it recognises).
- */
+static void
+on_also(void *ctx, uint32_t id)
+{
+	struct mt_matcher *m = ctx;
+
+	m->also_hit[id] = m->gen;
+}
+
+/* Whether the line holds second literal k (lower-case ASCII) in any case. */
 static bool
 has_also(struct mt_matcher *m, uint32_t k)
 {
-	const struct lit *a = &m->alsos[k];
-
+	if (m->also_scan_gen == m->gen)
+		return m->also_hit[k] == m->gen;
 	if (m->also_gen[k] == m->gen)
 		return m->also_found[k];
+	if (m->also_asked++ == ALSO_ONE_BY_ONE) {
+		m->also_scan_gen = m->gen;
+		mt_ac_scan(m->also_ac, m->line, m->len, on_also, m);
+		return m->also_hit[k] == m->gen;
+	}
 	if (m->lower_gen != m->gen) {
 		m->lower = grow(m->lower, &m->lower_cap, m->len ? m->len : 1, 256, 1);
 		lower_ascii(m->lower, m->line, m->len);
 		m->lower_gen = m->gen;
 	}
 	m->also_gen[k] = m->gen;
-	m->also_found[k] = memmem(m->lower, m->len, a->lit, a->len) != NULL;
+	m->also_found[k] = memmem(m->lower, m->len, m->alsos[k].lit, m->alsos[k].len) != NULL;
 	return m->also_found[k];
 }
 
@@ -412,12 +438,15 @@ mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta m
 			memset(m->set2_stamp, 0, m->nsigs * sizeof(*m->set2_stamp));
 			memset(m->pend_stamp, 0, m->nsigs * sizeof(*m->pend_stamp));
 			memset(m->also_gen, 0, m->nalsos * sizeof(*m->also_gen));
+			memset(m->also_hit, 0, m->nalsos * sizeof(*m->also_hit));
+			m->also_scan_gen = 0;
 			m->lower_gen = 0;
 			m->gen = 1;
 		}
 		m->line = line;
 		m->len = len;
 		m->npend = 0;
+		m->also_asked = 0;
 		mt_ac_scan(m->ac, line, len, on_hit, m);
 		for (size_t i = 0; i < m->npend; i++)
 			if (m->set2_stamp[m->pend[i]] == m->gen)
@@ -496,7 +525,8 @@ mt_matcher_memory(const struct mt_matcher *m)
 	 * Per signature: first, first2, costly, stamp, set2_stamp, pend_stamp,
 	 * pend, cand, limit_hits, disabled.
 	 */
-	return mt_ac_memory(m->ac) + m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
+	return mt_ac_memory(m->ac) + mt_ac_memory(m->also_ac) +
+	       m->nalsos * (sizeof(*m->alsos) + 2 * sizeof(uint32_t) + sizeof(bool)) + m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
 	       m->nlits2 * sizeof(*m->lits2) +
 	       m->nsigs * (9 * sizeof(uint32_t) + sizeof(uint64_t) + sizeof(bool));
 }
