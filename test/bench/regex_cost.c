@@ -7,12 +7,25 @@
  * cost per matched line), so a regex rewrite can start with the worst one.
  * Figures are relative (a shared machine): compare records, not runs.
  *
- * usage: regex_cost SIGNATURES_DIR REPEAT FILE...
+ * Under valgrind --tool=callgrind with --callgrind, each record's regex runs
+ * once over the lines it matched between CALLGRIND_ZERO_STATS and
+ * CALLGRIND_DUMP_STATS_AT("regex_cost id=ID lines=N"): instructions per
+ * record, repeatable on a busy machine (callgrind_annotate each dump).
+ *
+ * usage: regex_cost [--callgrind] SIGNATURES_DIR REPEAT FILE...
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
+#endif
+#endif
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -24,6 +37,8 @@ struct cost {
 	size_t sig;
 	double ns;
 	size_t lines;
+	char **line; /* --callgrind: the lines it matched */
+	size_t *len;
 };
 
 static double
@@ -54,7 +69,12 @@ main(int argc, char **argv)
 	pcre2_match_data *md;
 	size_t n, repeat, total_lines = 0, matched_lines = 0;
 	double total = 0;
+	bool callgrind = argc > 1 && strcmp(argv[1], "--callgrind") == 0;
 
+	if (callgrind) {
+		argv++;
+		argc--;
+	}
 	if (argc < 4) {
 		fprintf(stderr, "usage: regex_cost SIGNATURES_DIR REPEAT FILE...\n");
 		return 64;
@@ -102,12 +122,44 @@ main(int argc, char **argv)
 							  0, md, NULL);
 				dt = (cpu_ns() - t0) / (double)repeat;
 				cost[s->index].ns += dt;
-				cost[s->index].lines++;
 				total += dt;
+				if (callgrind) {
+					struct cost *e = &cost[s->index];
+
+					e->line = realloc(e->line, (e->lines + 1) * sizeof(*e->line));
+					e->len = realloc(e->len, (e->lines + 1) * sizeof(*e->len));
+					if (e->line == NULL || e->len == NULL)
+						abort();
+					e->line[e->lines] = strndup(line, (size_t)len);
+					e->len[e->lines] = (size_t)len;
+				}
+				cost[s->index].lines++;
 			}
 		}
 		free(line);
 		fclose(f);
+	}
+#ifdef HAVE_CALLGRIND
+	for (size_t i = 0; i < n && callgrind; i++) {
+		const struct mt_signature *s = mt_catalog_get(c, i);
+		char label[300];
+
+		if (cost[i].lines == 0)
+			continue;
+		snprintf(label, sizeof(label), "regex_cost id=%s lines=%zu", s->id, cost[i].lines);
+		CALLGRIND_ZERO_STATS;
+		for (size_t j = 0; j < cost[i].lines; j++)
+			(void)pcre2_match(s->code, (PCRE2_SPTR)cost[i].line[j], cost[i].len[j], 0, 0,
+					  md, NULL);
+		CALLGRIND_DUMP_STATS_AT(label);
+	}
+#endif
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < cost[i].lines && cost[i].line != NULL; j++)
+			free(cost[i].line[j]);
+		free(cost[i].line);
+		free(cost[i].len);
+		cost[i].line = NULL;
 	}
 	qsort(cost, n, sizeof(*cost), by_cost);
 	printf("%zu lines, %zu matched; %.0f ns of matching regex runs in all (%.0f per matched "
