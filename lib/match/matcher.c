@@ -49,11 +49,13 @@ struct mt_matcher {
 	 * searched for one by one (memmem in a lower-case copy of the line);
 	 * a line that asks for more (tens: the remote-x-* family on an Exim
 	 * "SMTP error from remote mail server" line) is scanned once for all
-	 * of them with their own automaton.
+	 * the second literals of first literals that many records share (only
+	 * those can be asked for so often: a smaller automaton), also_ac.
 	 */
 	struct lit *alsos;
 	size_t nalsos;
 	struct mt_ac *also_ac;
+	bool *also_in_ac;
 	uint32_t *also_gen;
 	bool *also_found;
 	uint32_t *also_hit;	/* == gen: found by the automaton's scan */
@@ -103,6 +105,7 @@ grow(void *v, size_t *cap, size_t need, size_t first, size_t size)
 }
 
 #define ALSO_ONE_BY_ONE 2 /* second literals searched for one by one in a line */
+#define ALSO_SHARED	4 /* records sharing a first literal: its second ones in also_ac */
 
 static uint32_t
 hash_lit(const char *p, size_t n)
@@ -116,19 +119,44 @@ hash_lit(const char *p, size_t n)
 
 /*
  * Give every second literal the index of its text in m->alsos (equal texts
- * one index) and build their automaton.
+ * one index) and build the automaton of those whose first literal at least
+ * ALSO_SHARED literals share.
  */
 static void
 index_alsos(struct mt_matcher *m)
 {
 	struct mt_ac_builder *b = mt_ac_builder_new();
 	size_t nslots = 16;
-	uint32_t *slot; /* index + 1 into alsos; 0: free */
+	uint32_t *slot;	  /* index + 1 into alsos; 0: free */
+	uint32_t *shared; /* by first literal: literal index + 1, then how many share it */
+	uint32_t *nshare;
 
 	while (nslots < 2 * m->nlits)
 		nslots *= 2;
 	slot = mt_xcalloc(nslots, sizeof(*slot));
+	shared = mt_xcalloc(nslots, sizeof(*shared));
+	nshare = mt_xcalloc(nslots, sizeof(*nshare));
 	m->alsos = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->alsos));
+	m->also_in_ac = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->also_in_ac));
+	/* How many literals with a second one share each first literal's text. */
+	for (size_t n = 0; n < m->nlits; n++) {
+		const struct lit *t = &m->lits[n];
+		size_t h;
+
+		if (t->also_len == 0)
+			continue;
+		h = hash_lit(t->lit, t->len) & (nslots - 1);
+		while (shared[h] != 0) {
+			const struct lit *a = &m->lits[shared[h] - 1];
+
+			if (a->len == t->len && memcmp(a->lit, t->lit, a->len) == 0)
+				break;
+			h = (h + 1) & (nslots - 1);
+		}
+		if (shared[h] == 0)
+			shared[h] = (uint32_t)n + 1;
+		nshare[h]++;
+	}
 	for (size_t n = 0; n < m->nlits; n++) {
 		struct lit *t = &m->lits[n];
 		size_t h;
@@ -151,10 +179,19 @@ index_alsos(struct mt_matcher *m)
 			slot[h] = (uint32_t)m->nalsos;
 		}
 		t->also_id = slot[h] - 1;
+		h = hash_lit(t->lit, t->len) & (nslots - 1);
+		while (m->lits[shared[h] - 1].len != t->len ||
+		       memcmp(m->lits[shared[h] - 1].lit, t->lit, t->len) != 0)
+			h = (h + 1) & (nslots - 1);
+		if (nshare[h] >= ALSO_SHARED)
+			m->also_in_ac[t->also_id] = true;
 	}
 	free(slot);
+	free(shared);
+	free(nshare);
 	for (size_t k = 0; k < m->nalsos; k++)
-		mt_ac_builder_add(b, m->alsos[k].lit, m->alsos[k].len, (uint32_t)k);
+		if (m->also_in_ac[k])
+			mt_ac_builder_add(b, m->alsos[k].lit, m->alsos[k].len, (uint32_t)k);
 	m->also_ac = mt_ac_build(b);
 	m->also_gen = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_gen));
 	m->also_found = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_found));
@@ -257,6 +294,7 @@ mt_matcher_free(struct mt_matcher *m)
 	free(m->also_stamp);
 	free(m->alsos);
 	mt_ac_free(m->also_ac);
+	free(m->also_in_ac);
 	free(m->also_gen);
 	free(m->also_found);
 	free(m->also_hit);
@@ -303,15 +341,17 @@ on_also(void *ctx, uint32_t id)
 static bool
 has_also(struct mt_matcher *m, uint32_t k)
 {
-	if (m->also_scan_gen == m->gen)
-		return m->also_hit[k] == m->gen;
 	if (m->also_gen[k] == m->gen)
 		return m->also_found[k];
-	if (m->also_asked++ == ALSO_ONE_BY_ONE) {
-		m->also_scan_gen = m->gen;
-		mt_ac_scan(m->also_ac, m->line, m->len, on_also, m);
-		return m->also_hit[k] == m->gen;
+	if (m->also_in_ac[k]) {
+		if (m->also_scan_gen != m->gen && m->also_asked >= ALSO_ONE_BY_ONE) {
+			m->also_scan_gen = m->gen;
+			mt_ac_scan(m->also_ac, m->line, m->len, on_also, m);
+		}
+		if (m->also_scan_gen == m->gen)
+			return m->also_hit[k] == m->gen;
 	}
+	m->also_asked++;
 	if (m->lower_gen != m->gen) {
 		m->lower = grow(m->lower, &m->lower_cap, m->len ? m->len : 1, 256, 1);
 		lower_ascii(m->lower, m->line, m->len);
@@ -532,7 +572,7 @@ mt_matcher_memory(const struct mt_matcher *m)
 	 * pend, cand, limit_hits, disabled.
 	 */
 	return mt_ac_memory(m->ac) + mt_ac_memory(m->also_ac) +
-	       m->nalsos * (sizeof(*m->alsos) + 2 * sizeof(uint32_t) + sizeof(bool)) + m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
+	       m->nalsos * (sizeof(*m->alsos) + 2 * sizeof(uint32_t) + 2 * sizeof(bool)) + m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
 	       m->nlits2 * sizeof(*m->lits2) +
 	       m->nsigs * (9 * sizeof(uint32_t) + sizeof(uint64_t) + sizeof(bool));
 }
