@@ -14,7 +14,7 @@
 /* One prefilter literal of a signature, with the second one its alternative requires. */
 struct lit {
 	uint32_t sig;
-	uint32_t also_id; /* the second literal's index in alsos (shared by equal ones) */
+	uint32_t also_id;      /* the second literal's index in alsos (shared by equal ones) */
 	uint8_t len, also_len; /* also_len 0: no second literal */
 	bool set2;	       /* the line must also hold one of the signature's set2 */
 	char lit[MT_LITERAL_MAX];
@@ -61,10 +61,10 @@ struct mt_matcher {
 	uint32_t *also_hit;	/* == gen: found by the automaton's scan */
 	uint32_t also_scan_gen; /* == gen: the line has been scanned */
 	uint32_t also_asked;	/* the line's searches so far */
-	char *lower;	     /* the line in lower case (ASCII) */
+	char *lower;		/* the line in lower case (ASCII) */
 	size_t lower_cap;
 	uint32_t lower_gen; /* == gen: lower holds this line */
-	uint32_t *costly; /* indexes of signatures without a literal */
+	uint32_t *costly;   /* indexes of signatures without a literal */
 	size_t ncostly;
 	const char *line; /* the line being run, for the second literal's check */
 	size_t len;
@@ -322,7 +322,7 @@ lower_ascii(char *dst, const char *src, size_t n)
 		ge_a = low7 + (0x80 - 'A') * ones;
 		gt_z = low7 + (0x80 - 'Z' - 1) * ones;
 		upper = ge_a & ~gt_z & ~x & high; /* and the byte is ASCII */
-		x |= upper >> 2;		   /* 0x80 >> 2 == 0x20: the lower-case bit */
+		x |= upper >> 2;		  /* 0x80 >> 2 == 0x20: the lower-case bit */
 		memcpy(dst + i, &x, 8);
 	}
 	for (; i < n; i++)
@@ -572,7 +572,8 @@ mt_matcher_memory(const struct mt_matcher *m)
 	 * pend, cand, limit_hits, disabled.
 	 */
 	return mt_ac_memory(m->ac) + mt_ac_memory(m->also_ac) +
-	       m->nalsos * (sizeof(*m->alsos) + 2 * sizeof(uint32_t) + 2 * sizeof(bool)) + m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
+	       m->nalsos * (sizeof(*m->alsos) + 2 * sizeof(uint32_t) + 2 * sizeof(bool)) +
+	       m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
 	       m->nlits2 * sizeof(*m->lits2) +
 	       m->nsigs * (9 * sizeof(uint32_t) + sizeof(uint64_t) + sizeof(bool));
 }

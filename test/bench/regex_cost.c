@@ -126,7 +126,8 @@ main(int argc, char **argv)
 				if (callgrind) {
 					struct cost *e = &cost[s->index];
 
-					e->line = realloc(e->line, (e->lines + 1) * sizeof(*e->line));
+					e->line =
+						realloc(e->line, (e->lines + 1) * sizeof(*e->line));
 					e->len = realloc(e->len, (e->lines + 1) * sizeof(*e->len));
 					if (e->line == NULL || e->len == NULL)
 						abort();
@@ -149,8 +150,8 @@ main(int argc, char **argv)
 		snprintf(label, sizeof(label), "regex_cost id=%s lines=%zu", s->id, cost[i].lines);
 		CALLGRIND_ZERO_STATS;
 		for (size_t j = 0; j < cost[i].lines; j++)
-			(void)pcre2_match(s->code, (PCRE2_SPTR)cost[i].line[j], cost[i].len[j], 0, 0,
-					  md, NULL);
+			(void)pcre2_match(s->code, (PCRE2_SPTR)cost[i].line[j], cost[i].len[j], 0,
+					  0, md, NULL);
 		CALLGRIND_DUMP_STATS_AT(label);
 	}
 #endif
@@ -164,7 +165,8 @@ main(int argc, char **argv)
 	qsort(cost, n, sizeof(*cost), by_cost);
 	printf("%zu lines, %zu matched; %.0f ns of matching regex runs in all (%.0f per matched "
 	       "line)\n",
-	       total_lines, matched_lines, total, matched_lines ? total / (double)matched_lines : 0);
+	       total_lines, matched_lines, total,
+	       matched_lines ? total / (double)matched_lines : 0);
 	printf("%-52s %7s %10s %8s %6s\n", "record", "lines", "total ns", "ns/line", "share");
 	for (size_t i = 0; i < n && cost[i].lines > 0; i++)
 		printf("%-52s %7zu %10.0f %8.0f %5.1f%%\n", mt_catalog_get(c, cost[i].sig)->id,

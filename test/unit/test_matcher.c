@@ -184,7 +184,8 @@ unit_cases(void)
 		c3 = mt_matcher_stats(m)->candidates;
 		ok(n == 0 && c3 - c2 == 1 + 1,
 		   "a second literal is found in any case (a candidate), the regex keeps its case");
-		n = run(m, "postfix/smtp[1]: host h said: 552 Mailbox full; said: 450 4.2.0 x", &res);
+		n = run(m, "postfix/smtp[1]: host h said: 552 Mailbox full; said: 450 4.2.0 x",
+			&res);
 		ok(n == 2, "both records of a line with two first literals (%zu)", n);
 	}
 	{
