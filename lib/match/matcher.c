@@ -14,6 +14,7 @@
 /* One prefilter literal of a signature, with the second one its alternative requires. */
 struct lit {
 	uint32_t sig;
+	uint32_t also_id;      /* the second literal's index in alsos (shared by equal ones) */
 	uint8_t len, also_len; /* also_len 0: no second literal */
 	bool set2;	       /* the line must also hold one of the signature's set2 */
 	char lit[MT_LITERAL_MAX];
@@ -40,7 +41,30 @@ struct mt_matcher {
 	struct lit *lits2;
 	uint32_t *first2;
 	size_t nlits2;
-	uint32_t *costly; /* indexes of signatures without a literal */
+	/*
+	 * The distinct second literals: many records share one ("4.7." after
+	 * "said: 4"), so a line is searched once for each, whatever the number
+	 * of records that ask; also_gen[k] == gen: alsos[k] was looked for in
+	 * this line, with the answer in also_found[k].  The first few are
+	 * searched for one by one (memmem in a lower-case copy of the line);
+	 * a line that asks for more (tens: the remote-x-* family on an Exim
+	 * "SMTP error from remote mail server" line) is scanned once for all
+	 * the second literals of first literals that many records share (only
+	 * those can be asked for so often: a smaller automaton), also_ac.
+	 */
+	struct lit *alsos;
+	size_t nalsos;
+	struct mt_ac *also_ac;
+	bool *also_in_ac;
+	uint32_t *also_gen;
+	bool *also_found;
+	uint32_t *also_hit;	/* == gen: found by the automaton's scan */
+	uint32_t also_scan_gen; /* == gen: the line has been scanned */
+	uint32_t also_asked;	/* the line's searches so far */
+	char *lower;		/* the line in lower case (ASCII) */
+	size_t lower_cap;
+	uint32_t lower_gen; /* == gen: lower holds this line */
+	uint32_t *costly;   /* indexes of signatures without a literal */
 	size_t ncostly;
 	const char *line; /* the line being run, for the second literal's check */
 	size_t len;
@@ -78,6 +102,100 @@ grow(void *v, size_t *cap, size_t need, size_t first, size_t size)
 	if (*cap < need)
 		*cap = need;
 	return mt_xreallocarray(v, *cap, size);
+}
+
+#define ALSO_ONE_BY_ONE 2 /* second literals searched for one by one in a line */
+#define ALSO_SHARED	4 /* records sharing a first literal: its second ones in also_ac */
+
+static uint32_t
+hash_lit(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	return h;
+}
+
+/*
+ * Give every second literal the index of its text in m->alsos (equal texts
+ * one index) and build the automaton of those whose first literal at least
+ * ALSO_SHARED literals share.
+ */
+static void
+index_alsos(struct mt_matcher *m)
+{
+	struct mt_ac_builder *b = mt_ac_builder_new();
+	size_t nslots = 16;
+	uint32_t *slot;	  /* index + 1 into alsos; 0: free */
+	uint32_t *shared; /* by first literal: literal index + 1, then how many share it */
+	uint32_t *nshare;
+
+	while (nslots < 2 * m->nlits)
+		nslots *= 2;
+	slot = mt_xcalloc(nslots, sizeof(*slot));
+	shared = mt_xcalloc(nslots, sizeof(*shared));
+	nshare = mt_xcalloc(nslots, sizeof(*nshare));
+	m->alsos = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->alsos));
+	m->also_in_ac = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->also_in_ac));
+	/* How many literals with a second one share each first literal's text. */
+	for (size_t n = 0; n < m->nlits; n++) {
+		const struct lit *t = &m->lits[n];
+		size_t h;
+
+		if (t->also_len == 0)
+			continue;
+		h = hash_lit(t->lit, t->len) & (nslots - 1);
+		while (shared[h] != 0) {
+			const struct lit *a = &m->lits[shared[h] - 1];
+
+			if (a->len == t->len && memcmp(a->lit, t->lit, a->len) == 0)
+				break;
+			h = (h + 1) & (nslots - 1);
+		}
+		if (shared[h] == 0)
+			shared[h] = (uint32_t)n + 1;
+		nshare[h]++;
+	}
+	for (size_t n = 0; n < m->nlits; n++) {
+		struct lit *t = &m->lits[n];
+		size_t h;
+
+		if (t->also_len == 0)
+			continue;
+		h = hash_lit(t->also, t->also_len) & (nslots - 1);
+		while (slot[h] != 0) {
+			const struct lit *a = &m->alsos[slot[h] - 1];
+
+			if (a->len == t->also_len && memcmp(a->lit, t->also, a->len) == 0)
+				break;
+			h = (h + 1) & (nslots - 1);
+		}
+		if (slot[h] == 0) {
+			struct lit *a = &m->alsos[m->nalsos++];
+
+			a->len = t->also_len;
+			memcpy(a->lit, t->also, t->also_len);
+			slot[h] = (uint32_t)m->nalsos;
+		}
+		t->also_id = slot[h] - 1;
+		h = hash_lit(t->lit, t->len) & (nslots - 1);
+		while (m->lits[shared[h] - 1].len != t->len ||
+		       memcmp(m->lits[shared[h] - 1].lit, t->lit, t->len) != 0)
+			h = (h + 1) & (nslots - 1);
+		if (nshare[h] >= ALSO_SHARED)
+			m->also_in_ac[t->also_id] = true;
+	}
+	free(slot);
+	free(shared);
+	free(nshare);
+	for (size_t k = 0; k < m->nalsos; k++)
+		if (m->also_in_ac[k])
+			mt_ac_builder_add(b, m->alsos[k].lit, m->alsos[k].len, (uint32_t)k);
+	m->also_ac = mt_ac_build(b);
+	m->also_gen = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_gen));
+	m->also_found = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_found));
+	m->also_hit = mt_xcalloc(m->nalsos ? m->nalsos : 1, sizeof(*m->also_hit));
 }
 
 struct mt_matcher *
@@ -141,6 +259,7 @@ mt_matcher_new(const struct mt_catalog *c)
 	for (size_t n = 0; n < m->nlits2; n++)
 		mt_ac_builder_add(b, m->lits2[n].lit, m->lits2[n].len, (uint32_t)(m->nlits + n));
 	m->also_stamp = mt_xcalloc(m->nlits ? m->nlits : 1, sizeof(*m->also_stamp));
+	index_alsos(m);
 	m->ac = mt_ac_build(b);
 	m->md = pcre2_match_data_create(max_groups + 1, NULL);
 	m->mctx = pcre2_match_context_create(NULL);
@@ -173,6 +292,13 @@ mt_matcher_free(struct mt_matcher *m)
 	free(m->costly);
 	free(m->stamp);
 	free(m->also_stamp);
+	free(m->alsos);
+	mt_ac_free(m->also_ac);
+	free(m->also_in_ac);
+	free(m->also_gen);
+	free(m->also_found);
+	free(m->also_hit);
+	free(m->lower);
 	free(m->cand);
 	free(m->limit_hits);
 	free(m->disabled);
@@ -180,21 +306,60 @@ mt_matcher_free(struct mt_matcher *m)
 	return NULL;
 }
 
-/* Whether the line holds lit (lower-case ASCII) in any case. */
-static bool
-has_literal(const char *line, size_t len, const char *lit, size_t n)
+/* dst = src with ASCII A-Z in lower case, 8 bytes at a time. */
+static void
+lower_ascii(char *dst, const char *src, size_t n)
 {
-	for (size_t i = 0; i + n <= len; i++) {
-		size_t k = 0;
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	size_t i = 0;
 
-		while (k < n &&
-		       (line[i + k] >= 'A' && line[i + k] <= 'Z' ? (char)(line[i + k] - 'A' + 'a') :
-								   line[i + k]) == lit[k])
-			k++;
-		if (k == n)
-			return true;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, low7, ge_a, gt_z, upper;
+
+		memcpy(&x, src + i, 8);
+		/* Per byte, on its low 7 bits (no carry across bytes): >= 'A', > 'Z'. */
+		low7 = x & ~high;
+		ge_a = low7 + (0x80 - 'A') * ones;
+		gt_z = low7 + (0x80 - 'Z' - 1) * ones;
+		upper = ge_a & ~gt_z & ~x & high; /* and the byte is ASCII */
+		x |= upper >> 2;		  /* 0x80 >> 2 == 0x20: the lower-case bit */
+		memcpy(dst + i, &x, 8);
 	}
-	return false;
+	for (; i < n; i++)
+		dst[i] = src[i] >= 'A' && src[i] <= 'Z' ? (char)(src[i] - 'A' + 'a') : src[i];
+}
+
+static void
+on_also(void *ctx, uint32_t id)
+{
+	struct mt_matcher *m = ctx;
+
+	m->also_hit[id] = m->gen;
+}
+
+/* Whether the line holds second literal k (lower-case ASCII) in any case. */
+static bool
+has_also(struct mt_matcher *m, uint32_t k)
+{
+	if (m->also_gen[k] == m->gen)
+		return m->also_found[k];
+	if (m->also_in_ac[k]) {
+		if (m->also_scan_gen != m->gen && m->also_asked >= ALSO_ONE_BY_ONE) {
+			m->also_scan_gen = m->gen;
+			mt_ac_scan(m->also_ac, m->line, m->len, on_also, m);
+		}
+		if (m->also_scan_gen == m->gen)
+			return m->also_hit[k] == m->gen;
+	}
+	m->also_asked++;
+	if (m->lower_gen != m->gen) {
+		m->lower = grow(m->lower, &m->lower_cap, m->len ? m->len : 1, 256, 1);
+		lower_ascii(m->lower, m->line, m->len);
+		m->lower_gen = m->gen;
+	}
+	m->also_gen[k] = m->gen;
+	m->also_found[k] = memmem(m->lower, m->len, m->alsos[k].lit, m->alsos[k].len) != NULL;
+	return m->also_found[k];
 }
 
 static void
@@ -223,7 +388,7 @@ on_hit(void *ctx, uint32_t id)
 	if (m->stamp[sig] == m->gen || m->also_stamp[id] == m->gen)
 		return;
 	/* Checked once per line and literal: a line that repeats it costs one search. */
-	if (l->also_len > 0 && !has_literal(m->line, m->len, l->also, l->also_len)) {
+	if (l->also_len > 0 && !has_also(m, l->also_id)) {
 		m->also_stamp[id] = m->gen;
 		m->stats.second_literal_misses++;
 		return;
@@ -262,7 +427,13 @@ confirm(struct mt_matcher *m, uint32_t i, const char *line, size_t len, enum mt_
 	if (mta != MT_MTA_UNKNOWN && s->mta_mask != 0 && !(s->mta_mask & (1u << mta)))
 		return;
 	m->stats.regex_runs++;
-	rc = pcre2_match(s->code, (PCRE2_SPTR)line, len, 0, 0, m->md, m->mctx);
+	/*
+	 * The JIT's fast path skips pcre2_match()'s checks (about a hundred
+	 * instructions a run); it does not check UTF, which the patterns do not
+	 * need (PCRE2_MATCH_INVALID_UTF: catalog.c), and keeps the match limit.
+	 */
+	rc = s->jit ? pcre2_jit_match(s->code, (PCRE2_SPTR)line, len, 0, 0, m->md, m->mctx) :
+		      pcre2_match(s->code, (PCRE2_SPTR)line, len, 0, 0, m->md, m->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return;
 	if (rc < 0) {
@@ -312,19 +483,33 @@ mt_matcher_run(struct mt_matcher *m, const char *line, size_t len, enum mt_mta m
 			memset(m->also_stamp, 0, m->nlits * sizeof(*m->also_stamp));
 			memset(m->set2_stamp, 0, m->nsigs * sizeof(*m->set2_stamp));
 			memset(m->pend_stamp, 0, m->nsigs * sizeof(*m->pend_stamp));
+			memset(m->also_gen, 0, m->nalsos * sizeof(*m->also_gen));
+			memset(m->also_hit, 0, m->nalsos * sizeof(*m->also_hit));
+			m->also_scan_gen = 0;
+			m->lower_gen = 0;
 			m->gen = 1;
 		}
 		m->line = line;
 		m->len = len;
 		m->npend = 0;
+		m->also_asked = 0;
 		mt_ac_scan(m->ac, line, len, on_hit, m);
 		for (size_t i = 0; i < m->npend; i++)
 			if (m->set2_stamp[m->pend[i]] == m->gen)
 				add_candidate(m, m->pend[i]);
 		for (size_t i = 0; i < m->ncostly; i++)
 			add_candidate(m, m->costly[i]);
-		if (m->ncand > 1)
+		if (m->ncand > 16)
 			qsort(m->cand, m->ncand, sizeof(*m->cand), cmp_u32);
+		else /* the usual few: an insertion sort costs less than qsort's call */
+			for (size_t i = 1; i < m->ncand; i++) {
+				uint32_t v = m->cand[i];
+				size_t j = i;
+
+				for (; j > 0 && m->cand[j - 1] > v; j--)
+					m->cand[j] = m->cand[j - 1];
+				m->cand[j] = v;
+			}
 	}
 	m->stats.candidates += m->ncand;
 	for (size_t i = 0; i < m->ncand; i++)
@@ -395,7 +580,9 @@ mt_matcher_memory(const struct mt_matcher *m)
 	 * Per signature: first, first2, costly, stamp, set2_stamp, pend_stamp,
 	 * pend, cand, limit_hits, disabled.
 	 */
-	return mt_ac_memory(m->ac) + m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
+	return mt_ac_memory(m->ac) + mt_ac_memory(m->also_ac) +
+	       m->nalsos * (sizeof(*m->alsos) + 2 * sizeof(uint32_t) + 2 * sizeof(bool)) +
+	       m->nlits * (sizeof(*m->lits) + sizeof(*m->also_stamp)) +
 	       m->nlits2 * sizeof(*m->lits2) +
 	       m->nsigs * (9 * sizeof(uint32_t) + sizeof(uint64_t) + sizeof(bool));
 }

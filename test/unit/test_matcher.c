@@ -66,9 +66,19 @@ unit_cases(void)
 	/* a group of words beside the literals: one of them is required too (set2) */
 	write_sig("7.yaml", "set2", "(?:refused by peer|rejected by peer) .*(?:Spamhaus|Barracuda)",
 		  "");
+	/* one first literal ("said: 4"), seven second ones (" 4.N."), and one with letters */
+	for (int k = 1; k <= 7; k++) {
+		char name[32], id[32], re[64];
+
+		snprintf(name, sizeof(name), "x%d.yaml", k);
+		snprintf(id, sizeof(id), "x-%d", k);
+		snprintf(re, sizeof(re), "said: 4\\d\\d 4\\.%d\\.\\d", k);
+		write_sig(name, id, re, "");
+	}
+	write_sig("y.yaml", "mailbox-full", "said: 5\\d\\d .*Mailbox full", "");
 	mt_diag_init(&d);
 	c = mt_catalog_load(paths, 1, &d);
-	ok(d.errors == 0 && mt_catalog_count(c) == 7, "test catalog loads");
+	ok(d.errors == 0 && mt_catalog_count(c) == 15, "test catalog loads");
 	m = mt_matcher_new(c);
 
 	n = run(m,
@@ -129,6 +139,54 @@ unit_cases(void)
 		n = run(m, "postfix/smtp[1]: refused by peer x Spamhaus; refused by peer y", &res);
 		ok(n == 1 && strcmp(res[0].sig->id, "set2") == 0,
 		   "set2 word between two hits of the literal");
+	}
+	{
+		struct mt_literals *l = malloc(sizeof(*l));
+		size_t x7 = 0, y = 0;
+		uint64_t c0, c1, c2, c3;
+
+		if (l == NULL)
+			exit(2);
+		for (size_t i = 0; i < mt_catalog_count(c); i++) {
+			if (strcmp(mt_catalog_get(c, i)->id, "x-7") == 0)
+				x7 = i;
+			if (strcmp(mt_catalog_get(c, i)->id, "mailbox-full") == 0)
+				y = i;
+		}
+		mt_matcher_literals(m, x7, l);
+		ok(l->count == 1 && l->len[0] == 7 && memcmp(l->lit[0], "said: 4", 7) == 0 &&
+			   l->also_len[0] == 5 && memcmp(l->also[0], " 4.7.", 5) == 0,
+		   "x-7: 'said: 4' and ' 4.7.'");
+		mt_matcher_literals(m, y, l);
+		ok(l->count == 1 && l->len[0] == 12 && memcmp(l->lit[0], "mailbox full", 12) == 0 &&
+			   l->also_len[0] == 7 && memcmp(l->also[0], "said: 5", 7) == 0,
+		   "mailbox-full: 'mailbox full' and 'said: 5'");
+		free(l);
+		c0 = mt_matcher_stats(m)->candidates;
+		n = run(m, "postfix/smtp[1]: host h said: 450 4.7.1 go away", &res);
+		c1 = mt_matcher_stats(m)->candidates;
+		/* plus the costly record, a candidate on every line */
+		ok(n == 1 && strcmp(res[0].sig->id, "x-7") == 0 && c1 - c0 == 1 + 1,
+		   "seven records share the first literal: only the one whose second is there is "
+		   "a candidate (%llu)",
+		   (unsigned long long)(c1 - c0));
+		/*
+		 * x-1 and x-2 are searched for one by one (x-1 found), the rest in
+		 * one scan of the line (x-3, x-5 before the first literal, x-7).
+		 */
+		n = run(m, "code 4.3.0 and 4.1.9, then h said: 450 4.7.1 go away; 4.5.2 too", &res);
+		c2 = mt_matcher_stats(m)->candidates;
+		ok(n == 1 && strcmp(res[0].sig->id, "x-7") == 0 && c2 - c1 == 4 + 1,
+		   "second literals anywhere in the line, one by one and in one scan: 4 "
+		   "candidates (%llu)",
+		   (unsigned long long)(c2 - c1));
+		n = run(m, "postfix/smtp[1]: host h SAID: 552 Mailbox full", &res);
+		c3 = mt_matcher_stats(m)->candidates;
+		ok(n == 0 && c3 - c2 == 1 + 1,
+		   "a second literal is found in any case (a candidate), the regex keeps its case");
+		n = run(m, "postfix/smtp[1]: host h said: 552 Mailbox full; said: 450 4.2.0 x",
+			&res);
+		ok(n == 2, "both records of a line with two first literals (%zu)", n);
 	}
 	{
 		char line[200];
