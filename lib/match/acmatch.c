@@ -299,7 +299,8 @@ mt_ac_build(struct mt_ac_builder *b)
 		for (uint32_t n = s; n != 0; n = t[n].fail)
 			for (uint32_t l = t[n].lits; l != NONE; l = b->lits[l].next)
 				ac->outs[pos++] = (struct out){ b->lits[l].id, b->lits[l].tail,
-								(uint32_t)(b->lits[l].len - kept(&b->lits[l])) };
+								(uint32_t)(b->lits[l].len -
+									   kept(&b->lits[l])) };
 		ac->out_idx[++k] = (uint32_t)pos;
 	}
 
@@ -329,8 +330,8 @@ mt_ac_free(struct mt_ac *ac)
 
 /* Report output state out_first + k, whose prefix ends just before s. */
 static void
-report(const struct mt_ac *ac, uint32_t k, const uint8_t *s, const uint8_t *end,
-       mt_ac_hit_fn *hit, void *ctx)
+report(const struct mt_ac *ac, uint32_t k, const uint8_t *s, const uint8_t *end, mt_ac_hit_fn *hit,
+       void *ctx)
 {
 	for (uint32_t i = ac->out_idx[k]; i < ac->out_idx[k + 1]; i++) {
 		const struct out *o = &ac->outs[i];

@@ -35,6 +35,6 @@ void mt_ac_scan(const struct mt_ac *ac, const char *p, size_t len, mt_ac_hit_fn 
 
 size_t mt_ac_states(const struct mt_ac *ac);
 size_t mt_ac_entry_size(const struct mt_ac *ac); /* bytes per table entry: 2 or 4 */
-size_t mt_ac_memory(const struct mt_ac *ac);	   /* bytes held by the tables */
+size_t mt_ac_memory(const struct mt_ac *ac);	 /* bytes held by the tables */
 
 #endif
