@@ -11,12 +11,13 @@
 
 /*
  * A literal's states: its first AC_DEPTH bytes.  Past them, prefixes of the
- * catalog's literals rarely branch (16 bytes of "said: 421 4.7.0 " already
- * name one literal or a handful), yet every byte more would cost a state with a
- * full row: cutting there halves the states of today's catalog.  The rest of
- * the literal (its tail) is compared with the text that follows the prefix,
- * which costs nothing in the per-byte loop and happens only where a cut prefix
- * occurs.
+ * catalog's literals rarely branch (16 bytes such as "said: 421 4.7.0 "
+ * already name one literal or a handful), yet every byte more costs a state
+ * with a full row: the cut takes the shipped catalog (311 records) from
+ * 17,628 states to 9,858.  The rest of a literal (its tail) is compared with
+ * the text that follows the prefix: nothing in the per-byte loop, work only
+ * where a cut prefix occurs.  12 would save 0.3 MB more but adds 2 % to the
+ * prefilter's instructions on lines only today's catalog recognises.
  */
 #define AC_DEPTH 16
 
