@@ -14,6 +14,14 @@
 #include "util/json.h"
 #include "util/xalloc.h"
 
+/*
+ * Pending stdout output is written once it reaches this much (a pipe's
+ * default capacity).  Filling the buffer to its cap first, as a catch-up
+ * through a backlog did, held a mebibyte for good for writes no faster than
+ * these; the cap still bounds what a slow reader leaves behind.
+ */
+#define OUTPUT_BATCH (64 * 1024)
+
 struct mt_output {
 	struct mt_config_alerting conf;
 	struct mt_syslog_sink *syslog;	 /* NULL when disabled */
@@ -103,7 +111,7 @@ mt_output_alert(struct mt_output *o, const struct mt_alert *a)
 		    mt_buf_putc(&o->scratch, '\n') < 0) {
 			log_warnx("alert for %s too large to render, skipping", a->match->sig->id);
 		} else {
-			if (o->pending.len + o->scratch.len > o->pending.cap)
+			if (o->pending.len + o->scratch.len > OUTPUT_BATCH)
 				mt_output_flush(o);
 			if (mt_buf_append(&o->pending, o->scratch.data, o->scratch.len) < 0) {
 				o->stats.stdout_failed++;

@@ -6,11 +6,13 @@
  * number of literals, and calls back with the id of every literal that
  * occurs (an id may be reported more than once per text; callers dedupe).
  *
- * The automaton is a full DFA: a byte is mapped to an equivalence class
- * (bytes that appear in no literal share class 0; ASCII letters fold to
- * lower case), and one table lookup per byte gives the next state.  States
- * that report something are numbered last, so the scan loop tests a single
- * comparison per byte.  Memory: states * classes * 4 bytes.
+ * The automaton is a full DFA over the literals' first 16 bytes: a byte is
+ * mapped to an equivalence class (bytes that appear in no such prefix share
+ * class 0; ASCII letters fold to lower case), and one table lookup per byte
+ * gives the next state.  States that report something are numbered last, so
+ * the scan loop tests a single comparison per byte; where a literal's prefix
+ * ends, the rest of the literal is compared with the text that follows.
+ * Memory: states * classes * 2 bytes (4 bytes past 65,536 states).
  */
 #ifndef MT_ACMATCH_H
 #define MT_ACMATCH_H
@@ -32,6 +34,7 @@ typedef void mt_ac_hit_fn(void *ctx, uint32_t id);
 void mt_ac_scan(const struct mt_ac *ac, const char *p, size_t len, mt_ac_hit_fn *hit, void *ctx);
 
 size_t mt_ac_states(const struct mt_ac *ac);
-size_t mt_ac_memory(const struct mt_ac *ac); /* bytes held by the tables */
+size_t mt_ac_entry_size(const struct mt_ac *ac); /* bytes per table entry: 2 or 4 */
+size_t mt_ac_memory(const struct mt_ac *ac);	 /* bytes held by the tables */
 
 #endif
