@@ -440,7 +440,8 @@ print_summary(struct scan *s)
 		if (sig->nworkarounds) {
 			const struct mt_workaround *w = &sig->workarounds[0];
 
-			printf("%9s fix (%.0f%%): %s", "", w->success_rate * 100,
+			printf("%9s fix (%.0f%%, %s): %s", "", w->success_rate * 100,
+			       w->nverified_by > 0 ? "verified" : "estimate",
 			       mt_workaround_action(w, s->o->locale));
 			/* A conditional fix says when it applies: catch-alls rank those first. */
 			if (w->condition && *w->condition)

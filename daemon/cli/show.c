@@ -97,7 +97,9 @@ cmd_test(struct cli *o, int argc, char **argv)
 				putchar('\n');
 			}
 			if (i == 0 && s->nworkarounds)
-				printf("  fix (%.0f%%): %s\n", s->workarounds[0].success_rate * 100,
+				printf("  fix (%.0f%%, %s): %s\n",
+				       s->workarounds[0].success_rate * 100,
+				       s->workarounds[0].nverified_by > 0 ? "verified" : "estimate",
 				       mt_workaround_action(&s->workarounds[0], o->locale));
 			status = 0;
 		}
@@ -188,7 +190,7 @@ show_markdown(const struct mt_signature *s, enum mt_locale l)
 		printf("\n");
 	}
 	if (s->fix_success_rate >= 0)
-		printf("- **Fix Rate:** %.0f%%\n", s->fix_success_rate * 100);
+		printf("- **Fix Rate:** %.0f%% (estimate)\n", s->fix_success_rate * 100);
 	if (s->confidence >= 0)
 		printf("- **Confidence:** %.0f%%\n", s->confidence * 100);
 
@@ -206,8 +208,8 @@ show_markdown(const struct mt_signature *s, enum mt_locale l)
 	for (size_t i = 0; i < s->nworkarounds; i++) {
 		const struct mt_workaround *w = &s->workarounds[i];
 
-		printf("%zu. **%s** (%.0f%% success)\n", i + 1, mt_workaround_action(w, l),
-		       w->success_rate * 100);
+		printf("%zu. **%s** (%.0f%% success, %s)\n", i + 1, mt_workaround_action(w, l),
+		       w->success_rate * 100, w->nverified_by > 0 ? "verified" : "estimate");
 		if (w->how && strcmp(w->how, w->action) != 0) {
 			/* Every line indented, so the block stays inside its list item. */
 			printf("   ```\n   ");

@@ -112,7 +112,7 @@ json_capped(struct mt_buf *b, const char *p, size_t len, size_t max)
 
 /*
  * The one-line summary: "[severity] title (id) relay_host=... queue_id=...;
- * fix (85%): ...; at file:line" (or "at file (offset N)").  Everything that
+ * fix (85%, estimate): ...; at file:line" (or "at file (offset N)").  Everything that
  * may come from outside (fields, the file name) is cleaned, and each piece
  * is capped, so the whole is a few KiB at most.
  */
@@ -147,7 +147,8 @@ summary(struct mt_buf *b, const struct mt_alert *a)
 	if (s->nworkarounds) {
 		const char *fix = mt_workaround_action(&s->workarounds[0], a->locale);
 
-		TRY(mt_buf_printf(b, "; fix (%.0f%%): ", s->workarounds[0].success_rate * 100));
+		TRY(mt_buf_printf(b, "; fix (%.0f%%, %s): ", s->workarounds[0].success_rate * 100,
+				  s->workarounds[0].nverified_by > 0 ? "verified" : "estimate"));
 		TRY(mt_text_clean(b, fix, strlen(fix), FIX_MAX));
 	}
 	TRY(mt_buf_puts(b, "; at "));

@@ -52,6 +52,7 @@ static const struct pl_words words_en = {
 	"Root cause, other fixes, don'ts",
 	"Seen by mtalert on",
 	"verified",
+	"estimate",
 	"message",
 	"messages",
 	"destination",
@@ -91,6 +92,7 @@ static const struct pl_words words_zh = {
 	"完整原因、其他修复、无效做法",
 	"上报主机",
 	"已验证",
+	"估计",
 	"封邮件",
 	"封邮件",
 	"个目的地",
@@ -601,10 +603,12 @@ pl_pct(double rate)
 void
 pl_fld_rate(struct pl_fld *f, const struct pl_ctx *c, const struct mt_workaround *w)
 {
-	if (w->nverified_by > 0)
-		pl_fld_printf(f, 0, " (%u%%, %s)", pl_pct(w->success_rate), c->w->verified);
-	else
-		pl_fld_printf(f, 0, " (%u%%)", pl_pct(w->success_rate));
+	/*
+	 * A rate the farm has not verified is the author's estimate (signatures/
+	 * README.md, "How sure a record is"); the reader is told which it is.
+	 */
+	pl_fld_printf(f, 0, " (%u%%, %s)", pl_pct(w->success_rate),
+		      w->nverified_by > 0 ? c->w->verified : c->w->estimate);
 }
 
 /* `a` `b` `c`: queue ids as code spans. */

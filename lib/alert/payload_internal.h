@@ -51,7 +51,7 @@ struct pl_words {
 	const char *severity, *count, *new_, *host, *log, *seen, *queue_ids, *root_cause;
 	const char *try_, *dont, *fails, *lines, *details, *doc;
 	const char *fix, *if_, *cause, *also, *more, *others, *show, *quiet, *in_all, *alerts,
-		*at_once, *run, *collapsed, *seen_by, *verified;
+		*at_once, *run, *collapsed, *seen_by, *verified, *estimate;
 	const char *message, *messages, *destination, *destinations, *repeat, *repeats;
 };
 
@@ -92,7 +92,7 @@ bool pl_has_key(const struct mt_alert_group *g);
 const char *pl_event_word(const struct pl_ctx *c);
 unsigned pl_color(const struct pl_ctx *c);
 unsigned pl_pct(double rate);
-/* " (85%)", or " (85%, verified)" when the farm verified the workaround. */
+/* " (85%, verified)" when the farm verified the workaround, else " (85%, estimate)". */
 void pl_fld_rate(struct pl_fld *f, const struct pl_ctx *c, const struct mt_workaround *w);
 size_t pl_utf8_cut(const char *p, size_t len, size_t max);
 bool pl_doc_url(const struct pl_ctx *c, struct mt_buf *ret, bool slack);

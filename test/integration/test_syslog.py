@@ -301,7 +301,7 @@ try:
             if fmt == "text" and p:
                 text = msg.decode()
                 ok(text.startswith("[warning] Remote server answered 421") and
-                   ("(%s)" % SIG_ID) in text and "; fix (85%): " in text,
+                   ("(%s)" % SIG_ID) in text and "; fix (85%, estimate): " in text,
                    "text: one-line summary: severity, title, id, fix", text)
                 ok((" relay_host=" + want_relay + " ") in text,
                    "text: hostile relay cleaned (\\xHH for control bytes and invalid UTF-8)", text)
