@@ -233,6 +233,20 @@ static const char *const known_keys[] = {
 };
 
 static void
+free_versions(struct mt_version *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].version);
+		free(v[i].introduced);
+		free(v[i].deprecated);
+		free(v[i].removed);
+		free(v[i].behavior_change);
+		free(v[i].status);
+	}
+	free(v);
+}
+
+static void
 signature_free(struct mt_signature *s)
 {
 	if (s == NULL)
@@ -261,17 +275,7 @@ signature_free(struct mt_signature *s)
 			  &s->file };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
-	for (size_t i = 0; i < s->nversions; i++) {
-		struct mt_version *v = &s->versions[i];
-
-		free(v->version);
-		free(v->introduced);
-		free(v->deprecated);
-		free(v->removed);
-		free(v->behavior_change);
-		free(v->status);
-	}
-	free(s->versions);
+	free_versions(s->versions, s->nversions);
 	for (size_t i = 0; i < s->ndead_ends; i++) {
 		free(s->dead_ends[i].action);
 		free(s->dead_ends[i].why_fails);
@@ -299,6 +303,30 @@ signature_free(struct mt_signature *s)
 	pcre2_code_free(s->code);
 	mt_ydoc_free(s->doc);
 	free(s);
+}
+
+/*
+ * What only `check` and `show` read: the examples, the version table, the
+ * aliases and the farm scenarios that reproduced the record.  They were
+ * loaded and checked like every field; a daemon does not keep them (about
+ * a third of a mebibyte for the shipped catalog).
+ */
+static void
+drop_documentation(struct mt_signature *s)
+{
+	free_strlist(s->ex_match, s->nex_match);
+	free_strlist(s->ex_no_match, s->nex_no_match);
+	s->ex_match = s->ex_no_match = NULL;
+	s->nex_match = s->nex_no_match = 0;
+	free_versions(s->versions, s->nversions);
+	s->versions = NULL;
+	s->nversions = 0;
+	free_strlist(s->aliases, s->naliases);
+	s->aliases = NULL;
+	s->naliases = 0;
+	free_strlist(s->reproduced_by, s->nreproduced_by);
+	s->reproduced_by = NULL;
+	s->nreproduced_by = 0;
 }
 
 static bool
@@ -743,6 +771,7 @@ load_paths(const char *const *paths, size_t npaths, struct mt_diag *d, bool keep
 			s->os_specific = NULL;
 			s->transition_graph = NULL;
 			s->doc = mt_ydoc_free(s->doc);
+			drop_documentation(s);
 		}
 	}
 	for (size_t i = 0; i < files.n; i++)

@@ -265,6 +265,20 @@ main(int argc, char **argv)
 		}
 		c = mt_catalog_free(c);
 		mt_diag_fini(&d);
+
+		/* The daemon's load keeps what alerts use and drops what only check and show read. */
+		mt_diag_init(&d);
+		c = mt_catalog_load_lean(paths, 1, &d);
+		s = mt_catalog_get(c, 0);
+		ok(d.errors == 0 && s != NULL && s->nworkarounds == 3 && s->ndead_ends == 3 &&
+			   s->root_cause_zh != NULL && s->code != NULL,
+		   "lean load: the fields alerts use are there");
+		ok(s != NULL && s->nversions == 0 && s->versions == NULL && s->nex_match == 0 &&
+			   s->ex_match == NULL && s->naliases == 0 && s->doc == NULL &&
+			   s->transition_graph == NULL,
+		   "lean load: versions, examples, aliases and the YAML tree are not kept");
+		c = mt_catalog_free(c);
+		mt_diag_fini(&d);
 	}
 
 	{
