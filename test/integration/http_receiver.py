@@ -424,7 +424,9 @@ def self_test():
                 hung = False
             except (socket.timeout, TimeoutError):
                 hung = True
-            check(hung and 0.4 < time.time() - t0 < 2, "%s: hang makes the client time out" % tag)
+            # The client's own timeout (a timeout, not the server's close 3 s later): never
+            # sooner than asked; how much later depends on the machine's load.
+            check(hung and 0.4 < time.time() - t0, "%s: hang makes the client time out" % tag)
             r.set_mode("close")
             try:
                 _post(host, r.port)
@@ -484,7 +486,9 @@ def self_test():
             gone = True
         check(gone, "%s: stopped for good" % tag)
     r = Receiver(max_lifetime=0.5)
-    time.sleep(1.0)
+    deadline = time.time() + 30
+    while r.is_up() and time.time() < deadline:  # its timer thread may run late
+        time.sleep(0.05)
     check(not r.is_up(), "stops by itself after its maximum lifetime")
     try:
         Receiver("0.0.0.0")
