@@ -369,7 +369,7 @@ class Receiver:
 # -- checking the receiver on its own --------------------------------------
 
 
-def _post(url_host, port, path="/hook", body=b"{}", timeout=3.0, headers=None):
+def _post(url_host, port, path="/hook", body=b"{}", timeout=30.0, headers=None):
     c = http.client.HTTPConnection(url_host, port, timeout=timeout)
     try:
         c.request("POST", path, body=body, headers=dict({"Content-Type": "application/json"},
@@ -445,7 +445,7 @@ def self_test():
             check(reset, "%s: reset gives the client a connection reset" % tag)
             # A keep-alive connection survives several requests; "down" drops it.
             r.set_mode("ok")
-            c = http.client.HTTPConnection(host, r.port, timeout=3)
+            c = http.client.HTTPConnection(host, r.port, timeout=30)
             c.request("POST", "/k", body=b"1")
             s1 = c.getresponse().read()
             c.request("POST", "/k", body=b"2")
