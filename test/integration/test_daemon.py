@@ -127,14 +127,30 @@ def holds_open(pid, path):
     return False
 
 
-def wait_read(d, seqs, timeout):
-    """True once every one of seqs has alerted."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if not set(seqs) - set(d.seqs()):
-            return True
-        time.sleep(0.05)
-    return False
+class SeqsSeen:
+    """The seq tags alerted so far, read incrementally from the daemon's stdout (its
+    complete lines only): cheap enough to poll while a writer keeps writing."""
+
+    def __init__(self, d):
+        self.path, self.pos, self.seen = d.out_path, 0, set()
+
+    def update(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.pos)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.pos += end
+        self.seen.update(m.decode() for m in re.findall(rb' seq=([A-Za-z0-9_-]+)"', data[:end]))
+        return self.seen
+
+    def wait(self, seqs, timeout):
+        """True once every one of seqs has alerted."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not set(seqs) - self.update():
+                return True
+            time.sleep(0.05)
+        return False
 
 
 def rotation_run(style, rounds=6, per_round=300):
@@ -162,13 +178,16 @@ def rotation_run(style, rounds=6, per_round=300):
     t = threading.Thread(target=writer)
     t.start()
     copied = 0  # lines written before the last copytruncate (its copy holds their rest)
+    seen = SeqsSeen(d)
     for r in range(rounds):
         time.sleep(0.5 if style == "copytruncate" else 0.15)
         if style == "copytruncate" and copied:
             # A reader starved across two rotations loses the first copy's unread rest
             # for good, whoever reads (the next round renames that copy away): on a
             # loaded machine, wait until the daemon has read every line of it.
-            wait_read(d, want[:copied], 60)
+            with lock:
+                owed = want[:copied]
+            seen.wait(owed, 60)
         if style in ("rename", "delete", "replace"):
             # A file unlinked before any reader opened it is gone for every reader
             # (the tail drains a deleted file it holds open, not one it never saw;
