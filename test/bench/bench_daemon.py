@@ -45,11 +45,18 @@ def start(tmp, log, extra="", stdout=subprocess.PIPE):
                 "inputs:\n  - path: %s\n%s"
                 "alerting:\n  syslog:\n    enabled: false\n" % (tmp, log, extra))
     os.chmod(conf, 0o600)
-    err = open(os.path.join(tmp, "err.log"), "ab")
+    err_path = os.path.join(tmp, "err.log")
+    started = lambda: open(err_path, "rb").read().count(b"started:") if os.path.exists(err_path) else 0
+    before = started()  # the log is appended to: a previous run's line is not this one's
+    err = open(err_path, "ab")
     p = subprocess.Popen([EXE, "-c", conf, "-s", SIGS], stdout=stdout, stderr=err)
-    deadline = time.time() + 30
-    while time.time() < deadline and b"started:" not in open(os.path.join(tmp, "err.log"), "rb").read():
+    deadline = time.time() + 120
+    while time.time() < deadline and started() <= before and p.poll() is None:
         time.sleep(0.01)
+    if started() <= before:
+        # Lines written before the daemon is positioned would be missed (and wait forever).
+        raise SystemExit("Bail out! mtalertd did not log started: in 120 s:\n" +
+                         open(err_path, "rb").read().decode("utf-8", "replace")[-2000:])
     return p
 
 

@@ -12,6 +12,13 @@ import socket
 import subprocess
 import time
 
+# The shortest deadline of any wait for the daemon.  A wait that succeeds returns as
+# soon as its event is there, so a long deadline costs nothing when the test passes;
+# a short one fails a correct daemon on a loaded CI runner (2 cores, ASan makes the
+# daemon 2-5 times slower).  Every caller only waits for what must happen: none uses
+# a wait's timeout to check that something did not happen.
+MIN_WAIT = 60
+
 MARK = "421 4.7.0 Service not available, closing transmission channel"
 
 
@@ -69,7 +76,8 @@ class Daemon:
             return f.read().decode("utf-8", "replace")
 
     def wait_log(self, text, timeout=10, count=1):
-        deadline = time.time() + timeout
+        """True once the daemon's log holds text count times (False at once if it exited)."""
+        deadline = time.time() + max(timeout, MIN_WAIT)
         while time.time() < deadline:
             if self.log().count(text) >= count:
                 return True
@@ -110,7 +118,8 @@ class Daemon:
         return res
 
     def wait_alerts(self, n, timeout=30):
-        deadline = time.time() + timeout
+        """True once n alerts with a seq tag are on stdout."""
+        deadline = time.time() + max(timeout, MIN_WAIT)
         while time.time() < deadline:
             if len(self.seqs()) >= n:
                 return True

@@ -18,7 +18,7 @@ import time
 from daemon_harness import free_port
 
 
-def wait_for(cond, timeout=30):
+def wait_for(cond, timeout=60):
     """cond()'s first true value within timeout seconds, else its last value."""
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -117,7 +117,7 @@ alias_database =
         with open(self.maillog, "rb") as f:
             return f.read().decode(errors="replace")
 
-    def start(self, timeout=20):
+    def start(self, timeout=60):
         """Start it and wait for its master's "daemon started": (started, postfix's output)."""
         before = self.log_text().count("daemon started")
         r = subprocess.run(self.cmd + ["start"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -145,7 +145,7 @@ try:
     append(log, [error_line(0, "am")])
 
     got = None
-    deadline = time.time() + 15
+    deadline = time.time() + 60
     while time.time() < deadline:
         got = our_alerts()
         if got:
@@ -167,7 +167,7 @@ try:
     before = d.log()
     d.send(signal.SIGUSR1)
     cnt = None
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while cnt is None and time.time() < deadline:
         cnt = counters(d.log()[len(before):], "am")
         time.sleep(0.05)
@@ -208,7 +208,7 @@ try:
                "inputs:\n  - path: %s\n" % (base, log2), name="storm")
     d.start()
     append(log2, [error_line(1, "storm")])
-    deadline = time.time() + 15
+    deadline = time.time() + 60
     while time.time() < deadline and not our_alerts():
         time.sleep(0.1)
     ok(our_alerts(), "storm: the alert is active", d.log()[-2000:])
@@ -223,7 +223,9 @@ try:
         if not cur or cur[0].get("status", {}).get("state") != "active":
             gaps.append(round(time.time() - start, 1))
         time.sleep(0.5)
-    ok(polls > storm and not gaps,
+    # Two polls a second when the machine is idle; a loaded one manages fewer, which
+    # is no failure of mtalertd: only too few to see a 5-s resolve_timeout lapse is.
+    ok(polls >= storm / 5 and not gaps,
        "storm: active in every one of %d polls over %.0f s (resolve_timeout 5 s, "
        "grouper posts 1 m apart)" % (polls, storm),
        "not active at %r s\n--- mtalertd\n%s" % (gaps[:20], d.log()[-2000:]))

@@ -127,6 +127,32 @@ def holds_open(pid, path):
     return False
 
 
+class SeqsSeen:
+    """The seq tags alerted so far, read incrementally from the daemon's stdout (its
+    complete lines only): cheap enough to poll while a writer keeps writing."""
+
+    def __init__(self, d):
+        self.path, self.pos, self.seen = d.out_path, 0, set()
+
+    def update(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.pos)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.pos += end
+        self.seen.update(m.decode() for m in re.findall(rb' seq=([A-Za-z0-9_-]+)"', data[:end]))
+        return self.seen
+
+    def wait(self, seqs, timeout):
+        """True once every one of seqs has alerted."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not set(seqs) - self.update():
+                return True
+            time.sleep(0.05)
+        return False
+
+
 def rotation_run(style, rounds=6, per_round=300):
     tmp = fresh()
     log = os.path.join(tmp, "mail.log")
@@ -151,10 +177,17 @@ def rotation_run(style, rounds=6, per_round=300):
 
     t = threading.Thread(target=writer)
     t.start()
+    copied = 0  # lines written before the last copytruncate (its copy holds their rest)
+    seen = SeqsSeen(d)
     for r in range(rounds):
-        # copytruncate: a reader starved across two rotations loses the first copy's
-        # unread rest for good, whoever reads; give it half a second between them.
         time.sleep(0.5 if style == "copytruncate" else 0.15)
+        if style == "copytruncate" and copied:
+            # A reader starved across two rotations loses the first copy's unread rest
+            # for good, whoever reads (the next round renames that copy away): on a
+            # loaded machine, wait until the daemon has read every line of it.
+            with lock:
+                owed = want[:copied]
+            seen.wait(owed, 60)
         if style in ("rename", "delete", "replace"):
             # A file unlinked before any reader opened it is gone for every reader
             # (the tail drains a deleted file it holds open, not one it never saw;
@@ -168,6 +201,7 @@ def rotation_run(style, rounds=6, per_round=300):
                 os.rename(log, log + ".1")
                 open(log, "w").close()
             elif style == "copytruncate":    # writer paused: the copy/truncate race is logrotate's
+                copied = len(want)
                 # As logrotate does it: older copies shift (.1 -> .2), then copy, then truncate.
                 if os.path.exists(log + ".1"):
                     os.rename(log + ".1", log + ".2.%d" % r)
@@ -435,10 +469,27 @@ if shutil.which("strace"):
     open(log, "w").close()
     open(other, "w").close()  # creating a file is a directory event; writing to it must not be
     d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n" % log).start()
-    time.sleep(0.5)
+    # Idle means after start-up's last work (a slow, loaded machine finishes it late):
+    # wait until the daemon has not been woken for a whole second.
+    def wakeups():
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            return [l for l in f if l.startswith("voluntary_ctxt_switches:")]
+    last, since, deadline = wakeups(), time.time(), time.time() + 60
+    while time.time() < deadline and time.time() - since < 1.0:
+        time.sleep(0.1)
+        now = wakeups()
+        if now != last:
+            last, since = now, time.time()
     trace = tempfile.mktemp(prefix="mt-strace-")
     st = subprocess.Popen(["strace", "-f", "-o", trace, "-p", str(d.proc.pid)],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def traced():
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
+    deadline = time.time() + 60   # attached, else the count below would prove nothing
+    while time.time() < deadline and not traced():
+        time.sleep(0.05)
     time.sleep(0.5)
     for i in range(200):
         append(other, ["Nov 23 06:00:01 mx1 sshd[1]: unrelated line %d" % i])

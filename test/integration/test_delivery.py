@@ -47,7 +47,10 @@ def relay_line(seq, relay, tag="t"):
 
 
 def webhook(name, url, fmt="json", max_per_minute=600, extra="", min_severity="info",
-            timeout="1s"):
+            timeout="20s"):
+    # timeout: generous, so that the test's receiver answering late on a loaded machine is
+    # not a failed attempt (its retry would be a duplicate POST the counts below see);
+    # the case that tests the timeout itself (2d) passes its own.
     return ("    - name: %s\n"
             "      url: %s\n"
             "      format: %s\n"
@@ -103,7 +106,7 @@ class Case:
         except FileNotFoundError:
             return None
 
-    def wait_spool(self, count, timeout=15, name="test"):
+    def wait_spool(self, count, timeout=60, name="test"):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if len(self.spool(name) or []) == count:
@@ -114,7 +117,7 @@ class Case:
     def posts(self, path=None):
         return self.r.requests(method="POST", path=path)
 
-    def counters(self, name="test", timeout=5):
+    def counters(self, name="test", timeout=30):
         """SIGUSR1, then the webhook's counters from the log line it writes."""
         before = self.d.log()
         self.d.send(signal.SIGUSR1)
@@ -244,7 +247,7 @@ ok(not bad, "the test receiver answers every mode it is asked for (%d checks)" %
 c = Case(lambda r: [webhook("test", r.url("/hook"))]).start()
 line = error_line(1, "one")
 append(c.log, [line])
-got = c.r.wait_requests(1, 10, method="POST")
+got = c.r.wait_requests(1, 60, method="POST")
 posts = c.posts()
 ok(got, "a 421 line is POSTed to the webhook", c.tail())
 q = posts[0] if posts else None
@@ -271,7 +274,7 @@ if q:
        (b.get("examples") or [None])[-1] == line and (b.get("key") or {}).get("name") == "relay",
        "it names the signature, event first, count_new 1, the line as example, keyed by relay",
        json.dumps(b, indent=1)[:3000])
-got = c.r.wait_requests(2, 10, method="POST")
+got = c.r.wait_requests(2, 60, method="POST")
 c.r.wait_quiet(1.5, 10)
 posts = c.posts()
 b2 = bodies(posts[1:2])
@@ -294,11 +297,12 @@ c.close()
 
 
 # 2. Retries.  resolve_after 0: one line makes exactly one notification.
-def retry_case(answers, wait_posts, name, quiet=3.5, **mode):
-    c = Case(lambda r: [webhook("test", r.url("/hook"))], resolve_after="0s").start()
+def retry_case(answers, wait_posts, name, quiet=3.5, timeout="20s"):
+    c = Case(lambda r: [webhook("test", r.url("/hook"), timeout=timeout)],
+             resolve_after="0s").start()
     c.r.script(answers)
     append(c.log, [error_line(0, "retry")])
-    c.r.wait_requests(wait_posts, 30, method="POST")
+    c.r.wait_requests(wait_posts, 60, method="POST")
     c.r.wait_quiet(quiet, 30)
     return c, c.posts()
 
@@ -315,7 +319,9 @@ c, posts = retry_case(["500", "500"], 3, "500")
 delivered_once(c, posts, 3, "500 twice then 200: 3 POSTs, one X-Mtalert-Delivery id, delivered once")
 if len(posts) >= 3:
     g1, g2 = posts[1].time - posts[0].time, posts[2].time - posts[1].time
-    ok(0.5 <= g1 <= 2.5 and 1.0 <= g2 <= 5.0,
+    # Lower bounds only: a loaded machine delays a retry, it never brings one forward
+    # (the wait for the 3 POSTs above bounds how late they may be).
+    ok(0.5 <= g1 and 1.0 <= g2,
        "exponential backoff: ~1 s then ~2 s between attempts (got %.2f s, %.2f s)" % (g1, g2))
 ok(c.spool() == [], "the spool is empty once delivered", c.spool())
 cnt, text = c.counters()
@@ -328,7 +334,7 @@ c, posts = retry_case([("429", {"retry_after": 2})], 2, "429")
 delivered_once(c, posts, 2, "429 then 200: 2 POSTs, same id, delivered once")
 if len(posts) >= 2:
     gap = posts[1].time - posts[0].time
-    ok(1.9 <= gap <= 8, "429 Retry-After: 2 is honoured: next attempt %.2f s later (>= 2 s, "
+    ok(1.9 <= gap, "429 Retry-After: 2 is honoured: next attempt %.2f s later (>= 2 s, "
        "not the 1 s backoff)" % gap, describe(posts))
 c.close()
 
@@ -349,7 +355,7 @@ ok(c.spool() == [], "a notification refused with 400 does not stay in the spool 
 c.close()
 
 # 2d. Hang past the timeout (1 s): a timeout, retried.
-c, posts = retry_case([("hang", {"hang": 6})], 2, "hang")
+c, posts = retry_case([("hang", {"hang": 6})], 2, "hang", timeout="1s")
 delivered_once(c, posts, 2, "a receiver hanging past timeout: retried, same id, delivered once")
 if len(posts) >= 2:
     gap = posts[1].time - posts[0].time
@@ -378,7 +384,7 @@ RELAYS = 5
 PER = 20
 c = Case(lambda r: [webhook("test", r.url("/hook"))], mode="down", resolve_after="0s").start()
 append(c.log, [relay_line(i, k, "down") for i in range(PER) for k in range(RELAYS)])
-ok(c.wait_spool(RELAYS, 15), "receiver down: the %d notifications (one per relay) wait in "
+ok(c.wait_spool(RELAYS, 60), "receiver down: the %d notifications (one per relay) wait in "
    "<state>/spool/test" % RELAYS, "spool: %r\n%s" % (c.spool(), c.tail()))
 time.sleep(1.0)                      # a few retries and checkpoints
 pending = c.spool() or []
@@ -413,10 +419,10 @@ c.close()
 c = Case(lambda r: [webhook("test", r.url("/hook"))], mode="down", resolve_after="0s",
          group_interval="1h", repeat_interval="1h").start()
 append(c.log, [relay_line(i, k, "term") for i in range(3) for k in range(3)])
-ok(c.wait_spool(3, 15), "receiver down: three FIRST notifications spooled",
+ok(c.wait_spool(3, 60), "receiver down: three FIRST notifications spooled",
    "spool: %r\n%s" % (c.spool(), c.tail()))
 append(c.log, [relay_line(i, 0, "term2") for i in range(7)])   # unsent: next check in 1 h
-c.d.wait_alerts(16, 10)
+c.d.wait_alerts(16, 60)
 time.sleep(0.5)
 rc = c.d.stop()
 ok(rc == 0 and len(c.spool() or []) == 3,
@@ -485,7 +491,7 @@ write_storm(c.log, "storm")
 wrote = time.time() - t0
 seen, dups, total = storm_sum(c, STORM, 90)
 c.r.wait_for(lambda rs: [(b or {}).get("event") for b in bodies(rs)].count("resolved") >= RELAYS,
-             15)                     # resolve_after 3 s after the last line
+             60)                     # resolve_after 3 s after the last line
 c.r.wait_quiet(1.5, 10)
 seen, dups = once_by_id(c.posts())
 total = sum((b or {}).get("count_new", 0) for b in seen.values())
@@ -510,7 +516,7 @@ write_storm(c.log, "storm2")
 deadline = time.time() + 60
 while time.time() < deadline and count_lines(c.d.out_path) < STORM:
     time.sleep(0.2)
-c.r.wait_requests(RELAYS, 5, method="POST")
+c.r.wait_requests(RELAYS, 60, method="POST")
 firsts = len(c.posts())
 c.r.set_mode("down")
 rc = c.d.stop()
@@ -551,9 +557,9 @@ def format_hooks(r):
 
 c = Case(format_hooks, by="none", resolve_after="0s").start()
 append(c.log, [hostile])
-c.r.wait_requests(len(FORMATS) - (1 if r6 else 0), 15, method="POST")
+c.r.wait_requests(len(FORMATS) - (1 if r6 else 0), 60, method="POST")
 if r6:
-    r6.wait_requests(1, 15, method="POST")
+    r6.wait_requests(1, 60, method="POST")
 time.sleep(0.5)
 for f in FORMATS:
     src = r6 if (f == "discord" and r6) else c.r
@@ -602,10 +608,16 @@ def rate_case(per_hook, global_max, what):
     c = Case(lambda r: [webhook("test", r.url("/hook"), max_per_minute=per_hook)],
              resolve_after="0s", global_max=global_max).start()
     append(c.log, [relay_line(0, k, "rate") for k in range(6)])
-    c.r.wait_requests(3, 6, method="POST")
+    # Wait for the 2 the limit lets through and the 4 it holds back (a loaded machine
+    # makes them late), then give a third POST a few seconds to come: it must not
+    # (the next is allowed half a minute after the first).
+    c.r.wait_requests(2, 60, method="POST")
+    spooled = c.wait_spool(4, 60)
+    c.r.wait_requests(3, 4, method="POST")
     posts = c.posts()
-    ok(len(posts) == 2, "%s: 2 POSTs in the first 6 s" % what, describe(posts) + "\n" + c.tail())
-    ok(len(c.spool() or []) == 4, "%s: the other 4 wait in the spool" % what,
+    ok(len(posts) == 2, "%s: 2 POSTs, no third within the minute" % what,
+       describe(posts) + "\n" + c.tail())
+    ok(spooled and len(c.spool() or []) == 4, "%s: the other 4 wait in the spool" % what,
        "spool %r\n%s" % (c.spool(), c.tail()))
     cnt, text = c.counters()
     ok(counters_are(cnt, delivered=2, dropped=0, failed=0),
@@ -640,7 +652,7 @@ WANT = {"all": 1, "warn": 1, "crit": 0, "incl": 1, "other": 0, "excl": 0}
 c = Case(lambda r: [webhook(nm, r.url("/" + nm), extra=ex, min_severity=sev)
                     for nm, sev, ex in FILTERS], resolve_after="0s").start()
 append(c.log, [error_line(0, "filter")])
-c.r.wait_requests(sum(WANT.values()), 10, method="POST")
+c.r.wait_requests(sum(WANT.values()), 60, method="POST")
 c.r.wait_quiet(2, 10)
 got = {nm: len(c.posts("/" + nm)) for nm, _, _ in FILTERS}
 ok(got == WANT, "min_severity, include and exclude per webhook: a warning reaches info, warning, "

@@ -33,7 +33,7 @@ d = Daemon(EXE, SIGS, tmp, "inputs:\n  - path: %s\n" % mainlog).start()
 try:
     r = exim.send("bob@example.net")
     alerts = wait_for(lambda: [a for a in d.alerts()
-                               if a["id"] == "communication/smtp-421-service-not-available"], 20)
+                               if a["id"] == "communication/smtp-421-service-not-available"], 60)
     log_text = exim.log_text()
     ok(refuser.sessions >= 1 and "421 4.7.0" in log_text, "Exim %s delivered to the refusing server and "
        "logged its reply" % os.path.basename(EXIM), r.stdout.decode(errors="replace") + log_text)

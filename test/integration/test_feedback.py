@@ -110,7 +110,7 @@ class Rsyslog:
                                       os.path.join(tmp, "rsyslogd.pid")],
                                      stdout=self.err, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout=20):
+    def wait_ready(self, timeout=60):
         deadline = time.time() + timeout
         while time.time() < deadline and self.proc.poll() is None:
             if os.path.exists(self.sock):
@@ -223,7 +223,7 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
             return [a for a in alerts() if postfix(a.get("line", ""), qid)]
 
         # The Postfix line lands in both files (mail.* and *.*): one alert for each.
-        check(wait_until(lambda: len(pf_alerts()) >= 2, 30, files),
+        check(wait_until(lambda: len(pf_alerts()) >= 2, 60, files),
               "%s: the 421 line alerts (from mail.log and from syslog)" % name,
               d.log() + "\n".join(read_lines(mail_log) + read_lines(syslog)))
         where = "mail.log" if facility == "mail" else "syslog"
@@ -246,7 +246,7 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
             return int(m[-1]) if m else None
 
         skipped = []
-        wait_until(lambda: skipped.append(counters()) or skipped[-1] == want_own, 30, files)
+        wait_until(lambda: skipped.append(counters()) or skipped[-1] == want_own, 60, files)
         check(skipped and skipped[-1] == want_own,
               "%s: SIGUSR1 counters: own lines skipped %d" % (name, want_own),
               "%r\n%s" % (skipped[-3:], d.log()[-1500:]))
@@ -305,10 +305,10 @@ def run_variant(rsyslogd, top, fmt, facility, qid, check=ok):
         first = open(d.out_path, "rb").read().split(b"\n")[0].decode()
         syslog_send(rs.sock, first, prog="mtalertd", pid=d.proc.pid, pri=3 * 8 + 6)
         check(wait_until(lambda: any(re.match(r"\S+ \S+ mtalertd\[%d\]: \{" % d.proc.pid, x)
-                                     for x in read_lines(syslog)), 30, files),
+                                     for x in read_lines(syslog)), 60, files),
               "%s: rsyslogd wrote mtalertd's forwarded stdout into syslog" % name,
               "\n".join(read_lines(syslog))[-1000:])
-        wait_until(lambda: skipped.append(counters()) or skipped[-1] == want_own + 1, 30, files)
+        wait_until(lambda: skipped.append(counters()) or skipped[-1] == want_own + 1, 60, files)
         check(skipped[-1] == want_own + 1 and len(alerts()) == 2,
               "%s: mtalertd's own forwarded output is skipped (own lines %d), no new alert"
               % (name, want_own + 1), "%r, %d alerts" % (skipped[-3:], len(alerts())))

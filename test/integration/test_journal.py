@@ -71,7 +71,7 @@ def err(tag):
 append([err("before-1"), err("before-2")])
 d = Daemon(EXE, SIGS, tmp, "inputs: []\njournal:\n  enabled: true\n  directory: %s\n" % jdir)
 d.start()
-ok("following the journal in %s" % jdir in d.log(), "the daemon follows the journal directory",
+ok(d.wait_log("following the journal in %s" % jdir), "the daemon follows the journal directory",
    d.log())
 time.sleep(0.5)
 append([err("live-1"), ("sshd", "Accepted password for root said: 421 4.7.0 Service not available seq=ssh")])

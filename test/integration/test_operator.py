@@ -51,7 +51,7 @@ def run(*args, timeout=30):
     return p.returncode, p.stdout, p.stderr
 
 
-def wait_for(pred, timeout=20, step=0.05):
+def wait_for(pred, timeout=60, step=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:
         v = pred()
@@ -137,9 +137,9 @@ ok(rc == 0 and "LAST HOUR" in text and SIG_421 in text and log in text and "dead
 
 # A client that connects and says nothing must not hold the loop: others get answers,
 # and it is dropped after the timeout (5 s).
+t0 = time.time()  # before the connection: the daemon cannot start its clock sooner
 stall = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 stall.connect(ctl)
-t0 = time.time()
 rc, text, err = run("status", "-c", d.conf_path)
 ok(rc == 0 and "LINES" in text, "status answers while another client stalls", err)
 stall.settimeout(30)
@@ -182,7 +182,7 @@ ok(d.wait_log("status: LAST HOUR", 10, count=before + 1) and ("status: 2        
    "SIGUSR1 logs the status table (2 in the last hour, 2 in total)", d.log())
 
 # --- 3. syslog's default min_severity is warning ---------------------------------------
-rx.settimeout(10)
+rx.settimeout(60)
 grams = []
 try:
     while len(grams) < 2:
@@ -209,7 +209,7 @@ url = "http://127.0.0.1:%d/metrics" % port
 def get(u, method="GET"):
     req = urllib.request.Request(u, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, r.headers.get("Content-Type"), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Content-Type"), e.read().decode()
@@ -249,9 +249,9 @@ ok(not missing, "metrics: lines, alerts by signature and severity, build info, s
 ok(get("http://127.0.0.1:%d/other" % port)[0] == 404, "GET /other: 404")
 
 # An HTTP client that sends half a request must not hold the loop, and is closed.
+t0 = time.time()  # before the connection: the daemon cannot start its clock sooner
 half = socket.create_connection(("127.0.0.1", port), timeout=30)
 half.sendall(b"GET /metr")
-t0 = time.time()
 rc, text, err = run("status", "-c", d.conf_path)
 ok(rc == 0 and "LINES" in text, "status answers while an HTTP client stalls", err)
 ok(get(url)[0] == 200, "/metrics answers another client meanwhile")
@@ -292,7 +292,7 @@ rc, out, err = run("silence", "add", "-c", d.conf_path, "--signature", SIG_421, 
                    "--comment", "relay upgrade, ticket 42")
 sid = out.strip()
 ok(rc == 0 and len(sid) == 16, "silence add prints the new id", out + err)
-ok(wait_for(lambda: d.log().count("silences: 1 in") >= 1, 10), "the daemon loaded the silence",
+ok(wait_for(lambda: d.log().count("silences: 1 in") >= 1, 60), "the daemon loaded the silence",
    d.log())
 rc, out, err = run("silence", "list", "-c", d.conf_path)
 ok(rc == 0 and sid in out and "active" in out and "relay upgrade, ticket 42" in out,
@@ -306,7 +306,7 @@ ok(s421 and s421["total"] == 3 and s421["silenced"] == 1 and st["silenced"] == 1
    "a silenced alert still counts: total 3, silenced 1", json.dumps(st))
 # Let the line reach every sink it would have reached, then look.
 append(log, [INFO_LINE])
-ok(wait_for(lambda: len(d.alerts()) >= n_out + 1, 20), "the next (info) alert reaches stdout")
+ok(wait_for(lambda: len(d.alerts()) >= n_out + 1, 60), "the next (info) alert reaches stdout")
 ok(not any("seq=t-3" in a["line"] for a in d.alerts()), "the silenced alert is not on stdout")
 rx.settimeout(0.5)
 try:
@@ -334,7 +334,7 @@ rc, out, err = run("silence", "add", "-c", d.conf_path, "--socket", os.path.join
                    "--match", "relay_host=MX.example.*", "--for", "10m", "--comment", "glob")
 sid2 = out.strip()
 ok(rc == 0 and "no daemon answered" in err, "silence add with no socket says so", err)
-ok(wait_for(lambda: d.log().count("silences: 2 in") >= 1, 15),
+ok(wait_for(lambda: d.log().count("silences: 2 in") >= 1, 60),
    "the daemon picks up the file change without the socket (inotify)", d.log())
 append(log, [error_line(5), INFO_LINE])
 st = wait_for(lambda: (lambda s: s if s and s["lines"] >= 8 else None)(status_json(d.conf_path)))
@@ -406,7 +406,7 @@ ok(st and st["maintenance_windows_open"] == 2 and sig_entry(st, SIG_421)
    "an open maintenance window (%s %s-%s) silences the 421 and is counted" % (days[wday], start,
                                                                               end),
    json.dumps(st))
-ok(wait_for(lambda: len(m.alerts()) >= 1, 10)
+ok(wait_for(lambda: len(m.alerts()) >= 1, 60)
    and not any("seq=m-1" in a["line"] for a in m.alerts()),
    "the window's alert is not on stdout; the info alert is", json.dumps(m.alerts())[:1000])
 m.stop()

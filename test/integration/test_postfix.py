@@ -48,7 +48,7 @@ try:
         s.quit()
         alerts = wait_for(lambda: [a for a in d.alerts()
                                    if a["id"] == "communication/smtp-421-service-not-available"],
-                          30)
+                          60)
         log_text = pf.log_text()
         ok(refuser.sessions >= 1, "Postfix connected to the refusing server", log_text)
         ok(len(alerts) >= 1, "mtalertd reports the 421 signature from Postfix's real log",

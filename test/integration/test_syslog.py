@@ -100,7 +100,7 @@ class Receiver:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.bind(path)
 
-    def recv(self, count=1, timeout=10):
+    def recv(self, count=1, timeout=60):
         got, deadline = [], time.time() + timeout
         while len(got) < count and time.time() < deadline:
             self.sock.settimeout(max(0.01, deadline - time.time()))
@@ -125,6 +125,16 @@ class Receiver:
         self.sock.close()
         if unlink and os.path.exists(self.path):
             os.unlink(self.path)
+
+
+def complete_lines(path):
+    """The lines of a file another process is appending to, without the last one
+    if it is still being written (no newline yet)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().split(b"\n")[:-1]
+    except FileNotFoundError:
+        return []
 
 
 def start_daemon(tmp, name, fmt, sock_path, tag="mtalert-t", stdout=True):
@@ -392,7 +402,7 @@ try:
     ok(len(r.recv(1)) == 1, "down: first alert delivered", d.log())
     r.close(unlink=True)  # ENOENT from now on
     append(d.input, [error_line(i, "b") for i in (2, 3, 4)])
-    ok(wait_stdout(d, 4, 15), "down: the daemon keeps reading (alerts on stdout)", d.log())
+    ok(wait_stdout(d, 4, 60), "down: the daemon keeps reading (alerts on stdout)", d.log())
     warn = "cannot send alerts to syslog socket %s" % sock_path
     ok(d.proc.poll() is None and d.log().count(warn) == 1,
        "down: still running, exactly one warning for 3 lost alerts", d.log())
@@ -434,7 +444,7 @@ try:
     procs.append(d)
     total = 60  # more than net.unix.max_dgram_qlen (10) and than a socket buffer of 6 KiB alerts
     append(d.input, [error_line(i, "f") for i in range(total)])
-    ok(wait_stdout(d, total, 20), "full: every alert still reaches stdout", d.log())
+    ok(wait_stdout(d, total, 60), "full: every alert still reaches stdout", d.log())
     # Every alert the sinks got: the lines', and (issue 12) the destination health alert
     # that 10 or more failures to example.net raise, written in order with them.
     with open(d.out_path, "rb") as f:
@@ -489,7 +499,7 @@ try:
         rs = subprocess.Popen([rsyslogd, "-n", "-f", conf, "-i", pidfile],
                               stdout=rlog, stderr=subprocess.STDOUT)
         others.append(rs)
-        deadline = time.time() + 10
+        deadline = time.time() + 60
         while time.time() < deadline and not (os.path.exists(plain_sock) and
                                               os.path.exists(proto_sock)):
             time.sleep(0.05)
@@ -502,10 +512,10 @@ try:
                 procs.append(d)
                 append_bytes(d.input, [hostile_line(1, "rs")])
                 prefix = ("fac=2 sev=4 app=%s procid=%d " % (tag, d.proc.pid)).encode()
-                line, deadline = None, time.time() + 15
+                line, deadline = None, time.time() + 60
                 while line is None and time.time() < deadline:
                     if os.path.exists(out):
-                        for raw in open(out, "rb").read().splitlines():
+                        for raw in complete_lines(out):
                             if raw.startswith(prefix):
                                 line = raw
                     time.sleep(0.05)
@@ -538,8 +548,14 @@ try:
                     ok(b" msgid=" + MSGID.encode() + b" " in line and params.get("id") == SIG_ID
                        and params.get("relay") == want_relay,
                        "rsyslog rfc5424: rsyslog parsed MSGID and the structured data", line)
-                    p23s = [x for x in open(p23, "rb").read().splitlines()
-                            if (" %s %d %s [%s " % (tag, d.proc.pid, MSGID, SD_ID)).encode() in x]
+                    # rsyslogd's second action writes its file on its own time: wait for it.
+                    mark = (" %s %d %s [%s " % (tag, d.proc.pid, MSGID, SD_ID)).encode()
+                    p23s, deadline = [], time.time() + 60
+                    while time.time() < deadline:
+                        p23s = [x for x in complete_lines(p23) if mark in x]
+                        if p23s:
+                            break
+                        time.sleep(0.05)
                     ok(len(p23s) == 1, "rsyslog rfc5424: RSYSLOG_SyslogProtocol23Format keeps "
                        "the SD-ELEMENT", open(p23, "rb").read()[-2000:])
                 ok(d.stop() == 0, "rsyslog %s: daemon stops cleanly" % fmt, d.log())

@@ -389,16 +389,20 @@ start_mtalertd() {
 	pids+=($!)
 	mtalertd_runuser=$!
 	mtalertd_pid=0
-	wait_for 30 test -s "$e2e/run/mtalertd.pid" && mtalertd_pid=$(cat "$e2e/run/mtalertd.pid")
+	wait_for 60 test -s "$e2e/run/mtalertd.pid" && mtalertd_pid=$(cat "$e2e/run/mtalertd.pid")
 	check "the installed mtalertd runs as user mtalert" \
 		test "$(ps -o user= -p "$mtalertd_pid" 2>&1)" = mtalert
+	# It follows mail.log from its end: a line written before it is positioned
+	# (it says started:) would be missed, where the scan below counts it.
+	check "mtalertd says started: (it follows the logs)" \
+		wait_for 120 grep -q 'started:' "$e2e/mtalertd.log"
 }
 
 stop_mtalertd() {
 	if [ "$mtalertd_pid" -gt 0 ]; then kill -TERM "$mtalertd_pid"; else kill -TERM "$mtalertd_runuser"; fi
 	wait "$mtalertd_runuser"
-	mtalertd_pid=0
 	local rc=$? p keep=()
+	mtalertd_pid=0
 	for p in "${pids[@]}"; do [ "$p" = "$mtalertd_runuser" ] || keep+=("$p"); done
 	pids=("${keep[@]}")
 	check "mtalertd stops on SIGTERM with status 0 (got $rc)" test "$rc" -eq 0
@@ -589,7 +593,7 @@ e2e_mail_host() {
 	# The syslog sink takes warning and above by default (info stays out).
 	want_syslog=$(grep -c '"severity":"\(warning\|error\|critical\)"' "$e2e/alerts.jsonl")
 	pattern=' mtalert\[[0-9]*\]: '
-	wait_for 30 at_least "$want_syslog" count_matches "$e2e/log/syslog"*
+	wait_for 60 at_least "$want_syslog" count_matches "$e2e/log/syslog"*
 	check "the syslog sink's alerts (warning and above) are in syslog, by Debian's rules ($(count_matches "$e2e/log/syslog"*) of $want_syslog)" \
 		test "$want_syslog" -gt 0 -a "$(count_matches "$e2e/log/syslog"*)" -eq "$want_syslog"
 	check "and none of mtalert's lines is in mail.log ($(count_matches "$e2e/log/mail.log"*))" \
