@@ -118,6 +118,22 @@ hash_lit(const char *p, size_t n)
 }
 
 /*
+ * The slot of text p in an open-addressing table of indexes + 1 into pool
+ * (mask + 1 slots, never full): where that text is, or the free slot where
+ * it goes.
+ */
+static size_t
+probe(const uint32_t *tab, size_t mask, const struct lit *pool, const char *p, size_t n)
+{
+	size_t h = hash_lit(p, n) & mask;
+
+	while (tab[h] != 0 &&
+	       (pool[tab[h] - 1].len != n || memcmp(pool[tab[h] - 1].lit, p, n) != 0))
+		h = (h + 1) & mask;
+	return h;
+}
+
+/*
  * Give every second literal the index of its text in m->alsos (equal texts
  * one index) and build the automaton of those whose first literal at least
  * ALSO_SHARED literals share.
@@ -145,14 +161,7 @@ index_alsos(struct mt_matcher *m)
 
 		if (t->also_len == 0)
 			continue;
-		h = hash_lit(t->lit, t->len) & (nslots - 1);
-		while (shared[h] != 0) {
-			const struct lit *a = &m->lits[shared[h] - 1];
-
-			if (a->len == t->len && memcmp(a->lit, t->lit, a->len) == 0)
-				break;
-			h = (h + 1) & (nslots - 1);
-		}
+		h = probe(shared, nslots - 1, m->lits, t->lit, t->len);
 		if (shared[h] == 0)
 			shared[h] = (uint32_t)n + 1;
 		nshare[h]++;
@@ -163,14 +172,7 @@ index_alsos(struct mt_matcher *m)
 
 		if (t->also_len == 0)
 			continue;
-		h = hash_lit(t->also, t->also_len) & (nslots - 1);
-		while (slot[h] != 0) {
-			const struct lit *a = &m->alsos[slot[h] - 1];
-
-			if (a->len == t->also_len && memcmp(a->lit, t->also, a->len) == 0)
-				break;
-			h = (h + 1) & (nslots - 1);
-		}
+		h = probe(slot, nslots - 1, m->alsos, t->also, t->also_len);
 		if (slot[h] == 0) {
 			struct lit *a = &m->alsos[m->nalsos++];
 
@@ -179,10 +181,7 @@ index_alsos(struct mt_matcher *m)
 			slot[h] = (uint32_t)m->nalsos;
 		}
 		t->also_id = slot[h] - 1;
-		h = hash_lit(t->lit, t->len) & (nslots - 1);
-		while (m->lits[shared[h] - 1].len != t->len ||
-		       memcmp(m->lits[shared[h] - 1].lit, t->lit, t->len) != 0)
-			h = (h + 1) & (nslots - 1);
+		h = probe(shared, nslots - 1, m->lits, t->lit, t->len);
 		if (nshare[h] >= ALSO_SHARED)
 			m->also_in_ac[t->also_id] = true;
 	}
